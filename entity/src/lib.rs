@@ -1,0 +1,10 @@
+//! SeaORM entities, one file per table. These are storage rows only: API objects are
+//! separate DTOs in the server, so a column can never leak into a response by accident.
+
+pub mod activation_codes;
+pub mod app_settings;
+pub mod groups;
+pub mod llm_call_logs;
+pub mod llm_configs;
+pub mod llm_prompt_templates;
+pub mod users;

@@ -1,0 +1,43 @@
+//! `llm_call_logs` (调用记录表): one row per client call, whatever its outcome.
+//! The config's name, provider and model are copied in, so a record stays readable after
+//! its config is deleted.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "llm_call_logs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub config_id: Option<i32>,
+    pub template_id: Option<i32>,
+    pub group_id: Option<i32>,
+    pub activation_code: Option<String>,
+    pub user_id: Option<i32>,
+    pub config_name: String,
+    pub provider: String,
+    pub model: String,
+    pub request_messages: Json,
+    pub request_params: Option<Json>,
+    pub response_content: Option<String>,
+    pub response_data: Option<Json>,
+    /// `success` | `error`.
+    pub status: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub tokens_used: Option<i32>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    /// True when the upstream sent no usage and the tokens were counted locally.
+    pub tokens_estimated: bool,
+    pub cost: f64,
+    pub retry_count: i32,
+    pub is_stream: bool,
+    pub call_time: DateTimeUtc,
+    pub duration_ms: Option<i32>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,31 @@
+//! Schema migrations. sea-query builders only, so every step runs unchanged on SQLite and
+//! PostgreSQL. Applied automatically at start-up; a database that has a migration this
+//! binary does not know (a newer version wrote it) is refused.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_groups;
+mod m20261126_000002_create_users;
+mod m20261126_000003_create_activation_codes;
+mod m20261126_000004_create_llm_configs;
+mod m20261126_000005_create_llm_prompt_templates;
+mod m20261126_000006_create_llm_call_logs;
+mod m20261126_000007_create_app_settings;
+mod timestamps;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_groups::Migration),
+            Box::new(m20261126_000002_create_users::Migration),
+            Box::new(m20261126_000003_create_activation_codes::Migration),
+            Box::new(m20261126_000004_create_llm_configs::Migration),
+            Box::new(m20261126_000005_create_llm_prompt_templates::Migration),
+            Box::new(m20261126_000006_create_llm_call_logs::Migration),
+            Box::new(m20261126_000007_create_app_settings::Migration),
+        ]
+    }
+}

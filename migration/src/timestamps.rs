@@ -1,0 +1,39 @@
+//! Column helpers shared by the table migrations.
+
+use sea_orm_migration::prelude::*;
+
+/// `created_at` / `updated_at` style column: timestamptz on PostgreSQL, text on SQLite,
+/// filled by the database when the application gives none.
+pub fn timestamp(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .default(Expr::current_timestamp())
+        .to_owned()
+}
+
+pub fn id(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+pub fn flag(name: impl IntoIden, default: bool) -> ColumnDef {
+    ColumnDef::new(name)
+        .boolean()
+        .not_null()
+        .default(default)
+        .to_owned()
+}
+
+pub fn index(table: impl IntoIden, name: &str, columns: &[DynIden]) -> IndexCreateStatement {
+    let mut statement = Index::create();
+    statement.name(name).table(table);
+    for column in columns {
+        statement.col(column.clone());
+    }
+    statement.to_owned()
+}

@@ -1,0 +1,309 @@
+//! `/api/admin/llm/configs`: model configs (大模型配置). The API key is write-only: it is
+//! encrypted on the way in and only ever shown masked.
+
+use chrono::{DateTime, Utc};
+use entity::llm_configs::Model;
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+
+use crate::{
+    api::{
+        ApiTags,
+        envelope::{Deleted, Reply, deleted, ok},
+        validate,
+    },
+    auth::{AdminAuth, Principal},
+    crypto::mask_key,
+    db::{self, configs::ConfigFields},
+    error::{AppError, AppResult},
+    providers::ProviderKind,
+    state::AppState,
+};
+
+/// A config as an admin sees it: never the key itself.
+#[derive(Debug, Object)]
+pub struct ConfigView {
+    pub id: i32,
+    pub name: String,
+    /// openai | anthropic | aliyun | xunfei | baidu | zhipu | custom
+    pub provider: String,
+    pub api_url: String,
+    pub model: String,
+    pub has_api_key: bool,
+    /// e.g. `sk-…abcd`.
+    pub api_key_masked: String,
+    pub max_tokens: i32,
+    pub temperature: f64,
+    pub top_p: f64,
+    pub frequency_penalty: f64,
+    pub presence_penalty: f64,
+    pub system_prompt: Option<String>,
+    pub timeout_seconds: i32,
+    pub max_retries: i32,
+    /// Price per million prompt tokens.
+    pub input_price: f64,
+    /// Price per million completion tokens.
+    pub output_price: f64,
+    pub currency: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Create a config. Omitted parameters take the requirements' defaults; an omitted
+/// `api_url` takes the provider's standard endpoint (required for `custom`).
+#[derive(Debug, Object)]
+pub struct CreateConfig {
+    pub name: String,
+    pub provider: String,
+    pub api_url: Option<String>,
+    /// Stored AES-256-GCM encrypted; never returned.
+    pub api_key: String,
+    pub model: String,
+    pub max_tokens: Option<i32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub system_prompt: Option<String>,
+    pub timeout_seconds: Option<i32>,
+    pub max_retries: Option<i32>,
+    pub input_price: Option<f64>,
+    pub output_price: Option<f64>,
+    pub currency: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// Change only the fields given. Without `api_key` the stored key is kept;
+/// an empty `system_prompt` clears it.
+#[derive(Debug, Object)]
+pub struct UpdateConfig {
+    pub name: Option<String>,
+    pub provider: Option<String>,
+    pub api_url: Option<String>,
+    pub api_key: Option<String>,
+    pub model: Option<String>,
+    pub max_tokens: Option<i32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub system_prompt: Option<String>,
+    pub timeout_seconds: Option<i32>,
+    pub max_retries: Option<i32>,
+    pub input_price: Option<f64>,
+    pub output_price: Option<f64>,
+    pub currency: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+pub struct ConfigsApi;
+
+#[OpenApi(prefix_path = "/admin/llm/configs", tag = "ApiTags::AdminConfigs")]
+impl ConfigsApi {
+    /// 获取配置列表
+    #[oai(path = "/", method = "get", operation_id = "admin_list_configs")]
+    async fn list(&self, state: Data<&AppState>, _auth: AdminAuth) -> AppResult<Reply<Vec<ConfigView>>> {
+        let rows = db::configs::list(&state.db).await?;
+        Ok(ok(rows.iter().map(|row| view(&state, row)).collect()))
+    }
+
+    /// 创建配置
+    #[oai(path = "/", method = "post", operation_id = "admin_create_config")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        body: Json<CreateConfig>,
+    ) -> AppResult<Reply<ConfigView>> {
+        let body = body.0;
+        let provider = parse_provider(&body.provider)?;
+        let defaults = Defaults::standard();
+        let fields = validated(ConfigFields {
+            name: body.name,
+            provider: body.provider,
+            api_url: body
+                .api_url
+                .unwrap_or_else(|| provider.default_api_url().to_string()),
+            model: body.model,
+            max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
+            temperature: body.temperature.unwrap_or(defaults.temperature),
+            top_p: body.top_p.unwrap_or(defaults.top_p),
+            frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
+            presence_penalty: body.presence_penalty.unwrap_or(0.0),
+            system_prompt: body.system_prompt,
+            timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
+            max_retries: body.max_retries.unwrap_or(defaults.max_retries),
+            input_price: body.input_price.unwrap_or(0.0),
+            output_price: body.output_price.unwrap_or(0.0),
+            currency: body.currency.unwrap_or_else(|| "CNY".into()),
+            is_active: body.is_active.unwrap_or(true),
+        })?;
+        let key = validated_key(&body.api_key)?;
+        let created_by = match auth.0 {
+            Principal::User { id, .. } => Some(id),
+            Principal::Client { .. } => None,
+        };
+        let row = db::configs::create(&state.db, fields, state.cipher.encrypt(&key), created_by).await?;
+        tracing::info!(config_id = row.id, name = %row.name, "config created");
+        Ok(ok(view(&state, &row)))
+    }
+
+    /// 获取配置详情
+    #[oai(path = "/:id", method = "get", operation_id = "admin_get_config")]
+    async fn get(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<ConfigView>> {
+        let row = db::configs::get(&state.db, id.0).await?;
+        Ok(ok(view(&state, &row)))
+    }
+
+    /// 更新配置（只改给出的字段；启用/禁用即 `{"is_active": false}`）
+    #[oai(path = "/:id", method = "put", operation_id = "admin_update_config")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+        body: Json<UpdateConfig>,
+    ) -> AppResult<Reply<ConfigView>> {
+        let body = body.0;
+        let current = db::configs::get(&state.db, id.0).await?;
+        let mut fields = ConfigFields::of(&current);
+        if let Some(provider) = body.provider {
+            parse_provider(&provider)?;
+            fields.provider = provider;
+        }
+        set(&mut fields.name, body.name);
+        set(&mut fields.api_url, body.api_url);
+        set(&mut fields.model, body.model);
+        set(&mut fields.max_tokens, body.max_tokens);
+        set(&mut fields.temperature, body.temperature);
+        set(&mut fields.top_p, body.top_p);
+        set(&mut fields.frequency_penalty, body.frequency_penalty);
+        set(&mut fields.presence_penalty, body.presence_penalty);
+        if let Some(prompt) = body.system_prompt {
+            fields.system_prompt = Some(prompt);
+        }
+        set(&mut fields.timeout_seconds, body.timeout_seconds);
+        set(&mut fields.max_retries, body.max_retries);
+        set(&mut fields.input_price, body.input_price);
+        set(&mut fields.output_price, body.output_price);
+        set(&mut fields.currency, body.currency);
+        set(&mut fields.is_active, body.is_active);
+        let fields = validated(fields)?;
+        let key = match body.api_key {
+            Some(key) => Some(state.cipher.encrypt(&validated_key(&key)?)),
+            None => None,
+        };
+        let row = db::configs::update(&state.db, id.0, fields, key).await?;
+        tracing::info!(config_id = row.id, "config updated");
+        Ok(ok(view(&state, &row)))
+    }
+
+    /// 删除配置（其模板一并删除；调用记录保留）
+    #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_config")]
+    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+        db::configs::delete(&state.db, id.0).await?;
+        tracing::info!(config_id = id.0, "config deleted");
+        Ok(deleted(id.0))
+    }
+}
+
+/// The requirements' defaults (max_tokens 2000, temperature 0.7, top_p 1.0, 30 s, 3 retries).
+struct Defaults {
+    max_tokens: i32,
+    temperature: f64,
+    top_p: f64,
+    timeout_seconds: i32,
+    max_retries: i32,
+}
+
+impl Defaults {
+    fn standard() -> Self {
+        Self {
+            max_tokens: 2000,
+            temperature: 0.7,
+            top_p: 1.0,
+            timeout_seconds: 30,
+            max_retries: 3,
+        }
+    }
+}
+
+fn set<T>(target: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *target = value;
+    }
+}
+
+fn parse_provider(value: &str) -> AppResult<ProviderKind> {
+    ProviderKind::parse(value.trim()).ok_or_else(|| {
+        AppError::validation(
+            "provider",
+            "提供商必须是 openai、anthropic、aliyun、xunfei、baidu、zhipu、custom 之一",
+        )
+    })
+}
+
+fn validated_key(key: &str) -> AppResult<String> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(AppError::validation("api_key", "API Key不能为空"));
+    }
+    if key.chars().count() > 4096 {
+        return Err(AppError::validation("api_key", "API Key过长"));
+    }
+    Ok(key.to_string())
+}
+
+fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
+    Ok(ConfigFields {
+        name: validate::text("name", "配置名称", &fields.name, 100)?,
+        provider: parse_provider(&fields.provider)?.as_str().to_string(),
+        api_url: validate::http_url("api_url", &fields.api_url)?,
+        model: validate::text("model", "模型名称", &fields.model, 100)?,
+        max_tokens: validate::range_i64("max_tokens", "Max Tokens", fields.max_tokens.into(), 1, 32000)? as i32,
+        temperature: validate::range_f64("temperature", "Temperature", fields.temperature, 0.0, 2.0)?,
+        top_p: validate::range_f64("top_p", "Top P", fields.top_p, 0.0, 1.0)?,
+        frequency_penalty: validate::range_f64("frequency_penalty", "Frequency Penalty", fields.frequency_penalty, -2.0, 2.0)?,
+        presence_penalty: validate::range_f64("presence_penalty", "Presence Penalty", fields.presence_penalty, -2.0, 2.0)?,
+        system_prompt: validate::optional_text("system_prompt", "System Prompt", fields.system_prompt, 100_000)?,
+        timeout_seconds: validate::range_i64("timeout_seconds", "超时时间", fields.timeout_seconds.into(), 1, 600)? as i32,
+        max_retries: validate::range_i64("max_retries", "重试次数", fields.max_retries.into(), 0, 10)? as i32,
+        input_price: validate::range_f64("input_price", "输入价格", fields.input_price, 0.0, 1_000_000.0)?,
+        output_price: validate::range_f64("output_price", "输出价格", fields.output_price, 0.0, 1_000_000.0)?,
+        currency: validate::text("currency", "币种", &fields.currency, 8)?.to_uppercase(),
+        is_active: fields.is_active,
+    })
+}
+
+fn view(state: &AppState, row: &Model) -> ConfigView {
+    // A key that no longer decrypts is still "set": the mask says so instead of failing the list.
+    let masked = state
+        .cipher
+        .decrypt(&row.api_key)
+        .map(|key| mask_key(key.expose()))
+        .unwrap_or_else(|_| "****".into());
+    ConfigView {
+        id: row.id,
+        name: row.name.clone(),
+        provider: row.provider.clone(),
+        api_url: row.api_url.clone(),
+        model: row.model.clone(),
+        has_api_key: !row.api_key.is_empty(),
+        api_key_masked: masked,
+        max_tokens: row.max_tokens,
+        temperature: row.temperature,
+        top_p: row.top_p,
+        frequency_penalty: row.frequency_penalty,
+        presence_penalty: row.presence_penalty,
+        system_prompt: row.system_prompt.clone(),
+        timeout_seconds: row.timeout_seconds,
+        max_retries: row.max_retries,
+        input_price: row.input_price,
+        output_price: row.output_price,
+        currency: row.currency.clone(),
+        is_active: row.is_active,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}

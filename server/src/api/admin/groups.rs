@@ -1,0 +1,154 @@
+//! `/api/admin/groups`: client groups and their limits (null = unlimited / default).
+
+use chrono::{DateTime, Utc};
+use entity::groups::Model;
+use poem::web::Data;
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+
+use crate::{
+    api::{
+        ApiTags,
+        envelope::{Deleted, Reply, deleted, ok},
+        validate,
+    },
+    auth::AdminAuth,
+    db::{self, groups::GroupFields},
+    error::AppResult,
+    state::AppState,
+};
+
+#[derive(Debug, Object)]
+pub struct GroupView {
+    pub id: i32,
+    pub name: String,
+    pub description: Option<String>,
+    /// Tokens per day; null = unlimited.
+    pub daily_token_limit: Option<i64>,
+    /// Tokens per month; null = unlimited.
+    pub monthly_token_limit: Option<i64>,
+    /// Requests per minute; null = the configured default.
+    pub requests_per_minute: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct CreateGroup {
+    pub name: String,
+    pub description: Option<String>,
+    pub daily_token_limit: Option<i64>,
+    pub monthly_token_limit: Option<i64>,
+    pub requests_per_minute: Option<i32>,
+}
+
+/// Change only the fields given; to remove a limit send `clear_limits`.
+#[derive(Debug, Object)]
+pub struct UpdateGroup {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub daily_token_limit: Option<i64>,
+    pub monthly_token_limit: Option<i64>,
+    pub requests_per_minute: Option<i32>,
+    /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`, `requests_per_minute`.
+    pub clear_limits: Option<Vec<String>>,
+}
+
+pub struct GroupsApi;
+
+#[OpenApi(prefix_path = "/admin/groups", tag = "ApiTags::AdminGroups")]
+impl GroupsApi {
+    /// 获取分组列表
+    #[oai(path = "/", method = "get", operation_id = "admin_list_groups")]
+    async fn list(&self, state: Data<&AppState>, _auth: AdminAuth) -> AppResult<Reply<Vec<GroupView>>> {
+        Ok(ok(db::groups::list(&state.db).await?.iter().map(view).collect()))
+    }
+
+    /// 创建分组
+    #[oai(path = "/", method = "post", operation_id = "admin_create_group")]
+    async fn create(&self, state: Data<&AppState>, _auth: AdminAuth, body: Json<CreateGroup>) -> AppResult<Reply<GroupView>> {
+        let body = body.0;
+        let fields = validated(GroupFields {
+            name: body.name,
+            description: body.description,
+            daily_token_limit: body.daily_token_limit,
+            monthly_token_limit: body.monthly_token_limit,
+            requests_per_minute: body.requests_per_minute,
+        })?;
+        Ok(ok(view(&db::groups::create(&state.db, fields).await?)))
+    }
+
+    /// 更新分组
+    #[oai(path = "/:id", method = "put", operation_id = "admin_update_group")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+        body: Json<UpdateGroup>,
+    ) -> AppResult<Reply<GroupView>> {
+        let body = body.0;
+        let mut fields = GroupFields::of(&db::groups::get(&state.db, id.0).await?);
+        if let Some(name) = body.name {
+            fields.name = name;
+        }
+        if let Some(description) = body.description {
+            fields.description = Some(description);
+        }
+        for limit in body.clear_limits.unwrap_or_default() {
+            match limit.as_str() {
+                "daily_token_limit" => fields.daily_token_limit = None,
+                "monthly_token_limit" => fields.monthly_token_limit = None,
+                "requests_per_minute" => fields.requests_per_minute = None,
+                _ => {
+                    return Err(crate::error::AppError::validation(
+                        "clear_limits",
+                        format!("未知的限制名称：{limit}"),
+                    ));
+                }
+            }
+        }
+        fields.daily_token_limit = body.daily_token_limit.or(fields.daily_token_limit);
+        fields.monthly_token_limit = body.monthly_token_limit.or(fields.monthly_token_limit);
+        fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
+        let fields = validated(fields)?;
+        Ok(ok(view(&db::groups::update(&state.db, id.0, fields).await?)))
+    }
+
+    /// 删除分组（分组下有激活码时不可删除）
+    #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_group")]
+    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+        db::groups::delete(&state.db, id.0).await?;
+        Ok(deleted(id.0))
+    }
+}
+
+fn validated(fields: GroupFields) -> AppResult<GroupFields> {
+    let limit = |field, label, value: Option<i64>| {
+        value
+            .map(|v| validate::range_i64(field, label, v, 0, i64::from(i32::MAX) * 1000))
+            .transpose()
+    };
+    Ok(GroupFields {
+        name: validate::text("name", "分组名称", &fields.name, 100)?,
+        description: validate::optional_text("description", "分组说明", fields.description, 2000)?,
+        daily_token_limit: limit("daily_token_limit", "每日Token上限", fields.daily_token_limit)?,
+        monthly_token_limit: limit("monthly_token_limit", "每月Token上限", fields.monthly_token_limit)?,
+        requests_per_minute: fields
+            .requests_per_minute
+            .map(|v| validate::range_i64("requests_per_minute", "每分钟请求数", v.into(), 0, 1_000_000).map(|v| v as i32))
+            .transpose()?,
+    })
+}
+
+fn view(row: &Model) -> GroupView {
+    GroupView {
+        id: row.id,
+        name: row.name.clone(),
+        description: row.description.clone(),
+        daily_token_limit: row.daily_token_limit,
+        monthly_token_limit: row.monthly_token_limit,
+        requests_per_minute: row.requests_per_minute,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}

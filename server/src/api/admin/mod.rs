@@ -1,0 +1,8 @@
+//! Admin-only resources under `/api/admin`, one file per resource. Every handler takes
+//! `AdminAuth`, so an ordinary user, a sub-account or a client token gets 403.
+
+pub mod activation_codes;
+pub mod configs;
+pub mod groups;
+pub mod templates;
+pub mod users;

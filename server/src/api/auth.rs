@@ -1,0 +1,143 @@
+//! `/api/auth`: admin/user sign-in and the Windows client's activation.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use chrono::{DateTime, Duration, Utc};
+use poem::{Request, web::Data};
+use poem_openapi::{Object, OpenApi, payload::Json};
+
+use super::{
+    ApiTags,
+    envelope::{Reply, ok},
+};
+use crate::{
+    auth::{Principal, Role, UserAuth, password},
+    db,
+    error::{AppError, AppResult, AuthFailure},
+    state::AppState,
+};
+
+#[derive(Debug, Object)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Object)]
+pub struct LoginResult {
+    pub token: String,
+    /// admin | user | subaccount
+    pub role: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct ActivateRequest {
+    pub activation_code: String,
+}
+
+#[derive(Debug, Object)]
+pub struct ActivateResult {
+    /// Send as `Authorization: Bearer <token>` to the client endpoints.
+    pub token: String,
+    pub group_id: i32,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct Me {
+    pub id: i32,
+    pub username: String,
+    pub role: String,
+    pub group_id: Option<i32>,
+}
+
+pub struct AuthApi;
+
+#[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// 管理员/用户登录 (rate-limited per source address)
+    #[oai(path = "/login", method = "post", operation_id = "login")]
+    async fn login(&self, state: Data<&AppState>, req: &Request, body: Json<LoginRequest>) -> AppResult<Reply<LoginResult>> {
+        throttle(&state, req)?;
+        let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
+        let user = match user {
+            Some(user) if password::verify(&body.password, &user.password_hash) => user,
+            _ => return Err(AppError::Unauthorized(AuthFailure::BadCredentials)),
+        };
+        if !user.is_active {
+            return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
+        }
+        let role = Role::parse_user_role(&user.role).ok_or(AppError::Unauthorized(AuthFailure::BadCredentials))?;
+        let issued = state
+            .tokens
+            .issue_user(user.id, role, Duration::hours(state.config.admin_token_hours as i64))
+            .map_err(AppError::Internal)?;
+        db::users::touch_login(&state.db, user.id).await?;
+        tracing::info!(user_id = user.id, role = role.as_str(), "login");
+        Ok(ok(LoginResult {
+            token: issued.token,
+            role: role.as_str().into(),
+            expires_at: issued.expires_at,
+        }))
+    }
+
+    /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address)
+    #[oai(path = "/activate", method = "post", operation_id = "activate")]
+    async fn activate(&self, state: Data<&AppState>, req: &Request, body: Json<ActivateRequest>) -> AppResult<Reply<ActivateResult>> {
+        throttle(&state, req)?;
+        let code = db::activation_codes::find_by_code(&state.db, body.activation_code.trim())
+            .await?
+            .ok_or(AppError::Unauthorized(AuthFailure::ActivationCodeInvalid))?;
+        if !code.is_active {
+            return Err(AppError::Unauthorized(AuthFailure::ActivationCodeDisabled));
+        }
+        let now = Utc::now();
+        if code.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::Unauthorized(AuthFailure::ActivationCodeExpired));
+        }
+        let mut lifetime = Duration::days(state.config.client_token_days as i64);
+        // A token never outlives its code.
+        if let Some(at) = code.expires_at {
+            lifetime = lifetime.min(at - now);
+        }
+        let issued = state
+            .tokens
+            .issue_client(code.id, &code.code, code.group_id, lifetime)
+            .map_err(AppError::Internal)?;
+        db::activation_codes::touch_used(&state.db, code.id).await?;
+        Ok(ok(ActivateResult {
+            token: issued.token,
+            group_id: code.group_id,
+            expires_at: issued.expires_at,
+        }))
+    }
+
+    /// 当前登录账号
+    #[oai(path = "/me", method = "get", operation_id = "me")]
+    async fn me(&self, state: Data<&AppState>, auth: UserAuth) -> AppResult<Reply<Me>> {
+        let Principal::User { id, .. } = auth.0 else {
+            return Err(AppError::Forbidden);
+        };
+        let user = db::users::get(&state.db, id).await?;
+        Ok(ok(Me {
+            id: user.id,
+            username: user.username,
+            role: user.role,
+            group_id: user.group_id,
+        }))
+    }
+}
+
+fn throttle(state: &AppState, req: &Request) -> AppResult<()> {
+    let ip = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|addr| addr.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    state.login_limiter.check(ip).map_err(|wait| AppError::TooManyRequests {
+        code: "LOGIN_RATE_LIMITED",
+        message: "尝试次数过多，请稍后再试".into(),
+        retry_after: Some(wait),
+    })
+}

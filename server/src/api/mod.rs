@@ -1,0 +1,71 @@
+//! The HTTP API, by audience: `auth` (sign-in), `client` (the Windows client's calls),
+//! `admin` (everything an admin manages). Assembled into one OpenAPI service.
+
+pub mod admin;
+pub mod auth;
+pub mod client;
+pub mod envelope;
+mod system;
+mod validate;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// 登录与激活 (sign-in for admins/users, activation for Windows clients)
+    Auth,
+    /// 客户端接口 (the Windows client: models, templates, calls) — client token
+    Client,
+    /// 大模型配置 (admin: model configs)
+    AdminConfigs,
+    /// Prompt模板 (admin: prompt templates)
+    AdminTemplates,
+    /// 分组 (admin: client groups and their limits)
+    AdminGroups,
+    /// 激活码 (admin: activation codes)
+    AdminActivationCodes,
+    /// 用户 (admin: back-office accounts)
+    AdminUsers,
+    /// 系统 (health)
+    System,
+}
+
+pub type Apis = (
+    system::SystemApi,
+    auth::AuthApi,
+    client::ClientApi,
+    admin::configs::ConfigsApi,
+    admin::templates::TemplatesApi,
+    admin::groups::GroupsApi,
+    admin::activation_codes::ActivationCodesApi,
+    admin::users::UsersApi,
+);
+
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            system::SystemApi,
+            auth::AuthApi,
+            client::ClientApi,
+            admin::configs::ConfigsApi,
+            admin::templates::TemplatesApi,
+            admin::groups::GroupsApi,
+            admin::activation_codes::ActivationCodesApi,
+            admin::users::UsersApi,
+        ),
+        "llm-proxy API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    // Operations are mounted under /api; the spec shows their full paths.
+    .url_prefix("/api")
+    .description(
+        "大模型API代理。客户端接口使用激活码换取的 ClientToken；/api/admin 下的接口仅管理员(AdminToken)可用。\n\n\
+         Every answer is an envelope: `{\"success\":true,\"data\":…}` or \
+         `{\"success\":false,\"code\":\"STABLE_CODE\",\"message\":\"中文说明\"}` with a meaningful HTTP status.",
+    )
+}
+
+/// The spec as served at `/api/openapi.json` (and committed as a snapshot).
+pub fn spec_json() -> String {
+    service().spec()
+}

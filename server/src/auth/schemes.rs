@@ -1,0 +1,144 @@
+//! Bearer security schemes, one per audience, so each handler's signature says who may
+//! call it and Swagger shows it. Every check re-reads the account or activation code, so
+//! disabling one takes effect at once, not when its token expires.
+
+use chrono::Utc;
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
+use super::{Claims, Role};
+use crate::{
+    db,
+    error::{AppError, AuthFailure},
+    state::AppState,
+};
+
+/// The verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    User {
+        id: i32,
+        role: Role,
+        group_id: Option<i32>,
+    },
+    Client {
+        code_id: i32,
+        code: String,
+        group_id: i32,
+    },
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::User { role: Role::Admin, .. })
+    }
+
+    pub fn group_id(&self) -> Option<i32> {
+        match self {
+            Self::User { group_id, .. } => *group_id,
+            Self::Client { group_id, .. } => Some(*group_id),
+        }
+    }
+}
+
+/// Admins only: everything under `/api/admin`.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    rename = "AdminToken",
+    bearer_format = "JWT",
+    checker = "check_admin"
+)]
+pub struct AdminAuth(pub Principal);
+
+/// A Windows client's token (from `/api/auth/activate`); admins may call these too.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    rename = "ClientToken",
+    bearer_format = "JWT",
+    checker = "check_client"
+)]
+pub struct ClientAuth(pub Principal);
+
+/// Any signed-in back-office account (admin, user, sub-account).
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    rename = "UserToken",
+    bearer_format = "JWT",
+    checker = "check_user"
+)]
+pub struct UserAuth(pub Principal);
+
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let principal = authenticate(req, &bearer).await?;
+    if principal.is_admin() {
+        Ok(principal)
+    } else {
+        Err(AppError::Forbidden.into())
+    }
+}
+
+async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let principal = authenticate(req, &bearer).await?;
+    match principal {
+        Principal::Client { .. } => Ok(principal),
+        _ if principal.is_admin() => Ok(principal),
+        _ => Err(AppError::Forbidden.into()),
+    }
+}
+
+async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let principal = authenticate(req, &bearer).await?;
+    match principal {
+        Principal::User { .. } => Ok(principal),
+        Principal::Client { .. } => Err(AppError::Forbidden.into()),
+    }
+}
+
+async fn authenticate(req: &Request, bearer: &Bearer) -> Result<Principal, AppError> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let claims = state
+        .tokens
+        .verify(&bearer.token)
+        .map_err(AppError::Unauthorized)?;
+    resolve(state, &claims).await
+}
+
+async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppError> {
+    let invalid = || AppError::Unauthorized(AuthFailure::InvalidToken);
+    let id = claims.subject_id().ok_or_else(invalid)?;
+    if claims.role == Role::Client {
+        let code = db::activation_codes::get(&state.db, id)
+            .await
+            .map_err(|_| invalid())?;
+        if claims.code.as_deref() != Some(code.code.as_str()) {
+            return Err(invalid());
+        }
+        if !code.is_active {
+            return Err(AppError::Unauthorized(AuthFailure::ActivationCodeDisabled));
+        }
+        if code.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(AppError::Unauthorized(AuthFailure::ActivationCodeExpired));
+        }
+        return Ok(Principal::Client {
+            code_id: code.id,
+            code: code.code,
+            group_id: code.group_id,
+        });
+    }
+    let user = db::users::get(&state.db, id).await.map_err(|_| invalid())?;
+    if !user.is_active {
+        return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
+    }
+    // The role is read from the account, not the token: a demoted admin loses access now.
+    let role = Role::parse_user_role(&user.role).ok_or_else(invalid)?;
+    Ok(Principal::User {
+        id: user.id,
+        role,
+        group_id: user.group_id,
+    })
+}

@@ -1,0 +1,1 @@
+//! call logs: see relay issue

@@ -1,0 +1,155 @@
+//! `llm_configs` repository.
+
+use chrono::Utc;
+use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::{Db, delete_row, find_row, write_error};
+use crate::error::AppResult;
+
+/// Everything an admin sets on a config except its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigFields {
+    pub name: String,
+    pub provider: String,
+    pub api_url: String,
+    pub model: String,
+    pub max_tokens: i32,
+    pub temperature: f64,
+    pub top_p: f64,
+    pub frequency_penalty: f64,
+    pub presence_penalty: f64,
+    pub system_prompt: Option<String>,
+    pub timeout_seconds: i32,
+    pub max_retries: i32,
+    pub input_price: f64,
+    pub output_price: f64,
+    pub currency: String,
+    pub is_active: bool,
+}
+
+impl ConfigFields {
+    pub fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            provider: model.provider.clone(),
+            api_url: model.api_url.clone(),
+            model: model.model.clone(),
+            max_tokens: model.max_tokens,
+            temperature: model.temperature,
+            top_p: model.top_p,
+            frequency_penalty: model.frequency_penalty,
+            presence_penalty: model.presence_penalty,
+            system_prompt: model.system_prompt.clone(),
+            timeout_seconds: model.timeout_seconds,
+            max_retries: model.max_retries,
+            input_price: model.input_price,
+            output_price: model.output_price,
+            currency: model.currency.clone(),
+            is_active: model.is_active,
+        }
+    }
+
+    fn apply(self, row: &mut ActiveModel) {
+        row.name = Set(self.name);
+        row.provider = Set(self.provider);
+        row.api_url = Set(self.api_url);
+        row.model = Set(self.model);
+        row.max_tokens = Set(self.max_tokens);
+        row.temperature = Set(self.temperature);
+        row.top_p = Set(self.top_p);
+        row.frequency_penalty = Set(self.frequency_penalty);
+        row.presence_penalty = Set(self.presence_penalty);
+        row.system_prompt = Set(self.system_prompt);
+        row.timeout_seconds = Set(self.timeout_seconds);
+        row.max_retries = Set(self.max_retries);
+        row.input_price = Set(self.input_price);
+        row.output_price = Set(self.output_price);
+        row.currency = Set(self.currency);
+        row.is_active = Set(self.is_active);
+        row.updated_at = Set(Utc::now());
+    }
+}
+
+const DUPLICATE: &str = "配置名称已存在";
+
+pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
+    Ok(Entity::find().order_by_asc(Column::Id).all(&db.read).await?)
+}
+
+pub async fn list_active(db: &Db) -> AppResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::IsActive.eq(true))
+        .order_by_asc(Column::Id)
+        .all(&db.read)
+        .await?)
+}
+
+pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
+    find_row::<Entity>(db, id, "配置").await
+}
+
+pub async fn create(
+    db: &Db,
+    fields: ConfigFields,
+    encrypted_key: String,
+    created_by: Option<i32>,
+) -> AppResult<Model> {
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        api_key: Set(encrypted_key),
+        created_at: Set(now),
+        created_by: Set(created_by),
+        ..Default::default()
+    };
+    fields.apply(&mut row);
+    row.insert(&db.write)
+        .await
+        .map_err(|err| write_error(err, DUPLICATE))
+}
+
+/// Writes the merged fields; `encrypted_key` of `None` keeps the stored key.
+pub async fn update(
+    db: &Db,
+    id: i32,
+    fields: ConfigFields,
+    encrypted_key: Option<String>,
+) -> AppResult<Model> {
+    let mut row: ActiveModel = get(db, id).await?.into();
+    fields.apply(&mut row);
+    if let Some(key) = encrypted_key {
+        row.api_key = Set(key);
+    }
+    row.update(&db.write)
+        .await
+        .map_err(|err| write_error(err, DUPLICATE))
+}
+
+pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
+    delete_row::<Entity>(db, id, "配置", "配置仍被引用").await
+}
+
+/// Every stored (encrypted) key, for `rotate-key`.
+pub async fn all_keys(conn: &impl sea_orm::ConnectionTrait) -> Result<Vec<(i32, String)>, sea_orm::DbErr> {
+    Ok(Entity::find()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.api_key))
+        .collect())
+}
+
+pub async fn set_key(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: i32,
+    encrypted_key: String,
+) -> Result<(), sea_orm::DbErr> {
+    llm_configs::ActiveModel {
+        id: Set(id),
+        api_key: Set(encrypted_key),
+        ..Default::default()
+    }
+    .update(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,69 @@
+//! `groups` repository.
+
+use chrono::Utc;
+use entity::groups::{ActiveModel, Column, Entity, Model};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+
+use super::{Db, delete_row, find_row, write_error};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupFields {
+    pub name: String,
+    pub description: Option<String>,
+    pub daily_token_limit: Option<i64>,
+    pub monthly_token_limit: Option<i64>,
+    pub requests_per_minute: Option<i32>,
+}
+
+impl GroupFields {
+    pub fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            description: model.description.clone(),
+            daily_token_limit: model.daily_token_limit,
+            monthly_token_limit: model.monthly_token_limit,
+            requests_per_minute: model.requests_per_minute,
+        }
+    }
+
+    fn apply(self, row: &mut ActiveModel) {
+        row.name = Set(self.name);
+        row.description = Set(self.description);
+        row.daily_token_limit = Set(self.daily_token_limit);
+        row.monthly_token_limit = Set(self.monthly_token_limit);
+        row.requests_per_minute = Set(self.requests_per_minute);
+        row.updated_at = Set(Utc::now());
+    }
+}
+
+pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
+    Ok(Entity::find().order_by_asc(Column::Id).all(&db.read).await?)
+}
+
+pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
+    find_row::<Entity>(db, id, "分组").await
+}
+
+pub async fn create(db: &Db, fields: GroupFields) -> AppResult<Model> {
+    let mut row = ActiveModel {
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    fields.apply(&mut row);
+    row.insert(&db.write)
+        .await
+        .map_err(|err| write_error(err, "分组名称已存在"))
+}
+
+pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
+    let mut row: ActiveModel = get(db, id).await?.into();
+    fields.apply(&mut row);
+    row.update(&db.write)
+        .await
+        .map_err(|err| write_error(err, "分组名称已存在"))
+}
+
+pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
+    delete_row::<Entity>(db, id, "分组", "该分组下仍有激活码，请先删除或转移激活码").await
+}

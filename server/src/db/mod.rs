@@ -1,0 +1,167 @@
+//! Database access. Connection set-up lives here; each aggregate has its own repository
+//! file, and all SQL lives in this folder.
+//!
+//! SQLite gets two pools: one connection for writes (SQLite has one writer at a time, and a
+//! single writer connection means a write never fails with "database is locked") and a few
+//! for reads, which WAL lets run beside the writer. PostgreSQL uses one pool for both.
+
+pub mod activation_codes;
+pub mod app_settings;
+pub mod call_logs;
+pub mod configs;
+pub mod groups;
+pub mod templates;
+pub mod users;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PrimaryKeyTrait, SqlErr,
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot open the database: {0}")]
+    Connect(DbErr),
+    #[error(
+        "the database was migrated by a newer llm-proxy ({0}); run that version, or restore a backup made for this one"
+    )]
+    NewerSchema(String),
+    #[error("database migration failed: {0}")]
+    Migrate(DbErr),
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// For statements that change data.
+    pub write: DatabaseConnection,
+    /// For queries; the same pool as `write` on PostgreSQL.
+    pub read: DatabaseConnection,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self, DbSetupError> {
+        if url.starts_with("sqlite:") {
+            let write = Database::connect(sqlite_options(url, 1))
+                .await
+                .map_err(DbSetupError::Connect)?;
+            let read = Database::connect(sqlite_options(url, 4))
+                .await
+                .map_err(DbSetupError::Connect)?;
+            Ok(Self { write, read })
+        } else {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(16)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            let pool = Database::connect(options)
+                .await
+                .map_err(DbSetupError::Connect)?;
+            Ok(Self {
+                write: pool.clone(),
+                read: pool,
+            })
+        }
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.write.get_database_backend()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.backend() == DatabaseBackend::Sqlite
+    }
+
+    /// Applies pending migrations; refuses a database that a newer binary migrated.
+    pub async fn migrate(&self) -> Result<usize, DbSetupError> {
+        let pending = Migrator::get_pending_migrations(&self.write)
+            .await
+            .map_err(|err| match err {
+                DbErr::Custom(message) if message.contains("is missing") => {
+                    DbSetupError::NewerSchema(message)
+                }
+                other => DbSetupError::Migrate(other),
+            })?;
+        Migrator::up(&self.write, None)
+            .await
+            .map_err(DbSetupError::Migrate)?;
+        Ok(pending.len())
+    }
+
+    pub async fn close(self) {
+        let _ = self.write.close().await;
+        let _ = self.read.close().await;
+    }
+}
+
+fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                // NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
+                // only a power cut can lose the last transactions.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    options
+}
+
+/// Turns a failed write into the envelope error: a unique or foreign-key violation is a
+/// 409 with `conflict` as its message, anything else a 500.
+pub fn write_error(err: DbErr, conflict: &str) -> AppError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) | Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            AppError::Conflict(conflict.to_string())
+        }
+        _ => AppError::from(err),
+    }
+}
+
+/// Loads one row by id, or `NotFound(what)`.
+pub(crate) async fn find_row<E>(db: &Db, id: i32, what: &'static str) -> Result<E::Model, AppError>
+where
+    E: EntityTrait,
+    i32: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    E::find_by_id(id)
+        .one(&db.read)
+        .await?
+        .ok_or(AppError::NotFound(what))
+}
+
+/// Deletes one row by id; `NotFound(what)` when there was none, 409 `conflict` when other
+/// rows still refer to it.
+pub(crate) async fn delete_row<E>(
+    db: &Db,
+    id: i32,
+    what: &'static str,
+    conflict: &str,
+) -> Result<(), AppError>
+where
+    E: EntityTrait,
+    i32: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    let result = E::delete_by_id(id)
+        .exec(&db.write)
+        .await
+        .map_err(|err| write_error(err, conflict))?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound(what));
+    }
+    Ok(())
+}

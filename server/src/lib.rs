@@ -1,0 +1,19 @@
+//! llm-proxy: a large-model API proxy with encrypted provider keys, call records,
+//! quotas and an embedded admin UI. `main.rs` is a thin shell around [`cli::run`].
+
+pub mod api;
+pub mod auth;
+pub mod banner;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod logging;
+pub mod providers;
+pub mod relay;
+pub mod secret;
+pub mod server;
+pub mod state;
+pub mod web;

@@ -1,0 +1,60 @@
+//! The admin UI, built by trunk into `assets/` and compiled into the binary. Client-side
+//! routes fall back to `index.html`; hashed files are cached for a year, `index.html` never.
+
+use poem::{
+    Endpoint, IntoResponse, Request, Response, Result,
+    http::{StatusCode, header},
+};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../assets/"]
+#[exclude = "*.md"]
+#[exclude = "ui.hash"]
+struct Assets;
+
+pub struct AdminUi;
+
+impl Endpoint for AdminUi {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let path = req.uri().path().trim_start_matches("/admin").trim_start_matches('/');
+        Ok(match Assets::get(path).filter(|_| !path.is_empty()) {
+            Some(file) => file_response(path, file, true),
+            None => match Assets::get("index.html") {
+                Some(index) => file_response("index.html", index, false),
+                None => StatusCode::NOT_FOUND.into_response(),
+            },
+        })
+    }
+}
+
+fn file_response(path: &str, file: rust_embed::EmbeddedFile, cacheable: bool) -> Response {
+    let mime = mime_for(path);
+    let cache = if cacheable && path != "index.html" {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CACHE_CONTROL, cache)
+        .header("X-Content-Type-Options", "nosniff")
+        .body(file.data.into_owned())
+}
+
+fn mime_for(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
