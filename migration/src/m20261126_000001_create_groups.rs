@@ -26,7 +26,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Groups::Table)
                     .col(id(Groups::Id))
-                    .col(ColumnDef::new(Groups::Name).string_len(100).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Groups::Name)
+                            .string_len(100)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Groups::Description).text())
                     .col(
                         ColumnDef::new(Groups::DailyTokenLimit)
@@ -51,6 +56,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Groups::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Groups::Table).to_owned())
+            .await
     }
 }

@@ -31,8 +31,17 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Users::Table)
                     .col(id(Users::Id))
-                    .col(ColumnDef::new(Users::Username).string_len(64).not_null().unique_key())
-                    .col(ColumnDef::new(Users::PasswordHash).string_len(255).not_null())
+                    .col(
+                        ColumnDef::new(Users::Username)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Users::PasswordHash)
+                            .string_len(255)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(Users::Role)
                             .string_len(20)
@@ -61,11 +70,17 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index(Users::Table, "idx_users_parent", &[Users::ParentId.into_iden()]))
+            .create_index(index(
+                Users::Table,
+                "idx_users_parent",
+                &[Users::ParentId.into_iden()],
+            ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Users::Table).to_owned())
+            .await
     }
 }

@@ -36,7 +36,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(ActivationCodes::GroupId).integer().not_null())
+                    .col(
+                        ColumnDef::new(ActivationCodes::GroupId)
+                            .integer()
+                            .not_null(),
+                    )
                     .col(flag(ActivationCodes::IsActive, true))
                     .col(ColumnDef::new(ActivationCodes::ExpiresAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(ActivationCodes::Note).string_len(255))

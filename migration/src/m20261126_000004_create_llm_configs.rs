@@ -35,7 +35,7 @@ pub enum LlmConfigs {
 }
 
 fn ranged_double(column: LlmConfigs, default: f64, min: f64, max: f64) -> ColumnDef {
-    ColumnDef::new(column.clone())
+    ColumnDef::new(column)
         .double()
         .not_null()
         .default(default)
@@ -44,7 +44,7 @@ fn ranged_double(column: LlmConfigs, default: f64, min: f64, max: f64) -> Column
 }
 
 fn ranged_integer(column: LlmConfigs, default: i32, min: i32, max: i32) -> ColumnDef {
-    ColumnDef::new(column.clone())
+    ColumnDef::new(column)
         .integer()
         .not_null()
         .default(default)
@@ -60,7 +60,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(LlmConfigs::Table)
                     .col(id(LlmConfigs::Id))
-                    .col(ColumnDef::new(LlmConfigs::Name).string_len(100).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(LlmConfigs::Name)
+                            .string_len(100)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(
                         ColumnDef::new(LlmConfigs::Provider)
                             .string_len(50)
@@ -68,12 +73,21 @@ impl MigrationTrait for Migration {
                             .check((
                                 "check_provider",
                                 Expr::col(LlmConfigs::Provider).is_in([
-                                    "openai", "anthropic", "aliyun", "xunfei", "baidu", "zhipu",
+                                    "openai",
+                                    "anthropic",
+                                    "aliyun",
+                                    "xunfei",
+                                    "baidu",
+                                    "zhipu",
                                     "custom",
                                 ]),
                             )),
                     )
-                    .col(ColumnDef::new(LlmConfigs::ApiUrl).string_len(500).not_null())
+                    .col(
+                        ColumnDef::new(LlmConfigs::ApiUrl)
+                            .string_len(500)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(LlmConfigs::ApiKey).text().not_null())
                     .col(ColumnDef::new(LlmConfigs::Model).string_len(100).not_null())
                     .col(ranged_integer(LlmConfigs::MaxTokens, 2000, 1, 32000))
@@ -85,8 +99,18 @@ impl MigrationTrait for Migration {
                     .col(ranged_integer(LlmConfigs::TimeoutSeconds, 30, 1, 600))
                     .col(ranged_integer(LlmConfigs::MaxRetries, 3, 0, 10))
                     .col(ranged_double(LlmConfigs::InputPrice, 0.0, 0.0, 1_000_000.0))
-                    .col(ranged_double(LlmConfigs::OutputPrice, 0.0, 0.0, 1_000_000.0))
-                    .col(ColumnDef::new(LlmConfigs::Currency).string_len(8).not_null().default("CNY"))
+                    .col(ranged_double(
+                        LlmConfigs::OutputPrice,
+                        0.0,
+                        0.0,
+                        1_000_000.0,
+                    ))
+                    .col(
+                        ColumnDef::new(LlmConfigs::Currency)
+                            .string_len(8)
+                            .not_null()
+                            .default("CNY"),
+                    )
                     .col(flag(LlmConfigs::IsActive, true))
                     .col(timestamp(LlmConfigs::CreatedAt))
                     .col(timestamp(LlmConfigs::UpdatedAt))
@@ -117,6 +141,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(LlmConfigs::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(LlmConfigs::Table).to_owned())
+            .await
     }
 }

@@ -30,9 +30,21 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(LlmPromptTemplates::Table)
                     .col(id(LlmPromptTemplates::Id))
-                    .col(ColumnDef::new(LlmPromptTemplates::ConfigId).integer().not_null())
-                    .col(ColumnDef::new(LlmPromptTemplates::TemplateName).string_len(100).not_null())
-                    .col(ColumnDef::new(LlmPromptTemplates::TemplateContent).text().not_null())
+                    .col(
+                        ColumnDef::new(LlmPromptTemplates::ConfigId)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LlmPromptTemplates::TemplateName)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LlmPromptTemplates::TemplateContent)
+                            .text()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(LlmPromptTemplates::Variables).json_binary())
                     .col(ColumnDef::new(LlmPromptTemplates::Description).text())
                     .col(flag(LlmPromptTemplates::IsActive, true))

@@ -46,10 +46,16 @@ fn index_by(name: &str, leading: Option<LlmCallLogs>) -> IndexCreateStatement {
     if let Some(column) = leading {
         statement.col(column);
     }
-    statement.col((LlmCallLogs::CallTime, IndexOrder::Desc)).to_owned()
+    statement
+        .col((LlmCallLogs::CallTime, IndexOrder::Desc))
+        .to_owned()
 }
 
-fn set_null_fk(column: LlmCallLogs, table: impl IntoIden, id: impl IntoIden) -> ForeignKeyCreateStatement {
+fn set_null_fk(
+    column: LlmCallLogs,
+    table: impl IntoIden,
+    id: impl IntoIden,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(LlmCallLogs::Table, column)
         .to(table, id)
@@ -77,10 +83,26 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(LlmCallLogs::GroupId).integer())
                     .col(ColumnDef::new(LlmCallLogs::ActivationCode).string_len(32))
                     .col(ColumnDef::new(LlmCallLogs::UserId).integer())
-                    .col(ColumnDef::new(LlmCallLogs::ConfigName).string_len(100).not_null())
-                    .col(ColumnDef::new(LlmCallLogs::Provider).string_len(50).not_null())
-                    .col(ColumnDef::new(LlmCallLogs::Model).string_len(100).not_null())
-                    .col(ColumnDef::new(LlmCallLogs::RequestMessages).json_binary().not_null())
+                    .col(
+                        ColumnDef::new(LlmCallLogs::ConfigName)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LlmCallLogs::Provider)
+                            .string_len(50)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LlmCallLogs::Model)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LlmCallLogs::RequestMessages)
+                            .json_binary()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(LlmCallLogs::RequestParams).json_binary())
                     .col(ColumnDef::new(LlmCallLogs::ResponseContent).text())
                     .col(ColumnDef::new(LlmCallLogs::ResponseData).json_binary())
@@ -99,8 +121,18 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(LlmCallLogs::PromptTokens).integer())
                     .col(ColumnDef::new(LlmCallLogs::CompletionTokens).integer())
                     .col(flag(LlmCallLogs::TokensEstimated, false))
-                    .col(ColumnDef::new(LlmCallLogs::Cost).double().not_null().default(0.0))
-                    .col(ColumnDef::new(LlmCallLogs::RetryCount).integer().not_null().default(0))
+                    .col(
+                        ColumnDef::new(LlmCallLogs::Cost)
+                            .double()
+                            .not_null()
+                            .default(0.0),
+                    )
+                    .col(
+                        ColumnDef::new(LlmCallLogs::RetryCount)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .col(flag(LlmCallLogs::IsStream, false))
                     .col(
                         ColumnDef::new(LlmCallLogs::CallTime)
@@ -109,14 +141,26 @@ impl MigrationTrait for Migration {
                             .default(Expr::current_timestamp()),
                     )
                     .col(ColumnDef::new(LlmCallLogs::DurationMs).integer())
-                    .foreign_key(&mut set_null_fk(LlmCallLogs::ConfigId, LlmConfigs::Table, LlmConfigs::Id))
+                    .foreign_key(&mut set_null_fk(
+                        LlmCallLogs::ConfigId,
+                        LlmConfigs::Table,
+                        LlmConfigs::Id,
+                    ))
                     .foreign_key(&mut set_null_fk(
                         LlmCallLogs::TemplateId,
                         LlmPromptTemplates::Table,
                         LlmPromptTemplates::Id,
                     ))
-                    .foreign_key(&mut set_null_fk(LlmCallLogs::GroupId, Groups::Table, Groups::Id))
-                    .foreign_key(&mut set_null_fk(LlmCallLogs::UserId, Users::Table, Users::Id))
+                    .foreign_key(&mut set_null_fk(
+                        LlmCallLogs::GroupId,
+                        Groups::Table,
+                        Groups::Id,
+                    ))
+                    .foreign_key(&mut set_null_fk(
+                        LlmCallLogs::UserId,
+                        Users::Table,
+                        Users::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -141,6 +185,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(LlmCallLogs::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(LlmCallLogs::Table).to_owned())
+            .await
     }
 }

@@ -20,7 +20,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AppSettings::Table)
-                    .col(ColumnDef::new(AppSettings::Key).string_len(64).not_null().primary_key())
+                    .col(
+                        ColumnDef::new(AppSettings::Key)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(AppSettings::Value).text().not_null())
                     .col(timestamp(AppSettings::UpdatedAt))
                     .to_owned(),
@@ -29,6 +34,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(AppSettings::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(AppSettings::Table).to_owned())
+            .await
     }
 }

@@ -3,7 +3,11 @@
 use crate::{config::Config, secret::Secret};
 
 pub fn admin_url(config: &Config) -> String {
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut addr = config.bind;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -15,7 +19,10 @@ pub fn print(config: &Config, generated_admin: Option<&(String, Secret)>) {
     let url = admin_url(config);
     println!("llm-proxy {} 已启动 / started", env!("CARGO_PKG_VERSION"));
     println!("  管理后台 / admin UI:   {url}");
-    println!("  接口文档 / Swagger UI: {}", url.replace("/admin/", "/swagger"));
+    println!(
+        "  接口文档 / Swagger UI: {}",
+        url.replace("/admin/", "/swagger")
+    );
     println!("  数据目录 / data folder: {}", config.data_dir.display());
     if let Some((username, password)) = generated_admin {
         println!("  初始管理员 / first admin: {username}");
@@ -36,7 +43,9 @@ pub fn print(config: &Config, generated_admin: Option<&(String, Secret)>) {
 pub fn open_browser(config: &Config) {
     let url = admin_url(config);
     #[cfg(windows)]
-    let result = std::process::Command::new("cmd").args(["/C", "start", "", &url]).spawn();
+    let result = std::process::Command::new("cmd")
+        .args(["/C", "start", "", &url])
+        .spawn();
     #[cfg(not(windows))]
     let result = std::process::Command::new("xdg-open").arg(&url).spawn();
     if let Err(err) = result {

@@ -145,7 +145,9 @@ fn finish_pending_rotation(
 }
 
 async fn ensure_admin(config: &Config, db: &Db) -> Result<Option<(String, Secret)>, StartupError> {
-    let admins = db::users::count_active_admins(db).await.map_err(admin_error)?;
+    let admins = db::users::count_active_admins(db)
+        .await
+        .map_err(admin_error)?;
     if admins > 0 {
         return Ok(None);
     }

@@ -22,7 +22,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "llm-proxy", version, about = "大模型API代理 — a large-model API proxy with an admin UI")]
+#[command(
+    name = "llm-proxy",
+    version,
+    about = "大模型API代理 — a large-model API proxy with an admin UI"
+)]
 pub struct Cli {
     /// Config file (default: config.toml beside the executable, else in the working directory).
     #[arg(long, global = true, value_name = "PATH")]
@@ -89,8 +93,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match command {
         Command::Healthcheck => healthcheck(&config).await,
         Command::Serve => serve(config).await,
-        Command::Migrate => prepare(config).await.map(|_| println!("migrations applied")),
-        Command::CreateAdmin { username, password } => create_admin(config, username, password).await,
+        Command::Migrate => prepare(config)
+            .await
+            .map(|_| println!("migrations applied")),
+        Command::CreateAdmin { username, password } => {
+            create_admin(config, username, password).await
+        }
         Command::Backup { path } => backup(config, &path).await,
         Command::RotateKey { new_key } => rotate_key(config, new_key).await,
         Command::Openapi => Ok(()),
@@ -120,7 +128,9 @@ fn default_config_path() -> PathBuf {
 }
 
 async fn prepare(config: Config) -> Result<Prepared, String> {
-    bootstrap::prepare(config).await.map_err(|err| err.to_string())
+    bootstrap::prepare(config)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 async fn serve(config: Config) -> Result<(), String> {
@@ -129,7 +139,12 @@ async fn serve(config: Config) -> Result<(), String> {
         let _ = std::fs::write(&config.config_path, include_str!("../../config.toml"));
     }
     let prepared = prepare(config).await?;
-    let state = AppState::new(prepared.config, prepared.db.clone(), prepared.cipher, prepared.tokens);
+    let state = AppState::new(
+        prepared.config,
+        prepared.db.clone(),
+        prepared.cipher,
+        prepared.tokens,
+    );
     let acceptor = server::bind(&state).await.map_err(|err| err.to_string())?;
     crate::banner::print(&state.config, prepared.generated_admin.as_ref());
     if state.config.open_browser {
@@ -142,7 +157,11 @@ async fn serve(config: Config) -> Result<(), String> {
 }
 
 async fn healthcheck(config: &Config) -> Result<(), String> {
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut addr = config.bind;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
@@ -154,7 +173,11 @@ async fn healthcheck(config: &Config) -> Result<(), String> {
         .tls_danger_accept_invalid_certs(true)
         .build()
         .map_err(|err| err.to_string())?;
-    let response = client.get(&url).send().await.map_err(|err| format!("{url}: {err}"))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|err| format!("{url}: {err}"))?;
     if response.status().is_success() {
         println!("ok: {url}");
         Ok(())
@@ -163,7 +186,11 @@ async fn healthcheck(config: &Config) -> Result<(), String> {
     }
 }
 
-async fn create_admin(config: Config, username: String, password_flag: Option<String>) -> Result<(), String> {
+async fn create_admin(
+    config: Config,
+    username: String,
+    password_flag: Option<String>,
+) -> Result<(), String> {
     let env_password = config.admin_password.clone();
     let prepared = prepare(config).await?;
     let (password, generated) = match password_flag.map(Secret::new).or(env_password) {
@@ -182,7 +209,9 @@ async fn create_admin(config: Config, username: String, password_flag: Option<St
         is_active: true,
     };
     let db = &prepared.db;
-    let existing = db::users::find_by_username(db, &username).await.map_err(|err| err.to_string())?;
+    let existing = db::users::find_by_username(db, &username)
+        .await
+        .map_err(|err| err.to_string())?;
     match existing {
         Some(user) => db::users::update(db, user.id, fields, Some(hash)).await,
         None => db::users::create(db, fields, hash).await,
@@ -198,10 +227,15 @@ async fn create_admin(config: Config, username: String, password_flag: Option<St
 async fn backup(config: Config, target: &Path) -> Result<(), String> {
     let prepared = prepare(config).await?;
     if !prepared.db.is_sqlite() {
-        return Err("backup copies the embedded SQLite database; for PostgreSQL use pg_dump".into());
+        return Err(
+            "backup copies the embedded SQLite database; for PostgreSQL use pg_dump".into(),
+        );
     }
     if target.exists() {
-        return Err(format!("{} already exists; choose a new file", target.display()));
+        return Err(format!(
+            "{} already exists; choose a new file",
+            target.display()
+        ));
     }
     // VACUUM INTO writes a consistent snapshot even while the server keeps writing.
     let statement = Statement::from_sql_and_values(
@@ -209,7 +243,12 @@ async fn backup(config: Config, target: &Path) -> Result<(), String> {
         "VACUUM INTO ?",
         [target.to_string_lossy().to_string().into()],
     );
-    prepared.db.write.execute_raw(statement).await.map_err(|err| err.to_string())?;
+    prepared
+        .db
+        .write
+        .execute_raw(statement)
+        .await
+        .map_err(|err| err.to_string())?;
     println!("backup written to {}", target.display());
     Ok(())
 }
@@ -217,12 +256,15 @@ async fn backup(config: Config, target: &Path) -> Result<(), String> {
 async fn rotate_key(config: Config, new_key: Option<String>) -> Result<(), String> {
     let prepared = prepare(config).await?;
     let generated = new_key.is_none();
-    let new_secret = new_key.map(Secret::new).unwrap_or_else(Cipher::generate_key);
+    let new_secret = new_key
+        .map(Secret::new)
+        .unwrap_or_else(Cipher::generate_key);
     let new_cipher = Cipher::from_secret(&new_secret).map_err(|err| err.to_string())?;
     let pending = match &prepared.key_source {
         SecretSource::File(path) => {
             let pending = path.with_file_name(PENDING_KEY_FILE);
-            bootstrap::write_private(&pending, new_secret.expose()).map_err(|err| err.to_string())?;
+            bootstrap::write_private(&pending, new_secret.expose())
+                .map_err(|err| err.to_string())?;
             Some((pending, path.clone()))
         }
         SecretSource::Configured => None,
@@ -237,10 +279,15 @@ async fn rotate_key(config: Config, new_key: Option<String>) -> Result<(), Strin
     match pending {
         Some((pending, key_file)) => {
             std::fs::rename(&pending, &key_file).map_err(|err| err.to_string())?;
-            println!("provider keys re-encrypted; the new key is in {}", key_file.display());
+            println!(
+                "provider keys re-encrypted; the new key is in {}",
+                key_file.display()
+            );
         }
         None => {
-            println!("provider keys re-encrypted. Set ENCRYPTION_SECRET_KEY (or security.encryption_key) to the new key before the next start.");
+            println!(
+                "provider keys re-encrypted. Set ENCRYPTION_SECRET_KEY (or security.encryption_key) to the new key before the next start."
+            );
             if generated {
                 println!("new key / 新密钥: {}", new_secret.expose());
             }
@@ -252,8 +299,15 @@ async fn rotate_key(config: Config, new_key: Option<String>) -> Result<(), Strin
 /// Decrypts every stored key with the current cipher and stores it under the new one, with
 /// the new fingerprint, in one transaction: either all keys move or none.
 async fn reencrypt(prepared: &Prepared, new_cipher: &Cipher) -> Result<usize, String> {
-    let txn = prepared.db.write.begin().await.map_err(|err| err.to_string())?;
-    let keys = db::configs::all_keys(&txn).await.map_err(|err| err.to_string())?;
+    let txn = prepared
+        .db
+        .write
+        .begin()
+        .await
+        .map_err(|err| err.to_string())?;
+    let keys = db::configs::all_keys(&txn)
+        .await
+        .map_err(|err| err.to_string())?;
     for (id, stored) in &keys {
         let plain = prepared
             .cipher

@@ -148,7 +148,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("server.tls_cert", "LLM_PROXY_TLS_CERT"),
     ("server.tls_key", "LLM_PROXY_TLS_KEY"),
     ("server.cors_origins", "LLM_PROXY_CORS_ORIGINS"),
-    ("server.shutdown_grace_seconds", "LLM_PROXY_SHUTDOWN_GRACE_SECONDS"),
+    (
+        "server.shutdown_grace_seconds",
+        "LLM_PROXY_SHUTDOWN_GRACE_SECONDS",
+    ),
     ("storage.data_dir", "LLM_PROXY_DATA_DIR"),
     ("storage.database_url", "LLM_PROXY_DATABASE_URL"),
     ("security.jwt_secret", "LLM_PROXY_JWT_SECRET"),
@@ -310,7 +313,10 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
             let file = self.data_dir.join("llm-proxy.db");
-            format!("sqlite://{}?mode=rwc", file.to_string_lossy().replace('\\', "/"))
+            format!(
+                "sqlite://{}?mode=rwc",
+                file.to_string_lossy().replace('\\', "/")
+            )
         } else {
             self.database_url.clone()
         }
@@ -453,7 +459,11 @@ mod tests {
         let env = |var: &str| (var == "LLM_PROXY_LOG_RETENTION_DAYS").then(|| "lots".to_string());
         let err = Config::load(&path, &env, &FlagOverrides::default()).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("limits.log_retention_days") && text.contains("LLM_PROXY_LOG_RETENTION_DAYS"), "{text}");
+        assert!(
+            text.contains("limits.log_retention_days")
+                && text.contains("LLM_PROXY_LOG_RETENTION_DAYS"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -477,10 +487,12 @@ mod tests {
         text.lines()
             .map(|line| {
                 let trimmed = line.trim_start();
-                match trimmed.strip_prefix("# ") {
-                    Some(rest) if rest.contains(" = ") && !rest.starts_with('#') => rest.to_string(),
-                    _ => line.to_string(),
-                }
+                let assignment = trimmed.strip_prefix("# ").filter(|rest| {
+                    rest.split_once(" = ").is_some_and(|(key, _)| {
+                        !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
+                });
+                assignment.unwrap_or(line).to_string()
             })
             .collect::<Vec<_>>()
             .join("\n")

@@ -3,10 +3,7 @@
 //! Stored form: base64(nonce ‖ ciphertext ‖ tag), with a fresh random 96-bit nonce per
 //! encryption, so the same key encrypted twice never gives the same text.
 
-use aes_gcm::{
-    Aes256Gcm, Key, KeyInit, Nonce,
-    aead::Aead,
-};
+use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce, aead::Aead};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use rand::RngCore;

@@ -297,27 +297,59 @@ mod tests {
     fn every_variant_has_status_code_and_chinese_message() {
         let cases = [
             (AppError::BadRequest("x".into()), 400, "BAD_REQUEST"),
-            (AppError::validation("temperature", "温度必须在 0 到 2 之间"), 422, "VALIDATION_FAILED"),
-            (AppError::MissingVariables(vec!["name".into()]), 400, "TEMPLATE_VARIABLES_MISSING"),
-            (AppError::Unauthorized(AuthFailure::ExpiredToken), 401, "TOKEN_EXPIRED"),
+            (
+                AppError::validation("temperature", "温度必须在 0 到 2 之间"),
+                422,
+                "VALIDATION_FAILED",
+            ),
+            (
+                AppError::MissingVariables(vec!["name".into()]),
+                400,
+                "TEMPLATE_VARIABLES_MISSING",
+            ),
+            (
+                AppError::Unauthorized(AuthFailure::ExpiredToken),
+                401,
+                "TOKEN_EXPIRED",
+            ),
             (AppError::Forbidden, 403, "FORBIDDEN"),
             (AppError::NotFound("配置"), 404, "NOT_FOUND"),
             (AppError::Conflict("配置名称已存在".into()), 409, "CONFLICT"),
-            (AppError::Upstream(UpstreamFailure::Timeout), 504, "UPSTREAM_TIMEOUT"),
-            (AppError::Upstream(UpstreamFailure::Failed), 502, "UPSTREAM_ERROR"),
+            (
+                AppError::Upstream(UpstreamFailure::Timeout),
+                504,
+                "UPSTREAM_TIMEOUT",
+            ),
+            (
+                AppError::Upstream(UpstreamFailure::Failed),
+                502,
+                "UPSTREAM_ERROR",
+            ),
             (
                 AppError::Upstream(UpstreamFailure::RateLimited { retry_after: None }),
                 429,
                 "UPSTREAM_RATE_LIMITED",
             ),
-            (AppError::Internal("db exploded: secret".into()), 500, "INTERNAL_ERROR"),
+            (
+                AppError::Internal("db exploded: secret".into()),
+                500,
+                "INTERNAL_ERROR",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status, "{err:?}");
             assert_eq!(err.code(), code);
             let message = err.to_string();
-            assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{message}");
-            assert!(!message.contains("secret"), "internal detail must not be shown");
+            assert!(
+                message
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{message}"
+            );
+            assert!(
+                !message.contains("secret"),
+                "internal detail must not be shown"
+            );
         }
     }
 }

@@ -39,10 +39,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .nest("/swagger", swagger)
         .nest("/admin", AdminUi)
-        .at(
-            "/",
-            make_sync(|_| Redirect::see_other("/admin/")),
-        )
+        .at("/", make_sync(|_| Redirect::see_other("/admin/")))
         .nest("/api", service)
         .boxed();
     if !state.config.cors_origins.is_empty() {
@@ -60,12 +57,19 @@ pub async fn bind(state: &AppState) -> Result<BoxAcceptor, ServeError> {
     let addr = state.config.bind;
     let listener = TcpListener::bind(addr);
     let acceptor = match &state.config.tls {
-        None => listener.into_acceptor().await.map(|acceptor| acceptor.boxed()),
+        None => listener
+            .into_acceptor()
+            .await
+            .map(|acceptor| acceptor.boxed()),
         Some((cert, key)) => {
             let cert = std::fs::read(cert).map_err(ServeError::Tls)?;
             let key = std::fs::read(key).map_err(ServeError::Tls)?;
             let tls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key));
-            listener.rustls(tls).into_acceptor().await.map(|acceptor| acceptor.boxed())
+            listener
+                .rustls(tls)
+                .into_acceptor()
+                .await
+                .map(|acceptor| acceptor.boxed())
         }
     };
     acceptor.map_err(|source| match source.kind() {

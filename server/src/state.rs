@@ -2,7 +2,9 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use crate::{auth::Tokens, auth::login_limiter::LoginLimiter, config::Config, crypto::Cipher, db::Db};
+use crate::{
+    auth::Tokens, auth::login_limiter::LoginLimiter, config::Config, crypto::Cipher, db::Db,
+};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);

@@ -19,7 +19,11 @@ impl Endpoint for AdminUi {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
-        let path = req.uri().path().trim_start_matches("/admin").trim_start_matches('/');
+        let path = req
+            .uri()
+            .path()
+            .trim_start_matches("/admin")
+            .trim_start_matches('/');
         Ok(match Assets::get(path).filter(|_| !path.is_empty()) {
             Some(file) => file_response(path, file, true),
             None => match Assets::get("index.html") {

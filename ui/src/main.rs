@@ -1,3 +1,7 @@
-fn main() { yew::Renderer::<App>::new().render(); }
+fn main() {
+    yew::Renderer::<App>::new().render();
+}
 #[yew::function_component]
-fn App() -> yew::Html { yew::html! { <h1>{ "llm-proxy" }</h1> } }
+fn App() -> yew::Html {
+    yew::html! { <h1>{ "llm-proxy" }</h1> }
+}

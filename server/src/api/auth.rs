@@ -58,7 +58,12 @@ pub struct AuthApi;
 impl AuthApi {
     /// 管理员/用户登录 (rate-limited per source address)
     #[oai(path = "/login", method = "post", operation_id = "login")]
-    async fn login(&self, state: Data<&AppState>, req: &Request, body: Json<LoginRequest>) -> AppResult<Reply<LoginResult>> {
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> AppResult<Reply<LoginResult>> {
         throttle(&state, req)?;
         let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
         let user = match user {
@@ -68,10 +73,15 @@ impl AuthApi {
         if !user.is_active {
             return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
         }
-        let role = Role::parse_user_role(&user.role).ok_or(AppError::Unauthorized(AuthFailure::BadCredentials))?;
+        let role = Role::parse_user_role(&user.role)
+            .ok_or(AppError::Unauthorized(AuthFailure::BadCredentials))?;
         let issued = state
             .tokens
-            .issue_user(user.id, role, Duration::hours(state.config.admin_token_hours as i64))
+            .issue_user(
+                user.id,
+                role,
+                Duration::hours(state.config.admin_token_hours as i64),
+            )
             .map_err(AppError::Internal)?;
         db::users::touch_login(&state.db, user.id).await?;
         tracing::info!(user_id = user.id, role = role.as_str(), "login");
@@ -84,7 +94,12 @@ impl AuthApi {
 
     /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address)
     #[oai(path = "/activate", method = "post", operation_id = "activate")]
-    async fn activate(&self, state: Data<&AppState>, req: &Request, body: Json<ActivateRequest>) -> AppResult<Reply<ActivateResult>> {
+    async fn activate(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        body: Json<ActivateRequest>,
+    ) -> AppResult<Reply<ActivateResult>> {
         throttle(&state, req)?;
         let code = db::activation_codes::find_by_code(&state.db, body.activation_code.trim())
             .await?
@@ -135,9 +150,12 @@ fn throttle(state: &AppState, req: &Request) -> AppResult<()> {
         .as_socket_addr()
         .map(|addr| addr.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    state.login_limiter.check(ip).map_err(|wait| AppError::TooManyRequests {
-        code: "LOGIN_RATE_LIMITED",
-        message: "尝试次数过多，请稍后再试".into(),
-        retry_after: Some(wait),
-    })
+    state
+        .login_limiter
+        .check(ip)
+        .map_err(|wait| AppError::TooManyRequests {
+            code: "LOGIN_RATE_LIMITED",
+            message: "尝试次数过多，请稍后再试".into(),
+            retry_after: Some(wait),
+        })
 }

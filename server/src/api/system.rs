@@ -29,7 +29,12 @@ impl SystemApi {
         Ok(ok(Health {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            database: if state.db.is_sqlite() { "sqlite" } else { "postgres" }.into(),
+            database: if state.db.is_sqlite() {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+            .into(),
         }))
     }
 }

@@ -18,7 +18,10 @@ pub fn optional_text(
     value: Option<String>,
     max: usize,
 ) -> AppResult<Option<String>> {
-    let Some(value) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
+    let Some(value) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
         return Ok(None);
     };
     if value.chars().count() > max {
@@ -30,7 +33,13 @@ pub fn optional_text(
     Ok(Some(value))
 }
 
-pub fn range_f64(field: &'static str, label: &str, value: f64, min: f64, max: f64) -> AppResult<f64> {
+pub fn range_f64(
+    field: &'static str,
+    label: &str,
+    value: f64,
+    min: f64,
+    max: f64,
+) -> AppResult<f64> {
     if !value.is_finite() || value < min || value > max {
         return Err(AppError::validation(
             field,
@@ -40,7 +49,13 @@ pub fn range_f64(field: &'static str, label: &str, value: f64, min: f64, max: f6
     Ok(value)
 }
 
-pub fn range_i64(field: &'static str, label: &str, value: i64, min: i64, max: i64) -> AppResult<i64> {
+pub fn range_i64(
+    field: &'static str,
+    label: &str,
+    value: i64,
+    min: i64,
+    max: i64,
+) -> AppResult<i64> {
     if value < min || value > max {
         return Err(AppError::validation(
             field,
@@ -56,7 +71,10 @@ pub fn http_url(field: &'static str, value: &str) -> AppResult<String> {
     let parsed = url::Url::parse(value)
         .map_err(|_| AppError::validation(field, "API地址必须是有效的 http(s) URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(AppError::validation(field, "API地址必须是有效的 http(s) URL"));
+        return Err(AppError::validation(
+            field,
+            "API地址必须是有效的 http(s) URL",
+        ));
     }
     if value.chars().count() > 500 {
         return Err(AppError::validation(field, "API地址不能超过 500 个字符"));
@@ -80,6 +98,9 @@ mod tests {
         assert!(range_f64("temperature", "Temperature", f64::NAN, 0.0, 2.0).is_err());
         assert!(http_url("api_url", "ftp://x").is_err());
         assert!(http_url("api_url", "https://api.openai.com/v1/chat/completions").is_ok());
-        assert_eq!(optional_text("d", "说明", Some("  ".into()), 5).unwrap(), None);
+        assert_eq!(
+            optional_text("d", "说明", Some("  ".into()), 5).unwrap(),
+            None
+        );
     }
 }

@@ -89,7 +89,12 @@ impl Tokens {
         }
     }
 
-    pub fn issue_user(&self, user_id: i32, role: Role, lifetime: Duration) -> Result<Issued, String> {
+    pub fn issue_user(
+        &self,
+        user_id: i32,
+        role: Role,
+        lifetime: Duration,
+    ) -> Result<Issued, String> {
         self.issue(format!("user:{user_id}"), role, None, None, lifetime)
     }
 
@@ -157,7 +162,9 @@ mod tests {
     #[test]
     fn issued_tokens_verify_with_their_claims() {
         let tokens = tokens();
-        let issued = tokens.issue_client(7, "ABC123", 3, Duration::days(1)).unwrap();
+        let issued = tokens
+            .issue_client(7, "ABC123", 3, Duration::days(1))
+            .unwrap();
         let claims = tokens.verify(&issued.token).unwrap();
         assert_eq!(claims.role, Role::Client);
         assert_eq!(claims.gid, Some(3));
@@ -168,16 +175,27 @@ mod tests {
     #[test]
     fn expired_tampered_foreign_and_unsigned_tokens_fail() {
         let tokens = tokens();
-        let expired = tokens.issue_user(1, Role::Admin, Duration::seconds(-120)).unwrap();
-        assert_eq!(tokens.verify(&expired.token), Err(AuthFailure::ExpiredToken));
+        let expired = tokens
+            .issue_user(1, Role::Admin, Duration::seconds(-120))
+            .unwrap();
+        assert_eq!(
+            tokens.verify(&expired.token),
+            Err(AuthFailure::ExpiredToken)
+        );
 
-        let good = tokens.issue_user(1, Role::User, Duration::hours(1)).unwrap().token;
+        let good = tokens
+            .issue_user(1, Role::User, Duration::hours(1))
+            .unwrap()
+            .token;
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
         let mut payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         payload["role"] = "admin".into();
         parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
-        assert_eq!(tokens.verify(&parts.join(".")), Err(AuthFailure::InvalidToken));
+        assert_eq!(
+            tokens.verify(&parts.join(".")),
+            Err(AuthFailure::InvalidToken)
+        );
 
         let unsigned = format!(
             "{}.{}.",

@@ -30,7 +30,13 @@ pub enum Principal {
 
 impl Principal {
     pub fn is_admin(&self) -> bool {
-        matches!(self, Self::User { role: Role::Admin, .. })
+        matches!(
+            self,
+            Self::User {
+                role: Role::Admin,
+                ..
+            }
+        )
     }
 
     pub fn group_id(&self) -> Option<i32> {

@@ -74,7 +74,10 @@ impl ConfigFields {
 const DUPLICATE: &str = "配置名称已存在";
 
 pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
-    Ok(Entity::find().order_by_asc(Column::Id).all(&db.read).await?)
+    Ok(Entity::find()
+        .order_by_asc(Column::Id)
+        .all(&db.read)
+        .await?)
 }
 
 pub async fn list_active(db: &Db) -> AppResult<Vec<Model>> {
@@ -130,7 +133,9 @@ pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
 }
 
 /// Every stored (encrypted) key, for `rotate-key`.
-pub async fn all_keys(conn: &impl sea_orm::ConnectionTrait) -> Result<Vec<(i32, String)>, sea_orm::DbErr> {
+pub async fn all_keys(
+    conn: &impl sea_orm::ConnectionTrait,
+) -> Result<Vec<(i32, String)>, sea_orm::DbErr> {
     Ok(Entity::find()
         .all(conn)
         .await?

@@ -38,7 +38,10 @@ impl GroupFields {
 }
 
 pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
-    Ok(Entity::find().order_by_asc(Column::Id).all(&db.read).await?)
+    Ok(Entity::find()
+        .order_by_asc(Column::Id)
+        .all(&db.read)
+        .await?)
 }
 
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {

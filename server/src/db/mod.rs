@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, PrimaryKeyTrait, SqlErr,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    PrimaryKeyTrait, RuntimeErr, SqlErr,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -124,12 +124,29 @@ fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
 /// Turns a failed write into the envelope error: a unique or foreign-key violation is a
 /// 409 with `conflict` as its message, anything else a 500.
 pub fn write_error(err: DbErr, conflict: &str) -> AppError {
-    match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) | Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-            AppError::Conflict(conflict.to_string())
-        }
-        _ => AppError::from(err),
+    let violates = matches!(
+        err.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+    );
+    if violates || is_sqlite_restrict(&err) {
+        AppError::Conflict(conflict.to_string())
+    } else {
+        AppError::from(err)
     }
+}
+
+/// SQLite reports an `ON DELETE RESTRICT` hit as SQLITE_CONSTRAINT_TRIGGER (1811), which
+/// SeaORM does not classify as a foreign-key violation.
+fn is_sqlite_restrict(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner))) =
+        err
+    else {
+        return false;
+    };
+    inner
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "1811")
 }
 
 /// Loads one row by id, or `NotFound(what)`.

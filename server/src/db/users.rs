@@ -42,7 +42,10 @@ impl UserFields {
 const DUPLICATE: &str = "用户名已存在，或所属分组/上级账号不存在";
 
 pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
-    Ok(Entity::find().order_by_asc(Column::Id).all(&db.read).await?)
+    Ok(Entity::find()
+        .order_by_asc(Column::Id)
+        .all(&db.read)
+        .await?)
 }
 
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {

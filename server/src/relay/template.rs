@@ -88,7 +88,10 @@ mod tests {
     fn renders_verbatim_without_reexpansion() {
         let out = render(
             "客户名叫{customer_name}。请回复：{message}",
-            &values(&[("customer_name", "张三"), ("message", "{customer_name} 你好")]),
+            &values(&[
+                ("customer_name", "张三"),
+                ("message", "{customer_name} 你好"),
+            ]),
         )
         .unwrap();
         assert_eq!(out, "客户名叫张三。请回复：{customer_name} 你好");

@@ -56,10 +56,17 @@ pub struct UpdateCode {
 
 pub struct ActivationCodesApi;
 
-#[OpenApi(prefix_path = "/admin/activation-codes", tag = "ApiTags::AdminActivationCodes")]
+#[OpenApi(
+    prefix_path = "/admin/activation-codes",
+    tag = "ApiTags::AdminActivationCodes"
+)]
 impl ActivationCodesApi {
     /// 获取激活码列表（可按分组筛选）
-    #[oai(path = "/", method = "get", operation_id = "admin_list_activation_codes")]
+    #[oai(
+        path = "/",
+        method = "get",
+        operation_id = "admin_list_activation_codes"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -71,8 +78,17 @@ impl ActivationCodesApi {
     }
 
     /// 创建激活码（不填则自动生成）
-    #[oai(path = "/", method = "post", operation_id = "admin_create_activation_code")]
-    async fn create(&self, state: Data<&AppState>, _auth: AdminAuth, body: Json<CreateCode>) -> AppResult<Reply<CodeView>> {
+    #[oai(
+        path = "/",
+        method = "post",
+        operation_id = "admin_create_activation_code"
+    )]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        body: Json<CreateCode>,
+    ) -> AppResult<Reply<CodeView>> {
         let body = body.0;
         db::groups::get(&state.db, body.group_id).await?;
         let code = match body.code {
@@ -86,11 +102,17 @@ impl ActivationCodesApi {
             expires_at: body.expires_at,
             note: validate::optional_text("note", "备注", body.note, 255)?,
         };
-        Ok(ok(view(&db::activation_codes::create(&state.db, fields).await?)))
+        Ok(ok(view(
+            &db::activation_codes::create(&state.db, fields).await?,
+        )))
     }
 
     /// 更新激活码（启用/禁用、分组、有效期、备注）
-    #[oai(path = "/:id", method = "put", operation_id = "admin_update_activation_code")]
+    #[oai(
+        path = "/:id",
+        method = "put",
+        operation_id = "admin_update_activation_code"
+    )]
     async fn update(
         &self,
         state: Data<&AppState>,
@@ -116,12 +138,23 @@ impl ActivationCodesApi {
         if let Some(active) = body.is_active {
             fields.is_active = active;
         }
-        Ok(ok(view(&db::activation_codes::update(&state.db, id.0, fields).await?)))
+        Ok(ok(view(
+            &db::activation_codes::update(&state.db, id.0, fields).await?,
+        )))
     }
 
     /// 删除激活码
-    #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_activation_code")]
-    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+    #[oai(
+        path = "/:id",
+        method = "delete",
+        operation_id = "admin_delete_activation_code"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<Deleted>> {
         db::activation_codes::delete(&state.db, id.0).await?;
         Ok(deleted(id.0))
     }

@@ -103,7 +103,11 @@ pub struct ConfigsApi;
 impl ConfigsApi {
     /// 获取配置列表
     #[oai(path = "/", method = "get", operation_id = "admin_list_configs")]
-    async fn list(&self, state: Data<&AppState>, _auth: AdminAuth) -> AppResult<Reply<Vec<ConfigView>>> {
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+    ) -> AppResult<Reply<Vec<ConfigView>>> {
         let rows = db::configs::list(&state.db).await?;
         Ok(ok(rows.iter().map(|row| view(&state, row)).collect()))
     }
@@ -144,14 +148,20 @@ impl ConfigsApi {
             Principal::User { id, .. } => Some(id),
             Principal::Client { .. } => None,
         };
-        let row = db::configs::create(&state.db, fields, state.cipher.encrypt(&key), created_by).await?;
+        let row =
+            db::configs::create(&state.db, fields, state.cipher.encrypt(&key), created_by).await?;
         tracing::info!(config_id = row.id, name = %row.name, "config created");
         Ok(ok(view(&state, &row)))
     }
 
     /// 获取配置详情
     #[oai(path = "/:id", method = "get", operation_id = "admin_get_config")]
-    async fn get(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<ConfigView>> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<ConfigView>> {
         let row = db::configs::get(&state.db, id.0).await?;
         Ok(ok(view(&state, &row)))
     }
@@ -201,7 +211,12 @@ impl ConfigsApi {
 
     /// 删除配置（其模板一并删除；调用记录保留）
     #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_config")]
-    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<Deleted>> {
         db::configs::delete(&state.db, id.0).await?;
         tracing::info!(config_id = id.0, "config deleted");
         Ok(deleted(id.0))
@@ -261,16 +276,69 @@ fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
         provider: parse_provider(&fields.provider)?.as_str().to_string(),
         api_url: validate::http_url("api_url", &fields.api_url)?,
         model: validate::text("model", "模型名称", &fields.model, 100)?,
-        max_tokens: validate::range_i64("max_tokens", "Max Tokens", fields.max_tokens.into(), 1, 32000)? as i32,
-        temperature: validate::range_f64("temperature", "Temperature", fields.temperature, 0.0, 2.0)?,
+        max_tokens: validate::range_i64(
+            "max_tokens",
+            "Max Tokens",
+            fields.max_tokens.into(),
+            1,
+            32000,
+        )? as i32,
+        temperature: validate::range_f64(
+            "temperature",
+            "Temperature",
+            fields.temperature,
+            0.0,
+            2.0,
+        )?,
         top_p: validate::range_f64("top_p", "Top P", fields.top_p, 0.0, 1.0)?,
-        frequency_penalty: validate::range_f64("frequency_penalty", "Frequency Penalty", fields.frequency_penalty, -2.0, 2.0)?,
-        presence_penalty: validate::range_f64("presence_penalty", "Presence Penalty", fields.presence_penalty, -2.0, 2.0)?,
-        system_prompt: validate::optional_text("system_prompt", "System Prompt", fields.system_prompt, 100_000)?,
-        timeout_seconds: validate::range_i64("timeout_seconds", "超时时间", fields.timeout_seconds.into(), 1, 600)? as i32,
-        max_retries: validate::range_i64("max_retries", "重试次数", fields.max_retries.into(), 0, 10)? as i32,
-        input_price: validate::range_f64("input_price", "输入价格", fields.input_price, 0.0, 1_000_000.0)?,
-        output_price: validate::range_f64("output_price", "输出价格", fields.output_price, 0.0, 1_000_000.0)?,
+        frequency_penalty: validate::range_f64(
+            "frequency_penalty",
+            "Frequency Penalty",
+            fields.frequency_penalty,
+            -2.0,
+            2.0,
+        )?,
+        presence_penalty: validate::range_f64(
+            "presence_penalty",
+            "Presence Penalty",
+            fields.presence_penalty,
+            -2.0,
+            2.0,
+        )?,
+        system_prompt: validate::optional_text(
+            "system_prompt",
+            "System Prompt",
+            fields.system_prompt,
+            100_000,
+        )?,
+        timeout_seconds: validate::range_i64(
+            "timeout_seconds",
+            "超时时间",
+            fields.timeout_seconds.into(),
+            1,
+            600,
+        )? as i32,
+        max_retries: validate::range_i64(
+            "max_retries",
+            "重试次数",
+            fields.max_retries.into(),
+            0,
+            10,
+        )? as i32,
+        input_price: validate::range_f64(
+            "input_price",
+            "输入价格",
+            fields.input_price,
+            0.0,
+            1_000_000.0,
+        )?,
+        output_price: validate::range_f64(
+            "output_price",
+            "输出价格",
+            fields.output_price,
+            0.0,
+            1_000_000.0,
+        )?,
         currency: validate::text("currency", "币种", &fields.currency, 8)?.to_uppercase(),
         is_active: fields.is_active,
     })

@@ -59,13 +59,26 @@ pub struct GroupsApi;
 impl GroupsApi {
     /// 获取分组列表
     #[oai(path = "/", method = "get", operation_id = "admin_list_groups")]
-    async fn list(&self, state: Data<&AppState>, _auth: AdminAuth) -> AppResult<Reply<Vec<GroupView>>> {
-        Ok(ok(db::groups::list(&state.db).await?.iter().map(view).collect()))
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+    ) -> AppResult<Reply<Vec<GroupView>>> {
+        Ok(ok(db::groups::list(&state.db)
+            .await?
+            .iter()
+            .map(view)
+            .collect()))
     }
 
     /// 创建分组
     #[oai(path = "/", method = "post", operation_id = "admin_create_group")]
-    async fn create(&self, state: Data<&AppState>, _auth: AdminAuth, body: Json<CreateGroup>) -> AppResult<Reply<GroupView>> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        body: Json<CreateGroup>,
+    ) -> AppResult<Reply<GroupView>> {
         let body = body.0;
         let fields = validated(GroupFields {
             name: body.name,
@@ -111,12 +124,19 @@ impl GroupsApi {
         fields.monthly_token_limit = body.monthly_token_limit.or(fields.monthly_token_limit);
         fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
         let fields = validated(fields)?;
-        Ok(ok(view(&db::groups::update(&state.db, id.0, fields).await?)))
+        Ok(ok(view(
+            &db::groups::update(&state.db, id.0, fields).await?,
+        )))
     }
 
     /// 删除分组（分组下有激活码时不可删除）
     #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_group")]
-    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<Deleted>> {
         db::groups::delete(&state.db, id.0).await?;
         Ok(deleted(id.0))
     }
@@ -131,11 +151,28 @@ fn validated(fields: GroupFields) -> AppResult<GroupFields> {
     Ok(GroupFields {
         name: validate::text("name", "分组名称", &fields.name, 100)?,
         description: validate::optional_text("description", "分组说明", fields.description, 2000)?,
-        daily_token_limit: limit("daily_token_limit", "每日Token上限", fields.daily_token_limit)?,
-        monthly_token_limit: limit("monthly_token_limit", "每月Token上限", fields.monthly_token_limit)?,
+        daily_token_limit: limit(
+            "daily_token_limit",
+            "每日Token上限",
+            fields.daily_token_limit,
+        )?,
+        monthly_token_limit: limit(
+            "monthly_token_limit",
+            "每月Token上限",
+            fields.monthly_token_limit,
+        )?,
         requests_per_minute: fields
             .requests_per_minute
-            .map(|v| validate::range_i64("requests_per_minute", "每分钟请求数", v.into(), 0, 1_000_000).map(|v| v as i32))
+            .map(|v| {
+                validate::range_i64(
+                    "requests_per_minute",
+                    "每分钟请求数",
+                    v.into(),
+                    0,
+                    1_000_000,
+                )
+                .map(|v| v as i32)
+            })
             .transpose()?,
     })
 }

@@ -103,7 +103,12 @@ impl TemplatesApi {
 
     /// 获取模板详情
     #[oai(path = "/:id", method = "get", operation_id = "admin_get_template")]
-    async fn get(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<TemplateView>> {
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<TemplateView>> {
         Ok(ok(view(&db::templates::get(&state.db, id.0).await?)))
     }
 
@@ -135,12 +140,23 @@ impl TemplatesApi {
             fields.is_active = active;
         }
         let fields = validated(fields, body.variables)?;
-        Ok(ok(view(&db::templates::update(&state.db, id.0, fields).await?)))
+        Ok(ok(view(
+            &db::templates::update(&state.db, id.0, fields).await?,
+        )))
     }
 
     /// 删除模板
-    #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_template")]
-    async fn delete(&self, state: Data<&AppState>, _auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+    #[oai(
+        path = "/:id",
+        method = "delete",
+        operation_id = "admin_delete_template"
+    )]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<Deleted>> {
         db::templates::delete(&state.db, id.0).await?;
         Ok(deleted(id.0))
     }
@@ -152,11 +168,15 @@ fn validated(fields: TemplateFields, declared: Option<Vec<String>>) -> AppResult
         return Err(AppError::validation("template_content", "模板内容不能为空"));
     }
     if content.chars().count() > 100_000 {
-        return Err(AppError::validation("template_content", "模板内容不能超过 100000 个字符"));
+        return Err(AppError::validation(
+            "template_content",
+            "模板内容不能超过 100000 个字符",
+        ));
     }
     let detected = template::variables(&content);
     if let Some(declared) = declared {
-        let mut declared: Vec<String> = declared.into_iter().map(|v| v.trim().to_string()).collect();
+        let mut declared: Vec<String> =
+            declared.into_iter().map(|v| v.trim().to_string()).collect();
         declared.sort();
         declared.dedup();
         let mut expected = detected.clone();

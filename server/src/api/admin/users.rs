@@ -62,13 +62,26 @@ pub struct UsersApi;
 impl UsersApi {
     /// 获取用户列表
     #[oai(path = "/", method = "get", operation_id = "admin_list_users")]
-    async fn list(&self, state: Data<&AppState>, _auth: AdminAuth) -> AppResult<Reply<Vec<UserView>>> {
-        Ok(ok(db::users::list(&state.db).await?.iter().map(view).collect()))
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+    ) -> AppResult<Reply<Vec<UserView>>> {
+        Ok(ok(db::users::list(&state.db)
+            .await?
+            .iter()
+            .map(view)
+            .collect()))
     }
 
     /// 创建用户或子账号
     #[oai(path = "/", method = "post", operation_id = "admin_create_user")]
-    async fn create(&self, state: Data<&AppState>, _auth: AdminAuth, body: Json<CreateUser>) -> AppResult<Reply<UserView>> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        body: Json<CreateUser>,
+    ) -> AppResult<Reply<UserView>> {
         let body = body.0;
         let fields = validated(
             &state,
@@ -113,17 +126,26 @@ impl UsersApi {
             fields.is_active = active;
         }
         let fields = validated(&state, fields).await?;
-        let loses_admin = current.role == "admin" && current.is_active && (fields.role != "admin" || !fields.is_active);
+        let loses_admin = current.role == "admin"
+            && current.is_active
+            && (fields.role != "admin" || !fields.is_active);
         if loses_admin {
             keep_one_admin(&state).await?;
         }
         let hash = body.password.as_deref().map(hashed).transpose()?;
-        Ok(ok(view(&db::users::update(&state.db, id.0, fields, hash).await?)))
+        Ok(ok(view(
+            &db::users::update(&state.db, id.0, fields, hash).await?,
+        )))
     }
 
     /// 删除用户（其子账号一并删除）
     #[oai(path = "/:id", method = "delete", operation_id = "admin_delete_user")]
-    async fn delete(&self, state: Data<&AppState>, auth: AdminAuth, id: Path<i32>) -> AppResult<Reply<Deleted>> {
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<Deleted>> {
         if matches!(auth.0, Principal::User { id: me, .. } if me == id.0) {
             return Err(AppError::Conflict("不能删除当前登录的账号".into()));
         }

@@ -32,8 +32,16 @@ pub struct ClientApi;
 #[OpenApi(prefix_path = "/llm", tag = "ApiTags::Client")]
 impl ClientApi {
     /// 获取可用配置列表（只返回已启用的配置）
-    #[oai(path = "/configs", method = "get", operation_id = "client_list_configs")]
-    async fn configs(&self, state: Data<&AppState>, _auth: ClientAuth) -> AppResult<Reply<Vec<ClientConfig>>> {
+    #[oai(
+        path = "/configs",
+        method = "get",
+        operation_id = "client_list_configs"
+    )]
+    async fn configs(
+        &self,
+        state: Data<&AppState>,
+        _auth: ClientAuth,
+    ) -> AppResult<Reply<Vec<ClientConfig>>> {
         let rows = db::configs::list_active(&state.db).await?;
         Ok(ok(rows
             .into_iter()
@@ -48,7 +56,11 @@ impl ClientApi {
     }
 
     /// 获取某配置的可用Prompt模板
-    #[oai(path = "/templates", method = "get", operation_id = "client_list_templates")]
+    #[oai(
+        path = "/templates",
+        method = "get",
+        operation_id = "client_list_templates"
+    )]
     async fn templates(
         &self,
         state: Data<&AppState>,

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, and every test on SQLite and on a
+# real PostgreSQL server that this script starts itself. Fails on the first failing step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --all-targets -- -D warnings
+
+step "tests on SQLite"
+cargo test -p llm-proxy
+
+step "tests on PostgreSQL"
+PG_URL=$(bash scripts/start-postgres.sh)
+trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
+LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests
+
+step "all tests passed"

@@ -1,0 +1,287 @@
+//! OpenAI chat completions, and the dialects that share its wire format: any
+//! OpenAI-compatible API (`custom`), iFlytek Spark's HTTP API and Zhipu GLM v4.
+//! The dialects differ only in parameter names and clamps, auth, and error codes.
+
+use reqwest::header::{ACCEPT, HeaderMap};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::errors::{Class, body_snippet, error_json, http_error, in_band, text_of};
+use super::messages::{max_tokens, usage};
+use super::openai_stream::ChunkDecoder;
+use super::protocol::Protocol;
+use super::stream::Decoder;
+use super::{
+    ChatMessage, ChatRequest, Completion, FailureKind, Providers, Target, UpstreamError,
+    UpstreamResult, dashscope, xunfei, zhipu,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    OpenAi,
+    Custom,
+    Xunfei,
+    Zhipu,
+}
+
+pub(crate) struct OpenAi(pub Dialect);
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Body<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    temperature: f64,
+    top_p: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    do_sample: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frequency_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Debug, Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+impl OpenAi {
+    pub(crate) fn body<'a>(&self, req: &'a ChatRequest, stream: bool) -> Body<'a> {
+        let limit = max_tokens(req.max_tokens);
+        let mut body = Body {
+            model: &req.model,
+            messages: &req.messages,
+            max_completion_tokens: None,
+            max_tokens: None,
+            temperature: req.temperature,
+            top_p: req.top_p,
+            do_sample: None,
+            frequency_penalty: Some(req.frequency_penalty),
+            presence_penalty: Some(req.presence_penalty),
+            stream,
+            stream_options: None,
+        };
+        match self.0 {
+            // `max_tokens` is deprecated and refused by reasoning models at OpenAI proper.
+            Dialect::OpenAi => body.max_completion_tokens = limit,
+            Dialect::Custom => body.max_tokens = limit,
+            Dialect::Xunfei => body.max_tokens = limit.map(|n| xunfei::max_tokens(&req.model, n)),
+            Dialect::Zhipu => {
+                body.max_tokens = limit;
+                let sampling = zhipu::sampling(req.temperature, req.top_p);
+                (body.temperature, body.top_p, body.do_sample) = sampling;
+                // Not in the v4 API.
+                body.frequency_penalty = None;
+                body.presence_penalty = None;
+            }
+        }
+        // Spark and Zhipu put usage on their last chunk unasked.
+        if stream && matches!(self.0, Dialect::OpenAi | Dialect::Custom) {
+            body.stream_options = Some(StreamOptions {
+                include_usage: true,
+            });
+        }
+        body
+    }
+
+    /// Refines `err` (whose detail already holds the message) with an `{"error":{…}}`
+    /// object's code and type: an HTTP error body, or in-band in a 200 / a stream chunk.
+    fn envelope_error(&self, err: UpstreamError, error: &Value) -> UpstreamError {
+        let code = text_of(error.get("code"));
+        let kind = text_of(error.get("type"));
+        let in_band = err.status.is_none();
+        let mut err = match self.code_class(code.as_deref(), kind.as_deref(), in_band) {
+            Some(class) => err.with_kind(class),
+            None => err,
+        };
+        err.code = code.or(kind);
+        err
+    }
+
+    fn code_class(&self, code: Option<&str>, kind: Option<&str>, in_band: bool) -> Option<Class> {
+        let code_str = code.unwrap_or("");
+        let dialect_class = match self.0 {
+            Dialect::Xunfei => code_str.parse().ok().and_then(xunfei::code_class),
+            Dialect::Zhipu => zhipu::code_class(code_str),
+            // OpenAI-compatible fronts of DashScope keep its codes in `error.code`.
+            Dialect::OpenAi | Dialect::Custom => dashscope::code_class(code_str),
+        };
+        dialect_class
+            .or_else(|| openai_class(code_str))
+            .or_else(|| {
+                // A bare `type` is vague (Spark's 401 says `api_error`): it refines an in-band
+                // error, but overrides an HTTP status only to tell the out-of-credit 429.
+                let class = openai_class(kind?)?;
+                (in_band || class.kind == FailureKind::Billing).then_some(class)
+            })
+    }
+
+    pub(super) fn in_band(&self, error: &Value) -> UpstreamError {
+        let base = in_band(IN_BAND, None, message(error));
+        self.envelope_error(base, error)
+    }
+}
+
+fn message(error: &Value) -> &str {
+    error.get("message").and_then(Value::as_str).unwrap_or("")
+}
+
+/// An in-band error no table knows: the answer is broken and nothing says retrying helps.
+pub(super) const IN_BAND: Class = Class::fatal(FailureKind::Unavailable);
+
+/// OpenAI's own codes and types (also used by most OpenAI-compatible APIs).
+fn openai_class(code: &str) -> Option<Class> {
+    use FailureKind::*;
+    Some(match code {
+        // The "other" 429: the account is out of credit, waiting will not help.
+        "insufficient_quota" | "billing_hard_limit_reached" => Class::fatal(Billing),
+        "invalid_api_key" | "authentication_error" | "permission_denied" => Class::fatal(Auth),
+        "server_error" | "api_error" | "overloaded_error" => Class::retry(Unavailable),
+        "invalid_request_error"
+        | "context_length_exceeded"
+        | "unsupported_parameter"
+        | "unsupported_value"
+        | "model_not_found"
+        | "content_filter" => Class::fatal(Rejected),
+        // `rate_limit_exceeded`, and Qianfan's `rpm_rate_limit_exceeded`, `tpm_…` etc.
+        c if c.contains("rate_limit") => Class::retry(RateLimited),
+        _ => return None,
+    })
+}
+
+impl Protocol for OpenAi {
+    async fn prepare(
+        &self,
+        ctx: &Providers,
+        target: &Target,
+        req: &ChatRequest,
+        stream: bool,
+    ) -> UpstreamResult<reqwest::RequestBuilder> {
+        let mut request = ctx.http.post(&target.api_url).json(&self.body(req, stream));
+        let key = target.api_key.expose();
+        if self.0 == Dialect::Zhipu {
+            request = request.bearer_auth(ctx.zhipu.credential(key)?);
+        } else if !key.is_empty() {
+            // A `custom` endpoint (a local model server) may need no key at all.
+            request = request.bearer_auth(key);
+        }
+        if stream {
+            request = request.header(ACCEPT, "text/event-stream");
+        }
+        Ok(request)
+    }
+
+    fn completion(&self, body: Value) -> UpstreamResult<Completion> {
+        if let Some(error) = body.get("error").filter(|e| !e.is_null()) {
+            return Err(self.in_band(error));
+        }
+        if self.0 == Dialect::Xunfei
+            && let Some(err) = xunfei::body_error(&body, IN_BAND)
+        {
+            return Err(err);
+        }
+        let choice = body.pointer("/choices/0");
+        let text = choice
+            .and_then(|c| c.pointer("/message/content"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let finish = choice
+            .and_then(|c| c.get("finish_reason"))
+            .and_then(Value::as_str)
+            .map(|reason| self.finish_reason(reason))
+            // Spark sends no finish_reason at all.
+            .or_else(|| (self.0 == Dialect::Xunfei).then(|| "stop".to_owned()));
+        let usage = body
+            .get("usage")
+            .and_then(|u| WireUsage::deserialize(u).ok())
+            .map(WireUsage::into_usage);
+        Ok(Completion {
+            text,
+            usage,
+            finish_reason: finish,
+            raw: body,
+        })
+    }
+
+    fn decoder(&self) -> Box<dyn Decoder> {
+        Box::new(ChunkDecoder::new(self.0))
+    }
+
+    fn error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
+        let json = error_json(body);
+        if let Some(error) = json
+            .as_ref()
+            .and_then(|j| j.get("error"))
+            .filter(|e| e.is_object())
+        {
+            return self.envelope_error(http_error(status, headers, message(error)), error);
+        }
+        let base = http_error(status, headers, &body_snippet(body));
+        // Spark's `{code, message, sid}` body with a business code.
+        let spark = json.filter(|_| self.0 == Dialect::Xunfei);
+        let class = Class {
+            kind: base.kind,
+            retryable: base.retryable,
+        };
+        match spark.and_then(|body| xunfei::body_error(&body, class)) {
+            Some(err) => UpstreamError {
+                status: base.status,
+                retry_after: base.retry_after,
+                ..err
+            },
+            None => base,
+        }
+    }
+
+    fn refresh_credential(
+        &self,
+        ctx: &Providers,
+        target: &Target,
+        err: &UpstreamError,
+        started: std::time::Instant,
+    ) -> bool {
+        self.0 == Dialect::Zhipu && ctx.zhipu.refresh(target.api_key.expose(), err, started)
+    }
+}
+
+impl OpenAi {
+    pub(super) fn finish_reason(&self, reason: &str) -> String {
+        match (self.0, reason) {
+            // Zhipu's moderation stop is OpenAI's content_filter.
+            (Dialect::Zhipu, "sensitive") => "content_filter".to_owned(),
+            _ => reason.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    total_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    pub(super) fn into_usage(self) -> super::Usage {
+        usage(
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.total_tokens,
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/openai.rs"]
+mod tests;

@@ -1,0 +1,216 @@
+//! The [`Protocol`] trait every wire protocol implements, and the attempt flows built on
+//! it once for all: send, classify a non-2xx, decode a body or a stream, refresh a stale
+//! credential once, and answer a non-streaming call by aggregating a stream.
+
+use std::future::Future;
+use std::time::Instant;
+
+use futures::StreamExt;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use serde_json::Value;
+
+use super::errors::{body_snippet, from_reqwest};
+use super::stream::{Decoder, SseStream};
+use super::{
+    ChatRequest, Completion, EventStream, Providers, StreamEvent, Target, UpstreamError,
+    UpstreamResult,
+};
+
+pub(crate) trait Protocol: Sync {
+    /// The HTTP request of one attempt: URL, credential headers, JSON body.
+    fn prepare(
+        &self,
+        ctx: &Providers,
+        target: &Target,
+        req: &ChatRequest,
+        stream: bool,
+    ) -> impl Future<Output = UpstreamResult<reqwest::RequestBuilder>> + Send;
+
+    /// A whole 2xx JSON answer, which may still hold an in-band error.
+    fn completion(&self, body: Value) -> UpstreamResult<Completion>;
+
+    fn decoder(&self) -> Box<dyn Decoder>;
+
+    /// A non-2xx answer.
+    fn error(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> UpstreamError;
+
+    /// `err` says the cached credential went stale (Baidu 110/111, Zhipu 1003): forget the
+    /// one cached before `started` and return true, so the attempt is made once more.
+    fn refresh_credential(
+        &self,
+        _ctx: &Providers,
+        _target: &Target,
+        _err: &UpstreamError,
+        _started: Instant,
+    ) -> bool {
+        false
+    }
+
+    /// Stream upstream even for a non-streaming call (a call too long to wait for whole).
+    fn prefers_stream(&self, _req: &ChatRequest) -> bool {
+        false
+    }
+
+    /// `err` from a non-streaming call means the model only answers streams.
+    fn stream_only(&self, _err: &UpstreamError) -> bool {
+        false
+    }
+}
+
+pub(crate) async fn complete<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+) -> UpstreamResult<Completion> {
+    let result = if p.prefers_stream(req) {
+        aggregate(p, ctx, target, req).await
+    } else {
+        let result = refreshing(p, ctx, target, || complete_once(p, ctx, target, req)).await;
+        match result {
+            Err(err) if p.stream_only(&err) => aggregate(p, ctx, target, req).await,
+            other => other,
+        }
+    };
+    result.map_err(|err| err.scrub(target.api_key.expose()))
+}
+
+pub(crate) async fn open_stream<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+) -> UpstreamResult<EventStream> {
+    refreshing(p, ctx, target, || stream_once(p, ctx, target, req))
+        .await
+        .map_err(|err| err.scrub(target.api_key.expose()))
+}
+
+/// Runs `attempt`, and once more if its error shows a stale cached credential.
+async fn refreshing<P, T, F, Fut>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    attempt: F,
+) -> UpstreamResult<T>
+where
+    P: Protocol,
+    F: Fn() -> Fut,
+    Fut: Future<Output = UpstreamResult<T>>,
+{
+    let started = Instant::now();
+    match attempt().await {
+        Err(err) if p.refresh_credential(ctx, target, &err, started) => attempt().await,
+        other => other,
+    }
+}
+
+/// Sends the request; a non-2xx is classified by the protocol.
+async fn send<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+    stream: bool,
+) -> UpstreamResult<reqwest::Response> {
+    let request = p.prepare(ctx, target, req, stream).await?;
+    let response = request.send().await.map_err(from_reqwest)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let headers = response.headers().clone();
+    // The status alone still classifies the failure if its body cannot be read.
+    let body = response.bytes().await.unwrap_or_default();
+    Err(p.error(status.as_u16(), &headers, &body))
+}
+
+async fn complete_once<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+) -> UpstreamResult<Completion> {
+    let response = send(p, ctx, target, req, false).await?;
+    let body = response.bytes().await.map_err(from_reqwest)?;
+    p.completion(parse_json(&body)?)
+}
+
+async fn stream_once<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+) -> UpstreamResult<EventStream> {
+    let response = send(p, ctx, target, req, true).await?;
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        // A JSON body instead of SSE: an error (Baidu, DashScope), or an upstream that
+        // ignored `stream`. Either way the body says it all.
+        let body = response.bytes().await.map_err(from_reqwest)?;
+        let completion = p.completion(parse_json(&body)?)?;
+        return Ok(completion_events(completion));
+    }
+    let mut stream = SseStream::new(Box::pin(response.bytes_stream()), p.decoder());
+    stream.prime().await?;
+    Ok(Box::pin(stream))
+}
+
+fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
+    serde_json::from_slice(body).map_err(|err| {
+        UpstreamError::protocol(format!(
+            "answer is not JSON ({err}): {}",
+            body_snippet(body)
+        ))
+    })
+}
+
+/// One streaming attempt collected into a [`Completion`].
+async fn aggregate<P: Protocol>(
+    p: &P,
+    ctx: &Providers,
+    target: &Target,
+    req: &ChatRequest,
+) -> UpstreamResult<Completion> {
+    let mut stream = refreshing(p, ctx, target, || stream_once(p, ctx, target, req)).await?;
+    let mut completion = Completion {
+        text: String::new(),
+        usage: None,
+        finish_reason: None,
+        raw: Value::Null,
+    };
+    while let Some(event) = stream.next().await {
+        match event? {
+            StreamEvent::Delta(text) => completion.text.push_str(&text),
+            StreamEvent::Usage(usage) => completion.usage = Some(usage),
+            StreamEvent::Finish(reason) => completion.finish_reason = Some(reason),
+        }
+    }
+    // There is no single upstream body to keep: record what the stream amounted to.
+    completion.raw = serde_json::json!({
+        "aggregated_from_stream": true,
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "usage": completion.usage,
+    });
+    Ok(completion)
+}
+
+/// A whole answer replayed as stream events.
+fn completion_events(completion: Completion) -> EventStream {
+    let mut events = Vec::with_capacity(3);
+    if !completion.text.is_empty() {
+        events.push(Ok(StreamEvent::Delta(completion.text)));
+    }
+    if let Some(usage) = completion.usage {
+        events.push(Ok(StreamEvent::Usage(usage)));
+    }
+    if let Some(reason) = completion.finish_reason {
+        events.push(Ok(StreamEvent::Finish(reason)));
+    }
+    Box::pin(futures::stream::iter(events))
+}

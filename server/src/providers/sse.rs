@@ -1,0 +1,178 @@
+//! The one Server-Sent Events parser every protocol uses, written to the WHATWG rules:
+//! incremental over byte chunks, `\n` / `\r\n` / `\r` line endings (a `\r\n` split across
+//! chunks included), one leading space stripped from values, `:` comments, several `data`
+//! lines joined with `\n`. Lines are decoded only once complete, so a multi-byte UTF-8
+//! character split across chunks is never broken.
+//!
+//! Two extensions, both needed by real upstreams and harmless for the others:
+//! - the last comment before an event is kept ([`SseEvent::comment`]), because DashScope puts
+//!   its `:HTTP_STATUS/400` there;
+//! - a line whose field name is not an SSE field is surfaced as [`Frame::Stray`] instead of
+//!   being dropped, because Baidu can put a bare JSON error line inside a stream.
+
+/// One dispatched event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SseEvent {
+    /// The `event:` field, if any (the spec's default type `message` is left implicit).
+    pub event: Option<String>,
+    pub data: String,
+    /// The last `id:` seen on the stream (ids persist across events, as in the spec).
+    pub id: Option<String>,
+    /// The last comment line seen since the previous event, without the leading `:`.
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Frame {
+    Event(SseEvent),
+    /// A line that is neither a comment nor an SSE field (e.g. Baidu's bare JSON error).
+    Stray(String),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SseParser {
+    /// Bytes of the line not yet terminated.
+    line: Vec<u8>,
+    /// The previous chunk ended with `\r`: a `\n` opening the next one belongs to it.
+    after_cr: bool,
+    /// The stream's first line has not started yet (a UTF-8 BOM is stripped there).
+    at_start: bool,
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+    last_id: Option<String>,
+    comment: Option<String>,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self {
+            at_start: true,
+            ..Self::default()
+        }
+    }
+
+    /// Feeds one chunk of the body; complete frames are appended to `out`.
+    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<Frame>) {
+        if chunk.is_empty() {
+            return;
+        }
+        if self.at_start {
+            // The spec strips one leading BOM, which may itself arrive split across chunks.
+            const BOM: &[u8] = b"\xEF\xBB\xBF";
+            self.line.extend_from_slice(chunk);
+            if self.line.len() < BOM.len() && BOM.starts_with(&self.line) {
+                return;
+            }
+            self.at_start = false;
+            let head = std::mem::take(&mut self.line);
+            self.feed(head.strip_prefix(BOM).unwrap_or(&head), out);
+            return;
+        }
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(rest) = chunk.strip_prefix(b"\n") {
+                chunk = rest;
+            }
+        }
+        self.feed(chunk, out);
+    }
+
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
+        let mut start = 0;
+        let mut i = 0;
+        while i < chunk.len() {
+            let b = chunk[i];
+            if b == b'\n' || b == b'\r' {
+                self.line.extend_from_slice(&chunk[start..i]);
+                let line = std::mem::take(&mut self.line);
+                self.process_line(&line, out);
+                self.line = line;
+                self.line.clear();
+                if b == b'\r' {
+                    if i + 1 == chunk.len() {
+                        self.after_cr = true;
+                    } else if chunk[i + 1] == b'\n' {
+                        i += 1;
+                    }
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+        self.line.extend_from_slice(&chunk[start..]);
+    }
+
+    /// The body ended. Per the spec an unterminated event is dropped (a cut must not look
+    /// like a complete chunk); only an unterminated stray line is still surfaced.
+    pub fn finish(&mut self, out: &mut Vec<Frame>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            let text = String::from_utf8_lossy(&line);
+            if !text.starts_with(':') && field_name(&text).is_none() {
+                out.push(Frame::Stray(text.into_owned()));
+            }
+        }
+        self.data.clear();
+        self.has_data = false;
+        self.event = None;
+    }
+
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<Frame>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        let text = String::from_utf8_lossy(line);
+        if let Some(comment) = text.strip_prefix(':') {
+            self.comment = Some(comment.trim_start_matches(' ').to_owned());
+            return;
+        }
+        let (name, value) = match text.find(':') {
+            Some(pos) => {
+                let value = &text[pos + 1..];
+                (&text[..pos], value.strip_prefix(' ').unwrap_or(value))
+            }
+            None => (&text[..], ""),
+        };
+        match name {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_owned()),
+            // An id containing NUL is ignored by the spec.
+            "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
+            "id" | "retry" => {}
+            _ => out.push(Frame::Stray(text.into_owned())),
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Frame>) {
+        if !self.has_data {
+            // The spec drops events without data (but forgets the type).
+            self.event = None;
+            return;
+        }
+        self.has_data = false;
+        out.push(Frame::Event(SseEvent {
+            event: self.event.take(),
+            data: std::mem::take(&mut self.data),
+            id: self.last_id.clone(),
+            comment: self.comment.take(),
+        }));
+    }
+}
+
+/// Whether a line is a recognised SSE field (`data`, `event`, `id`, `retry`).
+fn field_name(line: &str) -> Option<&str> {
+    let name = line.split(':').next().unwrap_or(line);
+    matches!(name, "data" | "event" | "id" | "retry").then_some(name)
+}
+
+#[cfg(test)]
+#[path = "tests/sse.rs"]
+mod tests;
