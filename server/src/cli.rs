@@ -139,7 +139,7 @@ async fn serve(config: Config) -> Result<(), String> {
         let _ = std::fs::write(&config.config_path, include_str!("../../config.toml"));
     }
     let prepared = prepare(config).await?;
-    let state = AppState::new(
+    let (state, recorder) = AppState::new(
         prepared.config,
         prepared.db.clone(),
         prepared.cipher,
@@ -150,7 +150,11 @@ async fn serve(config: Config) -> Result<(), String> {
     if state.config.open_browser {
         crate::banner::open_browser(&state.config);
     }
+    let grace = state.config.shutdown_grace;
     let result = server::run(state, acceptor).await;
+    // Calls still running in detached tasks (a stream whose client left) finish and are
+    // recorded before the database closes.
+    recorder.finish(grace).await;
     prepared.db.close().await;
     tracing::info!("stopped");
     result.map_err(|err| err.to_string())

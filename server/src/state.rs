@@ -3,7 +3,15 @@
 use std::{ops::Deref, sync::Arc};
 
 use crate::{
-    auth::Tokens, auth::login_limiter::LoginLimiter, config::Config, crypto::Cipher, db::Db,
+    auth::{Tokens, login_limiter::LoginLimiter},
+    config::Config,
+    crypto::Cipher,
+    db::Db,
+    providers::{Providers, http_client},
+    relay::{
+        Relay,
+        recorder::{Recorder, RecorderTask},
+    },
 };
 
 #[derive(Clone)]
@@ -15,18 +23,25 @@ pub struct Shared {
     pub cipher: Cipher,
     pub tokens: Tokens,
     pub login_limiter: LoginLimiter,
+    pub relay: Arc<Relay>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> Self {
+    /// Builds the state and starts the call-record writer; finish the returned task after
+    /// the server stopped so no record is lost.
+    pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
-        Self(Arc::new(Shared {
+        let (recorder, recorder_task) = Recorder::start(db.clone());
+        let relay = Arc::new(Relay::new(Providers::new(http_client()), recorder));
+        let state = Self(Arc::new(Shared {
             config,
             db,
             cipher,
             tokens,
             login_limiter,
-        }))
+            relay,
+        }));
+        (state, recorder_task)
     }
 }
 

@@ -6,7 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod envelope;
 mod system;
-mod validate;
+pub(crate) mod validate;
 
 use poem_openapi::{OpenApiService, Tags};
 

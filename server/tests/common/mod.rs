@@ -396,3 +396,82 @@ pub fn sample_config(name: &str) -> Value {
         "system_prompt": "你是一个乐于助人的助手。"
     })
 }
+
+impl TestServer {
+    /// The SQLite file or PostgreSQL database this server writes to.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}",
+                self.data_dir().join("llm-proxy.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Every call record, oldest first, read straight from the database.
+    pub async fn call_logs(&self) -> Vec<entity::llm_call_logs::Model> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        let db = sea_orm::Database::connect(self.effective_database_url())
+            .await
+            .unwrap();
+        let rows = entity::llm_call_logs::Entity::find()
+            .order_by_asc(entity::llm_call_logs::Column::Id)
+            .all(&db)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+        rows
+    }
+
+    /// Waits until `count` call records exist (records of detached calls land shortly after).
+    pub async fn wait_for_logs(&self, count: usize) -> Vec<entity::llm_call_logs::Model> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let logs = self.call_logs().await;
+            if logs.len() >= count || Instant::now() > deadline {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// POSTs and returns the raw streamed body once the server ends it.
+    pub async fn post_stream(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    }
+}
+
+/// The `(event name, data JSON)` pairs of an SSE body; comments are skipped.
+pub fn sse_events(body: &str) -> Vec<(Option<String>, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut name = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("event:") {
+                    name = Some(value.trim().to_string());
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push_str(value.trim_start());
+                }
+            }
+            (!data.is_empty()).then(|| (name, serde_json::from_str(&data).unwrap()))
+        })
+        .collect()
+}

@@ -17,6 +17,7 @@ use crate::{
     db::{self, configs::ConfigFields},
     error::{AppError, AppResult},
     providers::ProviderKind,
+    relay,
     state::AppState,
 };
 
@@ -95,6 +96,24 @@ pub struct UpdateConfig {
     pub output_price: Option<f64>,
     pub currency: Option<String>,
     pub is_active: Option<bool>,
+}
+
+/// A connection test: one message sent through the config.
+#[derive(Debug, Object)]
+pub struct TestConfig {
+    /// Default: "Hello".
+    pub test_message: Option<String>,
+}
+
+/// The requirements' test answer (not wrapped in `data`).
+#[derive(Debug, Object)]
+pub struct TestResult {
+    pub success: bool,
+    pub message: String,
+    pub response: String,
+    pub duration_ms: i64,
+    /// The call's record.
+    pub call_log_id: i64,
 }
 
 pub struct ConfigsApi;
@@ -207,6 +226,37 @@ impl ConfigsApi {
         let row = db::configs::update(&state.db, id.0, fields, key).await?;
         tracing::info!(config_id = row.id, "config updated");
         Ok(ok(view(&state, &row)))
+    }
+
+    /// 测试连接：用该配置真实调用一次大模型（会记录调用）
+    #[oai(
+        path = "/:id/test",
+        method = "post",
+        operation_id = "admin_test_config"
+    )]
+    async fn test(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        id: Path<i32>,
+        body: Json<TestConfig>,
+    ) -> AppResult<Json<TestResult>> {
+        let config = db::configs::get(&state.db, id.0).await?;
+        let message = body
+            .0
+            .test_message
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| "Hello".into());
+        let caller = crate::api::client::caller(&auth.0);
+        let call = relay::request::prepare_test(config, message, caller, &state.cipher)?;
+        let result = state.relay.complete(call).await?;
+        Ok(Json(TestResult {
+            success: true,
+            message: "配置测试成功".into(),
+            response: result.response,
+            duration_ms: result.duration_ms,
+            call_log_id: result.call_log_id,
+        }))
     }
 
     /// 删除配置（其模板一并删除；调用记录保留）

@@ -1,14 +1,18 @@
-//! `/api/llm`: what the Windows client may call with its activation token. It sees only
-//! enabled configs' names and models, never URLs, keys or parameters.
+//! `/api/llm`: what the Windows client may call with its activation token (admins may too).
+//! It sees only enabled configs' names and models, never URLs, keys or parameters.
+
+mod calls;
 
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Query};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+
+pub use calls::{CallReply, CallRequest, StreamFormat, TemplateCallRequest, caller};
 
 use super::{
     ApiTags,
     envelope::{Reply, ok},
 };
-use crate::{auth::ClientAuth, db, error::AppResult, state::AppState};
+use crate::{auth::ClientAuth, db, error::AppResult, relay::CallInput, state::AppState};
 
 #[derive(Debug, Object)]
 pub struct ClientConfig {
@@ -81,5 +85,59 @@ impl ClientApi {
                 variables: db::templates::variables_of(row),
             })
             .collect()))
+    }
+
+    /// 调用大模型（标准模式；`stream: true` 时以 SSE 返回 `data: {"type":"chunk",…}`）
+    ///
+    /// The config's system prompt comes first, then the request's system messages, then the
+    /// history in `messages`, then the rendered template (if any) as a user message.
+    #[oai(path = "/call", method = "post", operation_id = "client_call")]
+    async fn call(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        body: Json<CallRequest>,
+    ) -> AppResult<CallReply> {
+        let stream = body.stream.unwrap_or(false).then_some(StreamFormat::Typed);
+        let input = calls::input_of(body.0)?;
+        calls::answer(&state, input, &auth.0, stream).await
+    }
+
+    /// 使用模板调用（变量须全部给出；模型为模板所属配置）
+    #[oai(
+        path = "/call-template",
+        method = "post",
+        operation_id = "client_call_template"
+    )]
+    async fn call_template(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        body: Json<TemplateCallRequest>,
+    ) -> AppResult<CallReply> {
+        let body = body.0;
+        let stream = body.stream.unwrap_or(false).then_some(StreamFormat::Typed);
+        let input = CallInput {
+            template_id: Some(body.template_id),
+            variables: body.variables.unwrap_or_default(),
+            ..CallInput::default()
+        };
+        calls::answer(&state, input, &auth.0, stream).await
+    }
+
+    /// 流式调用（SSE：`event: chunk` / `event: done` / `event: error`）
+    #[oai(
+        path = "/call-stream",
+        method = "post",
+        operation_id = "client_call_stream"
+    )]
+    async fn call_stream(
+        &self,
+        state: Data<&AppState>,
+        auth: ClientAuth,
+        body: Json<CallRequest>,
+    ) -> AppResult<CallReply> {
+        let input = calls::input_of(body.0)?;
+        calls::answer(&state, input, &auth.0, Some(StreamFormat::Named)).await
     }
 }

@@ -1,0 +1,270 @@
+//! `POST /api/llm/call`, `/call-template` and `/call-stream`: the Windows client's calls.
+//! Streams come in the requirements' two formats: `data: {"type":"chunk",…}` lines for
+//! `/call` with `stream: true`, and named `event: chunk` / `event: done` for `/call-stream`.
+
+use std::{collections::HashMap, time::Duration};
+
+use poem::web::sse::Event;
+use poem_openapi::{ApiResponse, Object, ResponseContent, payload::EventStream, types::ToJSON};
+
+use crate::{
+    api::envelope::{Reply, ok},
+    auth::Principal,
+    error::AppResult,
+    providers::{ChatMessage, Role},
+    relay::{self, CallInput, Caller, Overrides, RelayEvent},
+    state::AppState,
+};
+
+/// One message of the conversation (history may be included).
+#[derive(Debug, Clone, Object)]
+pub struct Message {
+    /// system | user | assistant
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Object)]
+pub struct CallRequest {
+    pub config_id: i32,
+    pub messages: Option<Vec<Message>>,
+    /// A template of this config; its rendered text is sent as the last user message.
+    pub template_id: Option<i32>,
+    pub template_variables: Option<HashMap<String, String>>,
+    /// Overrides the config's value (1–32000).
+    pub max_tokens: Option<i32>,
+    /// Overrides the config's value (0–2).
+    pub temperature: Option<f64>,
+    /// Overrides the config's value (0–1).
+    pub top_p: Option<f64>,
+    /// Overrides the config's value (−2–2).
+    pub frequency_penalty: Option<f64>,
+    /// Overrides the config's value (−2–2).
+    pub presence_penalty: Option<f64>,
+    /// Answer as `text/event-stream` (`data: {"type":"chunk"…}` lines).
+    pub stream: Option<bool>,
+}
+
+#[derive(Debug, Object)]
+pub struct TemplateCallRequest {
+    pub template_id: i32,
+    pub variables: Option<HashMap<String, String>>,
+    /// Answer as `text/event-stream` (`data: {"type":"chunk"…}` lines).
+    pub stream: Option<bool>,
+}
+
+#[derive(Debug, Object)]
+pub struct CallResult {
+    pub response: String,
+    pub model: String,
+    pub tokens_used: u32,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// The call's record, already stored.
+    pub call_log_id: i64,
+    pub duration_ms: i64,
+}
+
+/// One server-sent event. `type` is `chunk`, `done` or `error` (for `/call-stream` it is
+/// the SSE event name and is not repeated in `data`).
+#[derive(Debug, Clone, Object)]
+pub struct StreamMessage {
+    #[oai(rename = "type", skip_serializing_if_is_none)]
+    pub kind: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub content: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub tokens_used: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
+    pub prompt_tokens: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
+    pub completion_tokens: Option<u32>,
+    /// True when the upstream sent no usage and tokens were counted locally.
+    #[oai(skip_serializing_if_is_none)]
+    pub tokens_estimated: Option<bool>,
+    #[oai(skip_serializing_if_is_none)]
+    pub call_log_id: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub code: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub message: Option<String>,
+}
+
+type Messages = futures::stream::BoxStream<'static, StreamMessage>;
+
+#[derive(ResponseContent)]
+pub enum CallBody {
+    Json(Reply<CallResult>),
+    Stream(EventStream<Messages>),
+}
+
+#[derive(ApiResponse)]
+pub enum CallReply {
+    /// The answer: JSON, or an event stream when `stream` was true.
+    #[oai(status = 200)]
+    Ok(
+        CallBody,
+        /// `no` on streams, so proxies do not buffer them.
+        #[oai(header = "X-Accel-Buffering")]
+        Option<String>,
+        /// `no-cache` on streams.
+        #[oai(header = "Cache-Control")]
+        Option<String>,
+    ),
+}
+
+/// The requirements' two stream layouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// `data: {"type":"chunk","content":"…"}`
+    Typed,
+    /// `event: chunk` + `data: {"content":"…"}`
+    Named,
+}
+
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+pub fn caller(principal: &Principal) -> Caller {
+    match principal {
+        Principal::Client { code, group_id, .. } => Caller {
+            group_id: Some(*group_id),
+            activation_code: Some(code.clone()),
+            user_id: None,
+        },
+        Principal::User { id, group_id, .. } => Caller {
+            group_id: *group_id,
+            activation_code: None,
+            user_id: Some(*id),
+        },
+    }
+}
+
+pub fn input_of(body: CallRequest) -> AppResult<CallInput> {
+    let messages = body
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .map(message)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(CallInput {
+        config_id: Some(body.config_id),
+        messages,
+        template_id: body.template_id,
+        variables: body.template_variables.unwrap_or_default(),
+        overrides: Overrides {
+            max_tokens: body.max_tokens,
+            temperature: body.temperature,
+            top_p: body.top_p,
+            frequency_penalty: body.frequency_penalty,
+            presence_penalty: body.presence_penalty,
+        },
+    })
+}
+
+fn message(message: Message) -> AppResult<ChatMessage> {
+    let role = match message.role.as_str() {
+        "system" => Role::System,
+        "user" => Role::User,
+        "assistant" => Role::Assistant,
+        _ => {
+            return Err(crate::error::AppError::validation(
+                "messages",
+                "消息角色必须是 system、user 或 assistant",
+            ));
+        }
+    };
+    Ok(ChatMessage {
+        role,
+        content: message.content,
+    })
+}
+
+/// Runs a prepared call and answers it as JSON or as a stream in `format`.
+pub async fn answer(
+    state: &AppState,
+    input: CallInput,
+    principal: &Principal,
+    stream: Option<StreamFormat>,
+) -> AppResult<CallReply> {
+    let call = relay::request::prepare(&state.db, &state.cipher, input, caller(principal)).await?;
+    let Some(format) = stream else {
+        let result = state.relay.complete(call).await?;
+        return Ok(CallReply::Ok(
+            CallBody::Json(ok(CallResult {
+                response: result.response,
+                model: result.model,
+                tokens_used: result.usage.total_tokens,
+                prompt_tokens: result.usage.prompt_tokens,
+                completion_tokens: result.usage.completion_tokens,
+                call_log_id: result.call_log_id,
+                duration_ms: result.duration_ms,
+            })),
+            None,
+            None,
+        ));
+    };
+    let session = state.relay.stream(call).await?;
+    let messages: Messages = Box::pin(futures::stream::unfold(
+        session.events,
+        |mut events| async move { events.recv().await.map(|event| (to_message(event), events)) },
+    ));
+    let stream = EventStream::new(messages)
+        .keep_alive(KEEP_ALIVE)
+        .to_event(move |message| to_sse(message, format));
+    Ok(CallReply::Ok(
+        CallBody::Stream(stream),
+        Some("no".into()),
+        Some("no-cache".into()),
+    ))
+}
+
+fn to_message(event: RelayEvent) -> StreamMessage {
+    let mut message = StreamMessage {
+        kind: None,
+        content: None,
+        tokens_used: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        tokens_estimated: None,
+        call_log_id: None,
+        code: None,
+        message: None,
+    };
+    match event {
+        RelayEvent::Chunk(text) => {
+            message.kind = Some("chunk".into());
+            message.content = Some(text);
+        }
+        RelayEvent::Done {
+            usage,
+            estimated,
+            call_log_id,
+        } => {
+            message.kind = Some("done".into());
+            message.tokens_used = Some(usage.total_tokens);
+            message.prompt_tokens = Some(usage.prompt_tokens);
+            message.completion_tokens = Some(usage.completion_tokens);
+            message.tokens_estimated = Some(estimated);
+            message.call_log_id = Some(call_log_id);
+        }
+        RelayEvent::Error {
+            code,
+            message: text,
+        } => {
+            message.kind = Some("error".into());
+            message.code = Some(code);
+            message.message = Some(text);
+        }
+    }
+    message
+}
+
+fn to_sse(mut message: StreamMessage, format: StreamFormat) -> Event {
+    match format {
+        StreamFormat::Typed => Event::message(message.to_json_string()),
+        StreamFormat::Named => {
+            let name = message.kind.take().unwrap_or_default();
+            Event::message(message.to_json_string()).event_type(name)
+        }
+    }
+}
