@@ -3,6 +3,8 @@
 
 pub mod activation_codes;
 pub mod app_settings;
+pub mod call_stats_hourly;
+pub mod group_usage;
 pub mod groups;
 pub mod llm_call_logs;
 pub mod llm_configs;

@@ -11,6 +11,8 @@ mod m20261126_000004_create_llm_configs;
 mod m20261126_000005_create_llm_prompt_templates;
 mod m20261126_000006_create_llm_call_logs;
 mod m20261126_000007_create_app_settings;
+mod m20261126_000008_create_group_usage;
+mod m20261126_000009_create_call_stats_hourly;
 mod timestamps;
 
 pub struct Migrator;
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_llm_prompt_templates::Migration),
             Box::new(m20261126_000006_create_llm_call_logs::Migration),
             Box::new(m20261126_000007_create_app_settings::Migration),
+            Box::new(m20261126_000008_create_group_usage::Migration),
+            Box::new(m20261126_000009_create_call_stats_hourly::Migration),
         ]
     }
 }

@@ -151,7 +151,13 @@ async fn serve(config: Config) -> Result<(), String> {
         crate::banner::open_browser(&state.config);
     }
     let grace = state.config.shutdown_grace;
+    let purge = tokio::spawn(crate::quotas::retention::run(
+        state.db.clone(),
+        *state.quotas.clock(),
+        state.config.log_retention_days,
+    ));
     let result = server::run(state, acceptor).await;
+    purge.abort();
     // Calls still running in detached tasks (a stream whose client left) finish and are
     // recorded before the database closes.
     recorder.finish(grace).await;

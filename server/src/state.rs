@@ -4,10 +4,12 @@ use std::{ops::Deref, sync::Arc};
 
 use crate::{
     auth::{Tokens, login_limiter::LoginLimiter},
+    clock::Clock,
     config::Config,
     crypto::Cipher,
     db::Db,
     providers::{Providers, http_client},
+    quotas::Quotas,
     relay::{
         Relay,
         recorder::{Recorder, RecorderTask},
@@ -24,6 +26,7 @@ pub struct Shared {
     pub tokens: Tokens,
     pub login_limiter: LoginLimiter,
     pub relay: Arc<Relay>,
+    pub quotas: Quotas,
 }
 
 impl AppState {
@@ -33,7 +36,12 @@ impl AppState {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
         let (recorder, recorder_task) = Recorder::start(db.clone());
         let relay = Arc::new(Relay::new(Providers::new(http_client()), recorder));
+        let quotas = Quotas::new(
+            Clock::from_env(config.timezone),
+            config.default_requests_per_minute,
+        );
         let state = Self(Arc::new(Shared {
+            quotas,
             config,
             db,
             cipher,

@@ -26,6 +26,8 @@ pub enum ApiTags {
     AdminActivationCodes,
     /// 用户 (admin: back-office accounts)
     AdminUsers,
+    /// 调用记录与统计 (admin: call records, export, statistics)
+    AdminLogs,
     /// 系统 (health)
     System,
 }
@@ -39,6 +41,8 @@ pub type Apis = (
     admin::groups::GroupsApi,
     admin::activation_codes::ActivationCodesApi,
     admin::users::UsersApi,
+    admin::logs::LogsApi,
+    admin::stats::StatsApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -52,6 +56,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             admin::groups::GroupsApi,
             admin::activation_codes::ActivationCodesApi,
             admin::users::UsersApi,
+            admin::logs::LogsApi,
+            admin::stats::StatsApi,
         ),
         "llm-proxy API",
         env!("CARGO_PKG_VERSION"),

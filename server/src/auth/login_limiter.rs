@@ -19,9 +19,10 @@ impl LoginLimiter {
 
     /// `Err(wait)` when this address has used up its attempts.
     pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
-        self.limiter.check_key(&addr).map_err(|not_until| {
-            not_until.wait_time_from(governor::clock::DefaultClock::default().now())
-        })?;
+        // The wait must be measured on the limiter's own clock.
+        self.limiter
+            .check_key(&addr)
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))?;
         if self.limiter.len() > 10_000 {
             self.limiter.retain_recent();
         }

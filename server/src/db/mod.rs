@@ -10,7 +10,9 @@ pub mod app_settings;
 pub mod call_logs;
 pub mod configs;
 pub mod groups;
+pub mod stats;
 pub mod templates;
+pub mod usage;
 pub mod users;
 
 use std::time::Duration;

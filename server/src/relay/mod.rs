@@ -11,7 +11,6 @@ pub mod usage;
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use serde_json::json;
 
 pub use request::{CallInput, Caller, Overrides, PreparedCall};
@@ -21,6 +20,7 @@ use crate::{
     db::call_logs::NewCallLog,
     error::{AppError, UpstreamFailure},
     providers::{Completion, FailureKind, Providers, UpstreamError, Usage},
+    quotas::Admission,
 };
 use recorder::Recorder;
 use retry::RetryPolicy;
@@ -54,16 +54,20 @@ impl Relay {
     pub async fn complete(
         self: &std::sync::Arc<Self>,
         call: PreparedCall,
+        admission: Admission,
     ) -> Result<CallResult, AppError> {
         let relay = self.clone();
-        tokio::spawn(async move { relay.complete_inner(call).await })
+        tokio::spawn(async move { relay.complete_inner(call, admission).await })
             .await
             .map_err(|err| AppError::Internal(format!("call task failed: {err}")))?
     }
 
-    async fn complete_inner(&self, call: PreparedCall) -> Result<CallResult, AppError> {
+    async fn complete_inner(
+        &self,
+        call: PreparedCall,
+        admission: Admission,
+    ) -> Result<CallResult, AppError> {
         let started = Instant::now();
-        let call_time = Utc::now();
         let attempts = policy(&call)
             .run(|| self.providers.complete(&call.target, &call.request))
             .await;
@@ -72,7 +76,7 @@ impl Relay {
             Ok(completion) => Outcome::success(&call, completion),
             Err(err) => Outcome::failure(&call, err, String::new(), None),
         };
-        let record = outcome.record(&call, call_time, duration, attempts.retries, false);
+        let record = outcome.record(&call, &admission, duration, attempts.retries, false);
         let call_log_id = self.recorder.record(record).await?;
         match outcome.failure {
             Some(failure) => Err(failure
@@ -177,7 +181,7 @@ impl Outcome {
     pub(crate) fn record(
         &self,
         call: &PreparedCall,
-        call_time: chrono::DateTime<Utc>,
+        admission: &Admission,
         duration: Duration,
         retries: u32,
         is_stream: bool,
@@ -215,8 +219,10 @@ impl Outcome {
             cost: usage::cost(&call.config, &usage),
             retry_count: retries as i32,
             is_stream,
-            call_time,
+            call_time: admission.at,
             duration_ms: duration.as_millis().min(i32::MAX as u128) as i32,
+            period: admission.period.clone(),
+            reservation: admission.reservation,
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use std::{sync::Arc, time::Instant};
 
-use chrono::Utc;
 use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
@@ -13,6 +12,7 @@ use super::{Failure, Outcome, PreparedCall, Relay, describe, policy, retry::time
 use crate::{
     error::AppError,
     providers::{StreamEvent as Upstream, Usage},
+    quotas::Admission,
 };
 
 /// What the client receives, in order: chunks, then exactly one `Done` or `Error`.
@@ -38,12 +38,16 @@ pub struct StreamSession {
 impl Relay {
     /// Opens the upstream stream with retries. An error here means nothing was streamed:
     /// the call is already recorded and the client gets a plain error answer.
-    pub async fn stream(self: &Arc<Self>, call: PreparedCall) -> Result<StreamSession, AppError> {
+    pub async fn stream(
+        self: &Arc<Self>,
+        call: PreparedCall,
+        admission: Admission,
+    ) -> Result<StreamSession, AppError> {
         // Small: the task waits for the client rather than buffering a whole answer.
         let (events, receiver) = mpsc::channel(32);
         let (opened, open_result) = oneshot::channel();
         let relay = self.clone();
-        tokio::spawn(async move { relay.run_stream(call, events, opened).await });
+        tokio::spawn(async move { relay.run_stream(call, admission, events, opened).await });
         match open_result.await {
             Ok(Ok(())) => Ok(StreamSession { events: receiver }),
             Ok(Err(err)) => Err(err),
@@ -56,11 +60,11 @@ impl Relay {
     async fn run_stream(
         &self,
         call: PreparedCall,
+        admission: Admission,
         events: mpsc::Sender<StreamEvent>,
         opened: oneshot::Sender<Result<(), AppError>>,
     ) {
         let started = Instant::now();
-        let call_time = Utc::now();
         let policy = policy(&call);
         let attempts = policy
             .run(|| self.providers.open_stream(&call.target, &call.request))
@@ -70,7 +74,7 @@ impl Relay {
             Err(err) => {
                 let outcome = Outcome::failure(&call, err, String::new(), None);
                 let record =
-                    outcome.record(&call, call_time, started.elapsed(), attempts.retries, true);
+                    outcome.record(&call, &admission, started.elapsed(), attempts.retries, true);
                 let answer = match self.recorder.record(record).await {
                     Ok(_) => Err(outcome
                         .failure
@@ -131,7 +135,7 @@ impl Relay {
                 Outcome::finished(&call, text, reported, Some(assembled)).client_gone()
             }
         };
-        let record = outcome.record(&call, call_time, started.elapsed(), attempts.retries, true);
+        let record = outcome.record(&call, &admission, started.elapsed(), attempts.retries, true);
         let recorded = self.recorder.record(record).await;
         let last = match (recorded, outcome.failure) {
             (Ok(call_log_id), None) => StreamEvent::Done {

@@ -249,7 +249,8 @@ impl ConfigsApi {
             .unwrap_or_else(|| "Hello".into());
         let caller = crate::api::client::caller(&auth.0);
         let call = relay::request::prepare_test(config, message, caller, &state.cipher)?;
-        let result = state.relay.complete(call).await?;
+        let admission = state.quotas.admit(&state.db, &call).await?;
+        let result = state.relay.complete(call, admission).await?;
         Ok(Json(TestResult {
             success: true,
             message: "配置测试成功".into(),

@@ -53,6 +53,29 @@ pub struct UpdateGroup {
     pub clear_limits: Option<Vec<String>>,
 }
 
+/// One period's usage against its limit.
+#[derive(Debug, Object)]
+pub struct PeriodUsage {
+    /// YYYY-MM-DD or YYYY-MM (local).
+    pub period: String,
+    pub tokens: i64,
+    /// Worst case of calls still running.
+    pub reserved_tokens: i64,
+    pub calls: i64,
+    pub cost: f64,
+    /// null = unlimited.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct GroupUsage {
+    pub group_id: i32,
+    pub today: PeriodUsage,
+    pub month: PeriodUsage,
+    /// The limit in force (the group's, else the configured default; 0 = unlimited).
+    pub requests_per_minute: i64,
+}
+
 pub struct GroupsApi;
 
 #[OpenApi(prefix_path = "/admin/groups", tag = "ApiTags::AdminGroups")]
@@ -124,9 +147,50 @@ impl GroupsApi {
         fields.monthly_token_limit = body.monthly_token_limit.or(fields.monthly_token_limit);
         fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
         let fields = validated(fields)?;
-        Ok(ok(view(
-            &db::groups::update(&state.db, id.0, fields).await?,
-        )))
+        let row = db::groups::update(&state.db, id.0, fields).await?;
+        // Limits apply to the next call, not after the cache's time-to-live.
+        state.quotas.forget(row.id);
+        Ok(ok(view(&row)))
+    }
+
+    /// 分组用量：今日与本月的Token、调用次数、费用及上限
+    #[oai(
+        path = "/:id/usage",
+        method = "get",
+        operation_id = "admin_group_usage"
+    )]
+    async fn usage(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+    ) -> AppResult<Reply<GroupUsage>> {
+        let group = db::groups::get(&state.db, id.0).await?;
+        let clock = state.quotas.clock();
+        let period = clock.period(clock.now());
+        let read = |name: &'static str, key: String, limit: Option<i64>| {
+            let db = &state.db;
+            async move {
+                let row = db::usage::read(db, group.id, name, &key).await?;
+                AppResult::Ok(PeriodUsage {
+                    period: key,
+                    tokens: row.used_tokens,
+                    reserved_tokens: row.reserved_tokens,
+                    calls: row.calls,
+                    cost: row.cost,
+                    limit,
+                })
+            }
+        };
+        Ok(ok(GroupUsage {
+            group_id: group.id,
+            today: read(db::usage::DAY, period.day, group.daily_token_limit).await?,
+            month: read(db::usage::MONTH, period.month, group.monthly_token_limit).await?,
+            requests_per_minute: group
+                .requests_per_minute
+                .map(i64::from)
+                .unwrap_or(i64::from(state.config.default_requests_per_minute)),
+        }))
     }
 
     /// 删除分组（分组下有激活码时不可删除）

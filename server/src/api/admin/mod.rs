@@ -3,6 +3,10 @@
 
 pub mod activation_codes;
 pub mod configs;
+mod csv;
 pub mod groups;
+mod log_filters;
+pub mod logs;
+pub mod stats;
 pub mod templates;
 pub mod users;

@@ -187,8 +187,9 @@ pub async fn answer(
     stream: Option<StreamFormat>,
 ) -> AppResult<CallReply> {
     let call = relay::request::prepare(&state.db, &state.cipher, input, caller(principal)).await?;
+    let admission = state.quotas.admit(&state.db, &call).await?;
     let Some(format) = stream else {
-        let result = state.relay.complete(call).await?;
+        let result = state.relay.complete(call, admission).await?;
         return Ok(CallReply::Ok(
             CallBody::Json(ok(CallResult {
                 response: result.response,
@@ -203,7 +204,7 @@ pub async fn answer(
             None,
         ));
     };
-    let session = state.relay.stream(call).await?;
+    let session = state.relay.stream(call, admission).await?;
     let messages: Messages = Box::pin(futures::stream::unfold(
         session.events,
         |mut events| async move { events.recv().await.map(|event| (to_message(event), events)) },

@@ -1,0 +1,308 @@
+//! A small closed-loop HTTP/1.1 load generator for the benchmark (`bench/run.sh`).
+//!
+//! `--concurrency N` connections (keep-alive, one request in flight on each) POST the same
+//! JSON body for `--duration` seconds. Every response is read to its end (an SSE stream
+//! until the server closes it) and must have status 200 and contain `--expect`; anything
+//! else counts as an error. A request in flight when time is up is still finished and
+//! counted, so `requests` is exactly how many calls the server answered.
+//!
+//! ```sh
+//! cargo run --release --example loadgen -- --url http://127.0.0.1:8080/api/llm/call \
+//!     --token TOKEN --body '{"config_id":1,"messages":[{"role":"user","content":"hi"}]}' \
+//!     --concurrency 10 --duration 10 --expect '"success":true'
+//! ```
+//!
+//! Prints one JSON line: `requests`, `errors`, `seconds`, `rps`, latency `p50_us`, `p90_us`,
+//! `p99_us`, `max_us`, `mean_us`, and its own CPU time (`cpu_ms`, `cpu_us_per_req`) so a
+//! benchmark can show the generator is not its own bottleneck. Single-threaded on purpose:
+//! it is pinned to one core with the fake upstream.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, StatusCode, client::conn::http1};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+struct Args {
+    url: String,
+    token: Option<String>,
+    body: String,
+    concurrency: usize,
+    duration: Duration,
+    expect: Option<String>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: loadgen --url URL --body JSON [--token BEARER] [--concurrency N] \
+         [--duration SECS] [--expect SUBSTRING]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        url: String::new(),
+        token: None,
+        body: String::new(),
+        concurrency: 1,
+        duration: Duration::from_secs(10),
+        expect: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--url" => args.url = value(),
+            "--token" => args.token = Some(value()),
+            "--body" => args.body = value(),
+            "--concurrency" | "-c" => {
+                args.concurrency = value().parse().unwrap_or_else(|_| usage());
+            }
+            "--duration" | "-d" => {
+                let secs: f64 = value().parse().unwrap_or_else(|_| usage());
+                args.duration = Duration::from_secs_f64(secs);
+            }
+            "--expect" => args.expect = Some(value()),
+            _ => usage(),
+        }
+    }
+    if args.url.is_empty() || args.body.is_empty() || args.concurrency == 0 {
+        usage();
+    }
+    args
+}
+
+/// utime + stime of this process, in milliseconds (from /proc; 0 elsewhere).
+fn cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // USER_HZ is 100 on every Linux this runs on.
+    ticks * 10.0
+}
+
+struct Worker {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+struct Target {
+    authority: String,
+    path: String,
+    token: Option<String>,
+    body: Bytes,
+    expect: Option<Vec<u8>>,
+}
+
+async fn connect(authority: &str) -> Result<http1::SendRequest<Full<Bytes>>, String> {
+    let stream = TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("connect {authority}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::task::spawn_local(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+async fn one_call(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    target: &Target,
+) -> Result<(), String> {
+    let mut request = Request::post(target.path.as_str())
+        .header("host", target.authority.as_str())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(token) = &target.token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = request
+        .body(Full::new(target.body.clone()))
+        .map_err(|e| e.to_string())?;
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    // To the end: for an SSE answer this waits for the last event and the stream's close.
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if status != StatusCode::OK {
+        return Err(format!(
+            "status {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ));
+    }
+    if let Some(needle) = &target.expect
+        && !body.windows(needle.len()).any(|w| w == needle.as_slice())
+    {
+        return Err(format!(
+            "answer without {:?}: {}",
+            String::from_utf8_lossy(needle),
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ));
+    }
+    Ok(())
+}
+
+async fn worker(
+    target: std::rc::Rc<Target>,
+    mut sender: http1::SendRequest<Full<Bytes>>,
+    deadline: Instant,
+) -> Worker {
+    let mut out = Worker {
+        latencies_us: Vec::with_capacity(16 * 1024),
+        errors: 0,
+        first_error: None,
+    };
+    while Instant::now() < deadline {
+        let began = Instant::now();
+        let result = one_call(&mut sender, &target).await;
+        let took = began.elapsed();
+        match result {
+            Ok(()) => out
+                .latencies_us
+                .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX)),
+            Err(err) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(err);
+                // The connection may be gone: open a new one.
+                if sender.is_closed() {
+                    match connect(&target.authority).await {
+                        Ok(fresh) => sender = fresh,
+                        Err(err) => {
+                            out.first_error.get_or_insert(err);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    // Nearest rank.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn main() {
+    let args = parse_args();
+    let url = url::Url::parse(&args.url).unwrap_or_else(|_| usage());
+    if url.scheme() != "http" {
+        eprintln!("only http:// URLs");
+        std::process::exit(2);
+    }
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    let port = url.port_or_known_default().unwrap_or(80);
+    let mut path = url.path().to_owned();
+    if let Some(query) = url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    let target = std::rc::Rc::new(Target {
+        authority: format!("{host}:{port}"),
+        path,
+        token: args.token.clone(),
+        body: Bytes::from(args.body.clone()),
+        expect: args.expect.as_ref().map(|e| e.as_bytes().to_vec()),
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let (workers, seconds, cpu) = local.block_on(&runtime, async {
+        // Every connection is open before the clock starts.
+        let mut senders = Vec::with_capacity(args.concurrency);
+        for _ in 0..args.concurrency {
+            match connect(&target.authority).await {
+                Ok(sender) => senders.push(sender),
+                Err(err) => {
+                    eprintln!("{err}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        let cpu_before = cpu_ms();
+        let start = Instant::now();
+        let deadline = start + args.duration;
+        let handles: Vec<_> = senders
+            .into_iter()
+            .map(|sender| tokio::task::spawn_local(worker(target.clone(), sender, deadline)))
+            .collect();
+        let mut workers = Vec::with_capacity(handles.len());
+        for handle in handles {
+            workers.push(handle.await.expect("worker"));
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        (workers, seconds, cpu_ms() - cpu_before)
+    });
+
+    let errors: u64 = workers.iter().map(|w| w.errors).sum();
+    let first_error = workers.iter().find_map(|w| w.first_error.clone());
+    let mut all: Vec<u32> = workers
+        .into_iter()
+        .flat_map(|w| w.latencies_us.into_iter())
+        .collect();
+    all.sort_unstable();
+    let ok = all.len() as u64;
+    let requests = ok + errors;
+    let mean = if all.is_empty() {
+        0.0
+    } else {
+        all.iter().map(|&v| f64::from(v)).sum::<f64>() / all.len() as f64
+    };
+    let report = serde_json::json!({
+        "requests": requests,
+        "ok": ok,
+        "errors": errors,
+        "first_error": first_error,
+        "concurrency": args.concurrency,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "rps": (requests as f64 / seconds).round(),
+        "p50_us": percentile(&all, 50.0),
+        "p90_us": percentile(&all, 90.0),
+        "p99_us": percentile(&all, 99.0),
+        "max_us": all.last().copied().unwrap_or(0),
+        "mean_us": mean.round(),
+        "cpu_ms": cpu.round(),
+        "cpu_us_per_req": if requests == 0 { 0.0 } else { (cpu * 1000.0 / requests as f64).round() },
+    });
+    println!("{report}");
+    if errors > 0 {
+        eprintln!(
+            "loadgen: {errors} of {requests} requests failed; first: {}",
+            first_error.unwrap_or_default()
+        );
+    }
+}

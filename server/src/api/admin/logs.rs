@@ -1,0 +1,347 @@
+//! Call records for admins (调用记录): search with pagination, one record in full, and a
+//! streamed CSV export. Also served at the requirements' `GET /api/llm/logs`, admin-only.
+
+use chrono::{DateTime, Utc};
+use entity::llm_call_logs::Model;
+use poem::{Body, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::{Binary, Json},
+};
+use serde_json::Value;
+
+use super::log_filters::LogQuery;
+use crate::{
+    api::ApiTags,
+    auth::AdminAuth,
+    db::{self, call_logs::LogFilter},
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+const PREVIEW_CHARS: usize = 50;
+const DEFAULT_PAGE_SIZE: u64 = 20;
+const MAX_PAGE_SIZE: u64 = 100;
+
+#[derive(Debug, Object)]
+pub struct LogSummary {
+    pub id: i64,
+    pub config_id: Option<i32>,
+    pub config_name: String,
+    pub provider: String,
+    pub model: String,
+    pub group_id: Option<i32>,
+    pub activation_code: Option<String>,
+    /// First 50 characters of the last user message.
+    pub request_preview: String,
+    /// First 50 characters of the response.
+    pub response_preview: String,
+    pub tokens_used: Option<i32>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    /// success | error
+    pub status: String,
+    pub error_code: Option<String>,
+    pub duration_ms: Option<i32>,
+    pub cost: f64,
+    pub is_stream: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The requirements' list shape: totals beside `data`.
+#[derive(Debug, Object)]
+pub struct LogPage {
+    pub success: bool,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub data: Vec<LogSummary>,
+}
+
+#[derive(Debug, Object)]
+pub struct LogDetail {
+    pub id: i64,
+    pub config_id: Option<i32>,
+    pub config_name: String,
+    pub provider: String,
+    pub model: String,
+    pub template_id: Option<i32>,
+    pub group_id: Option<i32>,
+    pub activation_code: Option<String>,
+    pub user_id: Option<i32>,
+    /// The messages as sent upstream (system prompt included).
+    pub request_messages: Value,
+    pub request_params: Option<Value>,
+    pub response_content: Option<String>,
+    /// The upstream's answer, or the assembled stream.
+    pub response_data: Option<Value>,
+    pub status: String,
+    pub error_code: Option<String>,
+    /// What went wrong, with the upstream's own words.
+    pub error_message: Option<String>,
+    pub tokens_used: Option<i32>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    /// True when the upstream sent no usage and tokens were counted locally.
+    pub tokens_estimated: bool,
+    pub cost: f64,
+    pub retry_count: i32,
+    pub is_stream: bool,
+    pub duration_ms: Option<i32>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+pub enum CsvExport {
+    /// UTF-8 CSV with a byte-order mark, so Excel on Windows shows Chinese correctly.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Ok(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+}
+
+pub struct LogsApi;
+
+#[OpenApi(prefix_path = "/", tag = "ApiTags::AdminLogs")]
+impl LogsApi {
+    /// 调用记录列表（筛选：配置、分组、激活码、状态、时间范围、文本搜索；分页）
+    #[oai(
+        path = "/admin/llm/logs",
+        method = "get",
+        operation_id = "admin_list_logs"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        config_id: Query<Option<i32>>,
+        group_id: Query<Option<i32>>,
+        activation_code: Query<Option<String>>,
+        /// success | error
+        status: Query<Option<String>>,
+        /// YYYY-MM-DD (local day) or RFC 3339
+        start_date: Query<Option<String>>,
+        /// YYYY-MM-DD (whole local day included) or RFC 3339
+        end_date: Query<Option<String>>,
+        /// Text in the request or the response.
+        q: Query<Option<String>>,
+        page: Query<Option<u64>>,
+        /// Default 20, at most 100.
+        page_size: Query<Option<u64>>,
+    ) -> AppResult<Json<LogPage>> {
+        let query = LogQuery {
+            config_id: config_id.0,
+            group_id: group_id.0,
+            activation_code: activation_code.0,
+            status: status.0,
+            start_date: start_date.0,
+            end_date: end_date.0,
+            q: q.0,
+        };
+        list_logs(&state, query, page.0, page_size.0).await
+    }
+
+    /// 调用记录列表（需求文档路径，仅管理员）
+    #[oai(path = "/llm/logs", method = "get", operation_id = "list_logs")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list_compat(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        config_id: Query<Option<i32>>,
+        group_id: Query<Option<i32>>,
+        activation_code: Query<Option<String>>,
+        status: Query<Option<String>>,
+        start_date: Query<Option<String>>,
+        end_date: Query<Option<String>>,
+        q: Query<Option<String>>,
+        page: Query<Option<u64>>,
+        page_size: Query<Option<u64>>,
+    ) -> AppResult<Json<LogPage>> {
+        let query = LogQuery {
+            config_id: config_id.0,
+            group_id: group_id.0,
+            activation_code: activation_code.0,
+            status: status.0,
+            start_date: start_date.0,
+            end_date: end_date.0,
+            q: q.0,
+        };
+        list_logs(&state, query, page.0, page_size.0).await
+    }
+
+    /// 导出调用记录为 CSV（与列表相同的筛选条件）
+    #[oai(
+        path = "/admin/llm/logs/export",
+        method = "get",
+        operation_id = "admin_export_logs"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        config_id: Query<Option<i32>>,
+        group_id: Query<Option<i32>>,
+        activation_code: Query<Option<String>>,
+        status: Query<Option<String>>,
+        start_date: Query<Option<String>>,
+        end_date: Query<Option<String>>,
+        q: Query<Option<String>>,
+    ) -> AppResult<CsvExport> {
+        let filter = LogQuery {
+            config_id: config_id.0,
+            group_id: group_id.0,
+            activation_code: activation_code.0,
+            status: status.0,
+            start_date: start_date.0,
+            end_date: end_date.0,
+            q: q.0,
+        }
+        .filter(state.quotas.clock())?;
+        let name = format!(
+            "attachment; filename=\"llm-call-logs-{}.csv\"",
+            state.quotas.clock().now().format("%Y%m%d-%H%M%S")
+        );
+        Ok(CsvExport::Ok(
+            Binary(Body::from_bytes_stream(super::csv::rows(
+                state.clone(),
+                filter,
+            ))),
+            name,
+        ))
+    }
+
+    /// 调用记录详情
+    #[oai(
+        path = "/admin/llm/logs/:id",
+        method = "get",
+        operation_id = "admin_get_log"
+    )]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i64>,
+    ) -> AppResult<Json<crate::api::envelope::Envelope<LogDetail>>> {
+        let row = db::call_logs::get(&state.db, id.0)
+            .await?
+            .ok_or(AppError::NotFound("调用记录"))?;
+        Ok(crate::api::envelope::ok(detail(row)))
+    }
+}
+
+async fn list_logs(
+    state: &AppState,
+    query: LogQuery,
+    page: Option<u64>,
+    page_size: Option<u64>,
+) -> AppResult<Json<LogPage>> {
+    let filter: LogFilter = query.filter(state.quotas.clock())?;
+    let page = page.unwrap_or(1).max(1);
+    let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(AppError::validation(
+            "page_size",
+            "每页数量须在 1 到 100 之间",
+        ));
+    }
+    let (total, rows) = db::call_logs::page(&state.db, &filter, page, page_size).await?;
+    Ok(Json(LogPage {
+        success: true,
+        total,
+        page,
+        page_size,
+        data: rows.into_iter().map(summary).collect(),
+    }))
+}
+
+/// The first `PREVIEW_CHARS` characters (characters, not bytes: never cut inside one).
+pub fn preview(text: &str) -> String {
+    text.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// The text a person typed: the last user message, else the last message.
+pub fn request_text(messages: &Value) -> String {
+    let list = messages.as_array().map(Vec::as_slice).unwrap_or_default();
+    list.iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .or_else(|| list.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn summary(row: Model) -> LogSummary {
+    LogSummary {
+        request_preview: preview(&request_text(&row.request_messages)),
+        response_preview: preview(row.response_content.as_deref().unwrap_or_default()),
+        id: row.id,
+        config_id: row.config_id,
+        config_name: row.config_name,
+        provider: row.provider,
+        model: row.model,
+        group_id: row.group_id,
+        activation_code: row.activation_code,
+        tokens_used: row.tokens_used,
+        prompt_tokens: row.prompt_tokens,
+        completion_tokens: row.completion_tokens,
+        status: row.status,
+        error_code: row.error_code,
+        duration_ms: row.duration_ms,
+        cost: row.cost,
+        is_stream: row.is_stream,
+        created_at: row.call_time,
+    }
+}
+
+fn detail(row: Model) -> LogDetail {
+    LogDetail {
+        id: row.id,
+        config_id: row.config_id,
+        config_name: row.config_name,
+        provider: row.provider,
+        model: row.model,
+        template_id: row.template_id,
+        group_id: row.group_id,
+        activation_code: row.activation_code,
+        user_id: row.user_id,
+        request_messages: row.request_messages,
+        request_params: row.request_params,
+        response_content: row.response_content,
+        response_data: row.response_data,
+        status: row.status,
+        error_code: row.error_code,
+        error_message: row.error_message,
+        tokens_used: row.tokens_used,
+        prompt_tokens: row.prompt_tokens,
+        completion_tokens: row.completion_tokens,
+        tokens_estimated: row.tokens_estimated,
+        cost: row.cost,
+        retry_count: row.retry_count,
+        is_stream: row.is_stream,
+        duration_ms: row.duration_ms,
+        created_at: row.call_time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_cut_characters_not_bytes() {
+        let text = "你".repeat(60);
+        let cut = preview(&text);
+        assert_eq!(cut, "你".repeat(50));
+        assert_eq!(preview("短"), "短");
+        let messages = serde_json::json!([
+            {"role": "system", "content": "sys"},
+            {"role": "user", "content": "第一"},
+            {"role": "assistant", "content": "a"},
+            {"role": "user", "content": "第二"}
+        ]);
+        assert_eq!(request_text(&messages), "第二");
+    }
+}

@@ -1,0 +1,112 @@
+//! Server time and the calendar of quotas and statistics: days, months and hours in the
+//! configured time zone (default Asia/Shanghai).
+//!
+//! `LLM_PROXY_CLOCK_OFFSET_SECONDS` shifts this clock (not timers or token expiry); the
+//! tests use it to cross a day or month boundary, or to produce old records, through the
+//! real binary.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+pub const OFFSET_ENV: &str = "LLM_PROXY_CLOCK_OFFSET_SECONDS";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    tz: Tz,
+    offset: Duration,
+}
+
+/// The calendar keys of one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// `YYYY-MM-DD`
+    pub day: String,
+    /// `YYYY-MM`
+    pub month: String,
+    /// `YYYY-MM-DD HH`
+    pub hour: String,
+    pub hour_of_day: i32,
+}
+
+impl Clock {
+    pub fn new(tz: Tz, offset_seconds: i64) -> Self {
+        Self {
+            tz,
+            offset: Duration::seconds(offset_seconds),
+        }
+    }
+
+    pub fn from_env(tz: Tz) -> Self {
+        let offset = std::env::var(OFFSET_ENV)
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        Self::new(tz, offset)
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+
+    pub fn period(&self, at: DateTime<Utc>) -> Period {
+        let local = at.with_timezone(&self.tz);
+        Period {
+            day: local.format("%Y-%m-%d").to_string(),
+            month: local.format("%Y-%m").to_string(),
+            hour: local.format("%Y-%m-%d %H").to_string(),
+            hour_of_day: local.hour() as i32,
+        }
+    }
+
+    /// The first instant of a local day.
+    pub fn start_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+        self.tz
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+    }
+
+    /// Today's local date.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&self.tz).date_naive()
+    }
+
+    /// The local date of the first day of this month.
+    pub fn first_of_month(&self) -> NaiveDate {
+        let today = self.today();
+        today.with_day(1).unwrap_or(today)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn periods_follow_the_configured_time_zone() {
+        let clock = Clock::new(chrono_tz::Asia::Shanghai, 0);
+        // 2026-11-30 16:30 UTC is 2026-12-01 00:30 in Shanghai.
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 16, 30, 0).unwrap();
+        let period = clock.period(at);
+        assert_eq!(period.day, "2026-12-01");
+        assert_eq!(period.month, "2026-12");
+        assert_eq!(period.hour, "2026-12-01 00");
+        assert_eq!(period.hour_of_day, 0);
+        let start = clock.start_of_day(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn offset_shifts_now() {
+        let clock = Clock::new(chrono_tz::UTC, 86_400);
+        let delta = clock.now() - Utc::now();
+        assert!(delta > Duration::seconds(86_390) && delta < Duration::seconds(86_410));
+    }
+}

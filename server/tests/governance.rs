@@ -1,0 +1,772 @@
+//! Limits, call-log search, export, statistics and retention through the real server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "support/fake_upstream.rs"]
+mod fake_upstream;
+
+use std::time::Duration;
+
+use chrono::{Datelike, TimeZone, Utc};
+use common::{Options, TestServer, assert_error, sample_config};
+use fake_upstream::{FakeUpstream, Outcome, Reply};
+use llm_proxy::providers::ProviderKind;
+use serde_json::{Value, json};
+
+async fn openai_config(
+    server: &TestServer,
+    fake: &FakeUpstream,
+    admin: &str,
+    name: &str,
+    extra: Value,
+) -> i64 {
+    let mut body = json!({
+        "name": name,
+        "provider": "openai",
+        "api_url": fake.url(ProviderKind::Openai),
+        "api_key": FakeUpstream::key(ProviderKind::Openai),
+        "model": "gpt-4o-mini",
+        "max_tokens": 100,
+        "max_retries": 0,
+        "input_price": 1.0,
+        "output_price": 2.0,
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    let created = server
+        .post("/api/admin/llm/configs", Some(admin), body)
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    created.body["data"]["id"].as_i64().unwrap()
+}
+
+async fn group_client(server: &TestServer, admin: &str, group: Value) -> (i64, String, String) {
+    let created = server.post("/api/admin/groups", Some(admin), group).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let group_id = created.body["data"]["id"].as_i64().unwrap();
+    let code = server
+        .post(
+            "/api/admin/activation-codes",
+            Some(admin),
+            json!({"group_id": group_id}),
+        )
+        .await;
+    let code = code.body["data"]["code"].as_str().unwrap().to_string();
+    let token = server
+        .post("/api/auth/activate", None, json!({"activation_code": code}))
+        .await;
+    (
+        group_id,
+        token.body["data"]["token"].as_str().unwrap().to_string(),
+        code,
+    )
+}
+
+fn ask(config_id: i64, text: &str) -> Value {
+    json!({"config_id": config_id, "messages": [{"role": "user", "content": text}]})
+}
+
+#[tokio::test]
+async fn rate_limit_refuses_without_calling_upstream_and_recovers() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let config = openai_config(&server, &fake, &admin, "c", json!({})).await;
+    let (group_id, client, _) = group_client(
+        &server,
+        &admin,
+        json!({"name": "限速组", "requests_per_minute": 20}),
+    )
+    .await;
+    for _ in 0..20 {
+        let ok = server
+            .post("/api/llm/call", Some(&client), ask(config, "hi"))
+            .await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    let hits = fake.hits();
+    let limited = server
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_error(&limited, 429, "RATE_LIMITED");
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=3).contains(&wait),
+        "one request per 3 s comes back: {wait}"
+    );
+    assert_eq!(fake.hits(), hits, "nothing sent upstream");
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let again = server
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+
+    // An admin's edit takes effect at once.
+    server
+        .put(
+            &format!("/api/admin/groups/{group_id}"),
+            Some(&admin),
+            json!({"requests_per_minute": 1000}),
+        )
+        .await;
+    let raised = server
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_eq!(raised.status, 200, "{}", raised.text);
+}
+
+/// Seconds to add to the real clock so the configured (Shanghai) clock reads `target`.
+fn offset_to(target: chrono::DateTime<Utc>) -> i64 {
+    (target - Utc::now()).num_seconds()
+}
+
+#[tokio::test]
+async fn daily_quota_refuses_then_resets_at_local_midnight() {
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let now = Utc::now().with_timezone(&shanghai);
+    let next_midnight = shanghai
+        .with_ymd_and_hms(now.year(), now.month(), now.day(), 0, 0, 0)
+        .unwrap()
+        + chrono::Duration::days(1);
+    let offset = offset_to(next_midnight.with_timezone(&Utc) - chrono::Duration::seconds(4));
+    let fake = FakeUpstream::start().await;
+    fake.set_default(Reply::new("ok").usage(40, 30));
+    let server = TestServer::start_with(
+        Options::default().env("LLM_PROXY_CLOCK_OFFSET_SECONDS", &offset.to_string()),
+    )
+    .await;
+    let admin = server.admin_token().await;
+    let config = openai_config(&server, &fake, &admin, "c", json!({"max_tokens": 10})).await;
+    let (group_id, client, _) = group_client(
+        &server,
+        &admin,
+        json!({"name": "日配额", "daily_token_limit": 100}),
+    )
+    .await;
+
+    assert_eq!(
+        server
+            .post("/api/llm/call", Some(&client), ask(config, "1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .post("/api/llm/call", Some(&client), ask(config, "2"))
+            .await
+            .status,
+        200
+    );
+    let hits = fake.hits();
+    let refused = server
+        .post("/api/llm/call", Some(&client), ask(config, "3"))
+        .await;
+    assert_error(&refused, 429, "QUOTA_EXCEEDED");
+    assert_eq!(refused.body["message"], "今日Token配额已用完");
+    assert_eq!(fake.hits(), hits);
+    let usage = server
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    assert_eq!(usage.body["data"]["today"]["tokens"], 140);
+    assert_eq!(usage.body["data"]["today"]["calls"], 2);
+    assert_eq!(usage.body["data"]["today"]["reserved_tokens"], 0);
+    assert_eq!(usage.body["data"]["today"]["limit"], 100);
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let next_day = server
+        .post("/api/llm/call", Some(&client), ask(config, "4"))
+        .await;
+    assert_eq!(
+        next_day.status, 200,
+        "a new local day resets the quota: {}",
+        next_day.text
+    );
+    let usage = server
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    assert_eq!(usage.body["data"]["today"]["tokens"], 70);
+}
+
+#[tokio::test]
+async fn monthly_quota_refuses_then_resets_on_the_first() {
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let now = Utc::now().with_timezone(&shanghai);
+    let (year, month) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    let first = shanghai.with_ymd_and_hms(year, month, 1, 0, 0, 0).unwrap();
+    let offset = offset_to(first.with_timezone(&Utc) - chrono::Duration::seconds(4));
+    let fake = FakeUpstream::start().await;
+    fake.set_default(Reply::new("ok").usage(40, 30));
+    let server = TestServer::start_with(
+        Options::default().env("LLM_PROXY_CLOCK_OFFSET_SECONDS", &offset.to_string()),
+    )
+    .await;
+    let admin = server.admin_token().await;
+    let config = openai_config(&server, &fake, &admin, "c", json!({"max_tokens": 10})).await;
+    let (_, client, _) = group_client(
+        &server,
+        &admin,
+        json!({"name": "月配额", "monthly_token_limit": 60}),
+    )
+    .await;
+    assert_eq!(
+        server
+            .post("/api/llm/call", Some(&client), ask(config, "1"))
+            .await
+            .status,
+        200
+    );
+    let refused = server
+        .post("/api/llm/call", Some(&client), ask(config, "2"))
+        .await;
+    assert_error(&refused, 429, "QUOTA_EXCEEDED");
+    assert_eq!(refused.body["message"], "本月Token配额已用完");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        server
+            .post("/api/llm/call", Some(&client), ask(config, "3"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn parallel_calls_across_two_instances_cannot_overshoot_the_quota() {
+    let fake = FakeUpstream::start().await;
+    fake.set_default(
+        Reply::new("ok")
+            .usage(50, 60)
+            .delay(Duration::from_millis(30)),
+    );
+    let first = TestServer::start().await;
+    // A second instance on the same database (one SQLite file, or one PostgreSQL database).
+    let second = TestServer::start_with(Options {
+        database_url: Some(first.effective_database_url()),
+        ..Options::default()
+    })
+    .await;
+    let admin = first.admin_token().await;
+    let config = openai_config(&first, &fake, &admin, "c", json!({"max_tokens": 200})).await;
+    let limit = 1000;
+    let (group_id, client, _) = group_client(
+        &first,
+        &admin,
+        json!({"name": "并发", "daily_token_limit": limit}),
+    )
+    .await;
+
+    let mut calls = Vec::new();
+    for i in 0..50 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let url = server.url("/api/llm/call");
+        let http = server.client.clone();
+        let token = client.clone();
+        calls.push(tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&ask(config, "hi"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap());
+    }
+    let admitted = statuses.iter().filter(|s| **s == 200).count() as i64;
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(admitted as usize + refused, 50, "{statuses:?}");
+    assert!(refused > 0, "the quota must refuse some of 50 calls");
+    let usage = first
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    let used = usage.body["data"]["today"]["tokens"].as_i64().unwrap();
+    assert_eq!(used, admitted * 110, "counters equal the records");
+    assert_eq!(
+        usage.body["data"]["today"]["reserved_tokens"], 0,
+        "every reservation settled"
+    );
+    // Worst case of one call: max_tokens plus its prompt estimate.
+    let one_reservation = 200 + 10;
+    assert!(
+        used <= limit + one_reservation,
+        "used {used} overshoots {limit} by more than one reservation"
+    );
+    let logged: i64 = first
+        .call_logs()
+        .await
+        .iter()
+        .filter(|log| log.group_id == Some(group_id as i32))
+        .map(|log| i64::from(log.tokens_used.unwrap_or(0)))
+        .sum();
+    assert_eq!(logged, used);
+}
+
+struct Fixture {
+    server: TestServer,
+    fake: FakeUpstream,
+    admin: String,
+    configs: [i64; 2],
+    groups: [(i64, String, String); 2],
+}
+
+/// A known set of calls: 3 successes on config A by group 1, one success and one error on
+/// config B by group 2.
+async fn fixture() -> Fixture {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let a = openai_config(&server, &fake, &admin, "配置A", json!({})).await;
+    let b = openai_config(&server, &fake, &admin, "配置B", json!({})).await;
+    let g1 = group_client(&server, &admin, json!({"name": "一组"})).await;
+    let g2 = group_client(&server, &admin, json!({"name": "二组"})).await;
+    for (i, text) in ["你好，请帮我生成一段欢迎语，内容要热情、简洁，并且适合在客户第一次进店时使用，语气要像老朋友一样亲切自然，谢谢你的帮助！", "第二个问题", "<script>alert(1)</script>"]
+        .into_iter()
+        .enumerate()
+    {
+        fake.push(Reply::new(&format!("回答{i}：很高兴为您服务")).usage(10, 5));
+        let ok = server.post("/api/llm/call", Some(&g1.1), ask(a, text)).await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    fake.push(Reply::new("B的回答").usage(20, 10));
+    server
+        .post("/api/llm/call", Some(&g2.1), ask(b, "B问题"))
+        .await;
+    fake.push(Outcome::http(400, "invalid_request_error", "bad request"));
+    let failed = server
+        .post("/api/llm/call", Some(&g2.1), ask(b, "会失败的问题"))
+        .await;
+    assert_eq!(failed.status, 502);
+    Fixture {
+        server,
+        fake,
+        admin,
+        configs: [a, b],
+        groups: [g1, g2],
+    }
+}
+
+impl Fixture {
+    async fn logs(&self, query: &str) -> Value {
+        let response = self
+            .server
+            .get(&format!("/api/admin/llm/logs?{query}"), Some(&self.admin))
+            .await;
+        assert_eq!(response.status, 200, "{query}: {}", response.text);
+        response.body
+    }
+
+    async fn ids(&self, query: &str) -> Vec<i64> {
+        self.logs(query).await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn log_search_filters_pages_and_details() {
+    let f = fixture().await;
+    let _ = &f.fake;
+    let all = f.logs("").await;
+    assert_eq!(all["success"], true);
+    assert_eq!(all["total"], 5);
+    assert_eq!(all["page"], 1);
+    assert_eq!(all["page_size"], 20);
+    let ids = f.ids("").await;
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let first = &all["data"][4];
+    assert_eq!(first["config_name"], "配置A");
+    assert_eq!(
+        first["request_preview"].as_str().unwrap().chars().count(),
+        50,
+        "50 characters, not bytes"
+    );
+    assert!(
+        first["request_preview"]
+            .as_str()
+            .unwrap()
+            .starts_with("你好，请帮我")
+    );
+    assert_eq!(first["response_preview"], "回答0：很高兴为您服务");
+    assert_eq!(first["tokens_used"], 15);
+    assert_eq!(first["status"], "success");
+
+    let [a, b] = f.configs;
+    let (g1, g2) = (f.groups[0].0, f.groups[1].0);
+    assert_eq!(f.ids(&format!("config_id={a}")).await.len(), 3);
+    assert_eq!(f.ids(&format!("config_id={b}")).await.len(), 2);
+    assert_eq!(f.ids(&format!("group_id={g2}")).await.len(), 2);
+    assert_eq!(
+        f.ids(&format!("group_id={g1}&config_id={b}")).await.len(),
+        0
+    );
+    assert_eq!(f.ids("status=error").await.len(), 1);
+    assert_eq!(
+        f.ids(&format!("status=success&group_id={g2}")).await.len(),
+        1
+    );
+    assert_eq!(
+        f.ids(&format!("activation_code={}", f.groups[1].2))
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        f.ids("q=%E7%AC%AC%E4%BA%8C").await.len(),
+        1,
+        "text in the request (第二)"
+    );
+    assert_eq!(
+        f.ids("q=B%E7%9A%84%E5%9B%9E%E7%AD%94").await.len(),
+        1,
+        "text in the response (B的回答)"
+    );
+    assert_eq!(f.ids("q=%25").await.len(), 0, "% is literal");
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        f.ids(&format!("start_date={today}&end_date={today}"))
+            .await
+            .len(),
+        5
+    );
+    assert_eq!(f.ids("end_date=2020-01-01").await.len(), 0);
+    assert_eq!(f.ids("start_date=2999-01-01").await.len(), 0);
+    let future = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        f.ids(&format!("end_date={}", future.replace('+', "%2B")))
+            .await
+            .len(),
+        5
+    );
+
+    // Pagination edges.
+    let page = f.logs("page=2&page_size=2").await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["data"].as_array().unwrap().len()
+        ),
+        (Some(5), 2)
+    );
+    let last = f.logs("page=3&page_size=2").await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 1);
+    let beyond = f.logs("page=9&page_size=2").await;
+    assert_eq!(beyond["data"], json!([]));
+    for bad in [
+        "page_size=0",
+        "page_size=101",
+        "status=maybe",
+        "start_date=yesterday",
+    ] {
+        let response = f
+            .server
+            .get(&format!("/api/admin/llm/logs?{bad}"), Some(&f.admin))
+            .await;
+        assert_error(&response, 422, "VALIDATION_FAILED");
+    }
+
+    // Detail: everything, and the script stays text.
+    let script_id = f.ids("q=script").await[0];
+    let detail = f
+        .server
+        .get(&format!("/api/admin/llm/logs/{script_id}"), Some(&f.admin))
+        .await;
+    let data = &detail.body["data"];
+    assert_eq!(
+        data["request_messages"][0]["content"],
+        "<script>alert(1)</script>"
+    );
+    assert_eq!(data["prompt_tokens"], 10);
+    assert_eq!(data["completion_tokens"], 5);
+    assert_eq!(data["tokens_estimated"], false);
+    assert_eq!(data["retry_count"], 0);
+    assert!(data["activation_code"].is_string());
+    assert!(data["response_data"].is_object());
+    let error_id = f.ids("status=error").await[0];
+    let error = f
+        .server
+        .get(&format!("/api/admin/llm/logs/{error_id}"), Some(&f.admin))
+        .await;
+    assert_eq!(error.body["data"]["error_code"], "UPSTREAM_ERROR");
+    assert!(
+        error.body["data"]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("400")
+    );
+    assert_error(
+        &f.server
+            .get("/api/admin/llm/logs/99999", Some(&f.admin))
+            .await,
+        404,
+        "NOT_FOUND",
+    );
+
+    // The requirements' path answers the same, for admins.
+    let compat = f
+        .server
+        .get("/api/llm/logs?status=error", Some(&f.admin))
+        .await;
+    assert_eq!(compat.body["total"], 1);
+
+    // A deleted config's records stay readable.
+    f.server
+        .delete(&format!("/api/admin/llm/configs/{b}"), Some(&f.admin))
+        .await;
+    let kept = f.logs("status=error").await;
+    assert_eq!(kept["data"][0]["config_name"], "配置B");
+    assert_eq!(kept["data"][0]["config_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn csv_export_streams_every_matching_record_for_excel() {
+    let f = fixture().await;
+    let response = f
+        .server
+        .client
+        .get(f.server.url(&format!(
+            "/api/admin/llm/logs/export?config_id={}",
+            f.configs[0]
+        )))
+        .bearer_auth(&f.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".csv")
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 BOM for Excel");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "header + 3 records: {text}");
+    assert!(lines[0].starts_with("ID,调用时间,配置"));
+    assert!(text.contains("配置A"));
+    assert!(text.contains(",你好，请帮我生成一段欢迎语，内容要热情、简洁，并且适合在客户第一次进店时使用，语气要像老朋友一样亲切自然，谢谢你的帮助！,"), "{text}");
+    assert!(
+        text.contains(",'<script>") || text.contains(",<script>"),
+        "{text}"
+    );
+    assert!(!text.contains("配置B"));
+    let forbidden = f
+        .server
+        .get("/api/admin/llm/logs/export", Some(&f.groups[0].1))
+        .await;
+    assert_error(&forbidden, 403, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn statistics_match_the_known_calls() {
+    let f = fixture().await;
+    let stats = f.server.get("/api/admin/llm/stats", Some(&f.admin)).await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    let data = &stats.body["data"];
+    let summary = &data["summary"];
+    assert_eq!(summary["total_calls"], 5);
+    assert_eq!(summary["success_calls"], 4);
+    assert_eq!(summary["error_calls"], 1);
+    assert_eq!(summary["success_rate"], 0.8);
+    // 3×(10+5) + (20+10) + the failed call's local estimate.
+    let errored = f
+        .server
+        .call_logs()
+        .await
+        .into_iter()
+        .find(|l| l.status == "error")
+        .unwrap();
+    let expected_tokens = 45 + 30 + i64::from(errored.tokens_used.unwrap());
+    assert_eq!(summary["total_tokens"], expected_tokens);
+    let cost = summary["total_cost"].as_f64().unwrap();
+    let expected_cost = (3.0 * (10.0 + 10.0) + (20.0 + 20.0) + errored.cost * 1e6) / 1e6;
+    assert!(
+        (cost - expected_cost).abs() < 1e-9,
+        "{cost} vs {expected_cost}"
+    );
+    assert_eq!(
+        data["by_config"][0]["config_name"], "配置A",
+        "ranked by tokens"
+    );
+    assert_eq!(data["by_config"][0]["calls"], 3);
+    assert_eq!(data["by_config"][0]["success_rate"], 1.0);
+    assert_eq!(data["by_config"][1]["calls"], 2);
+    assert_eq!(data["by_config"][1]["success_rate"], 0.5);
+    let groups = data["by_group"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["group_name"] == "一组" && g["tokens"] == 45)
+    );
+    assert_eq!(
+        data["daily"].as_array().unwrap().len(),
+        30,
+        "the last 30 days by default"
+    );
+    assert_eq!(data["daily"][29]["calls"], 5);
+    assert_eq!(data["hourly"].as_array().unwrap().len(), 24);
+    let by_hour: i64 = data["hourly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["calls"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_hour, 5);
+
+    let only_b = f
+        .server
+        .get(
+            &format!("/api/admin/llm/stats?config_id={}", f.configs[1]),
+            Some(&f.admin),
+        )
+        .await;
+    assert_eq!(only_b.body["data"]["summary"]["total_calls"], 2);
+    let only_g1 = f
+        .server
+        .get(
+            &format!("/api/admin/llm/stats?group_id={}", f.groups[0].0),
+            Some(&f.admin),
+        )
+        .await;
+    assert_eq!(only_g1.body["data"]["summary"]["total_tokens"], 45);
+    let past = f
+        .server
+        .get(
+            "/api/admin/llm/stats?start_date=2020-01-01&end_date=2020-01-31",
+            Some(&f.admin),
+        )
+        .await;
+    assert_eq!(past.body["data"]["summary"]["total_calls"], 0);
+    assert_eq!(past.body["data"]["daily"].as_array().unwrap().len(), 31);
+    let backwards = f
+        .server
+        .get(
+            "/api/admin/llm/stats?start_date=2020-02-01&end_date=2020-01-01",
+            Some(&f.admin),
+        )
+        .await;
+    assert_error(&backwards, 422, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn retention_purges_old_records_but_keeps_daily_statistics() {
+    let fake = FakeUpstream::start().await;
+    let mut server = TestServer::start_with(Options::default().env(
+        "LLM_PROXY_CLOCK_OFFSET_SECONDS",
+        &(-100 * 86_400).to_string(),
+    ))
+    .await;
+    let admin = server.admin_token().await;
+    let config = openai_config(&server, &fake, &admin, "old", json!({})).await;
+    let (_, client, _) = group_client(&server, &admin, json!({"name": "旧"})).await;
+    for _ in 0..3 {
+        assert_eq!(
+            server
+                .post("/api/llm/call", Some(&client), ask(config, "旧的调用"))
+                .await
+                .status,
+            200
+        );
+    }
+    let old_day = (Utc::now() - chrono::Duration::days(100))
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    server.stop();
+
+    server.options = server
+        .options
+        .clone()
+        .without_env("LLM_PROXY_CLOCK_OFFSET_SECONDS")
+        .env("LLM_PROXY_LOG_RETENTION_DAYS", "90");
+    server.spawn().await;
+    let admin = server.admin_token().await;
+    // Records made "now" stay.
+    assert_eq!(
+        server
+            .post("/api/llm/call", Some(&client), ask(config, "新的调用"))
+            .await
+            .status,
+        200
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while server.call_logs().await.len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old records were not purged"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stats = server
+        .get(
+            &format!("/api/admin/llm/stats?start_date={old_day}&end_date={old_day}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        stats.body["data"]["summary"]["total_calls"], 3,
+        "the purged day still counts"
+    );
+}
+
+#[tokio::test]
+async fn governance_endpoints_are_admin_only() {
+    let f = fixture().await;
+    f.server
+        .post(
+            "/api/admin/users",
+            Some(&f.admin),
+            json!({"username": "u", "password": "Passw0rd-1", "role": "user"}),
+        )
+        .await;
+    let user = f.server.login("u", "Passw0rd-1").await;
+    let client = &f.groups[0].1;
+    let group = f.groups[0].0;
+    for path in [
+        "/api/admin/llm/logs".to_string(),
+        "/api/llm/logs".to_string(),
+        "/api/admin/llm/logs/1".to_string(),
+        "/api/admin/llm/logs/export".to_string(),
+        "/api/admin/llm/stats".to_string(),
+        format!("/api/admin/groups/{group}/usage"),
+    ] {
+        for token in [&user, client] {
+            assert_error(&f.server.get(&path, Some(token)).await, 403, "FORBIDDEN");
+        }
+        assert_error(&f.server.get(&path, None).await, 401, "UNAUTHORIZED");
+        assert_eq!(
+            f.server.get(&path, Some(&f.admin)).await.status,
+            200,
+            "{path}"
+        );
+    }
+    let _ = sample_config("unused");
+}
