@@ -313,10 +313,14 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
             let file = self.data_dir.join("llm-proxy.db");
-            format!(
-                "sqlite://{}?mode=rwc",
-                file.to_string_lossy().replace('\\', "/")
-            )
+            // The URL's path is percent-decoded: keep `%`, `?` and `#` in folder names literal.
+            let path = file
+                .to_string_lossy()
+                .replace('\\', "/")
+                .replace('%', "%25")
+                .replace('?', "%3F")
+                .replace('#', "%23");
+            format!("sqlite://{path}?mode=rwc")
         } else {
             self.database_url.clone()
         }

@@ -319,3 +319,29 @@ async fn login_attempts_are_rate_limited_per_address() {
     assert_error(&limited, 429, "LOGIN_RATE_LIMITED");
     assert!(limited.headers.get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn data_folder_with_spaces_chinese_and_percent_works() {
+    if is_postgres() {
+        return;
+    }
+    let holder = tempfile::tempdir().unwrap();
+    let data = holder.path().join("数据 目录 100%41 #1?");
+    let server = TestServer::start_with(
+        Options::default().env("LLM_PROXY_DATA_DIR", data.to_str().unwrap()),
+    )
+    .await;
+    let admin = server.admin_token().await;
+    let created = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            sample_config("路径"),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    assert!(
+        data.join("llm-proxy.db").exists(),
+        "database inside the named folder"
+    );
+}

@@ -134,6 +134,8 @@ impl TestServer {
             child: None,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
+                // Servers under test may use a self-signed certificate.
+                .tls_danger_accept_invalid_certs(true)
                 .build()
                 .unwrap(),
         };
@@ -165,7 +167,10 @@ impl TestServer {
             .arg("--config")
             .arg(self.config_path())
             .env_remove("LLM_PROXY_DATABASE_URL")
-            .env("LLM_PROXY_BIND", format!("127.0.0.1:{}", self.port))
+            .env(
+                "LLM_PROXY_BIND",
+                format!("{}:{}", self.bind_ip(), self.port),
+            )
             .env("LLM_PROXY_LOG", "info");
         if !self.database_url.is_empty() {
             command.env("LLM_PROXY_DATABASE_URL", &self.database_url);
@@ -179,7 +184,13 @@ impl TestServer {
     /// Starts (or restarts) the server process and waits until it answers.
     pub async fn spawn(&mut self) {
         self.port = free_port();
-        self.base = format!("http://127.0.0.1:{}", self.port);
+        let tls = self
+            .options
+            .envs
+            .iter()
+            .any(|(key, _)| key == "LLM_PROXY_TLS_CERT");
+        let scheme = if tls { "https" } else { "http" };
+        self.base = format!("{scheme}://127.0.0.1:{}", self.port);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -242,6 +253,16 @@ impl TestServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The address to listen on: loopback unless the test asks for all interfaces.
+    fn bind_ip(&self) -> &str {
+        self.options
+            .envs
+            .iter()
+            .find(|(key, _)| key == "TEST_BIND_IP")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or("127.0.0.1")
     }
 
     pub fn url(&self, path: &str) -> String {
