@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use entity::call_stats_hourly::{Column, Entity};
 use sea_orm::{
     ConnectionTrait, DbErr,
-    sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement},
 };
 
 use super::Db;
@@ -53,9 +53,7 @@ pub async fn add(
     conn: &impl ConnectionTrait,
     rows: HashMap<HourKey, (String, Totals)>,
 ) -> Result<(), DbErr> {
-    let excluded = |column: Column| -> SimpleExpr {
-        Expr::col((Entity, column)).add(Expr::col((Alias::new("excluded"), column)))
-    };
+    let excluded = |column: Column| super::plus_excluded(Entity, column);
     for (key, (config_name, totals)) in rows {
         let insert = Query::insert()
             .into_table(Entity)

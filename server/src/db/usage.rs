@@ -110,30 +110,45 @@ pub struct Settled {
 }
 
 /// Adds finished calls to the counters and releases their reservations, inside the
-/// transaction that writes their records.
+/// transaction that writes their records: one upsert per group and period.
 pub async fn settle(
     conn: &impl ConnectionTrait,
     totals: HashMap<(i32, &'static str, String), Settled>,
 ) -> Result<(), DbErr> {
+    let sum = |column: Column| super::plus_excluded(Entity, column);
     for ((group_id, period, key), settled) in totals {
-        ensure_row(conn, group_id, period, &key).await?;
-        let update = Query::update()
-            .table(Entity)
-            .value(
+        let upsert = Query::insert()
+            .into_table(Entity)
+            .columns([
+                Column::GroupId,
+                Column::Period,
+                Column::PeriodKey,
                 Column::UsedTokens,
-                Expr::col(Column::UsedTokens).add(settled.tokens),
-            )
-            .value(
                 Column::ReservedTokens,
-                Expr::col(Column::ReservedTokens).sub(settled.released),
+                Column::Calls,
+                Column::Cost,
+            ])
+            .values_panic([
+                group_id.into(),
+                period.into(),
+                key.into(),
+                settled.tokens.into(),
+                // A reservation is always made before its release, so this row exists then;
+                // the negative value only ever meets an existing row.
+                (-settled.released).into(),
+                settled.calls.into(),
+                settled.cost.into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([Column::GroupId, Column::Period, Column::PeriodKey])
+                    .value(Column::UsedTokens, sum(Column::UsedTokens))
+                    .value(Column::ReservedTokens, sum(Column::ReservedTokens))
+                    .value(Column::Calls, sum(Column::Calls))
+                    .value(Column::Cost, sum(Column::Cost))
+                    .to_owned(),
             )
-            .value(Column::Calls, Expr::col(Column::Calls).add(settled.calls))
-            .value(Column::Cost, Expr::col(Column::Cost).add(settled.cost))
-            .and_where(Expr::col(Column::GroupId).eq(group_id))
-            .and_where(Expr::col(Column::Period).eq(period))
-            .and_where(Expr::col(Column::PeriodKey).eq(key))
             .to_owned();
-        conn.execute(&update).await?;
+        conn.execute(&upsert).await?;
     }
     Ok(())
 }
