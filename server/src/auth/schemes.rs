@@ -118,7 +118,7 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
     let invalid = || AppError::Unauthorized(AuthFailure::InvalidToken);
     let id = claims.subject_id().ok_or_else(invalid)?;
     if claims.role == Role::Client {
-        let code = db::activation_codes::get(&state.db, id)
+        let code = db::activation_codes::cached(&state.db, id)
             .await
             .map_err(|_| invalid())?;
         if claims.code.as_deref() != Some(code.code.as_str()) {

@@ -47,6 +47,14 @@ pub async fn list(db: &Db, group_id: Option<i32>) -> AppResult<Vec<Model>> {
     Ok(query.all(&db.read).await?)
 }
 
+/// The row as the hot path reads it: a copy at most `cache::TTL` old.
+pub async fn cached(db: &Db, id: i32) -> AppResult<Model> {
+    db.cache
+        .activation_codes
+        .get_or_load(id, async || get(db, id).await)
+        .await
+}
+
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
     find_row::<Entity>(db, id, "激活码").await
 }
@@ -72,9 +80,12 @@ pub async fn create(db: &Db, fields: CodeFields) -> AppResult<Model> {
 pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
     let mut row: ActiveModel = get(db, id).await?.into();
     fields.apply(&mut row);
-    row.update(&db.write)
+    let updated = row
+        .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error(err, DUPLICATE))?;
+    db.cache.activation_codes.forget(id);
+    Ok(updated)
 }
 
 pub async fn touch_used(db: &Db, id: i32) -> AppResult<()> {
@@ -85,9 +96,12 @@ pub async fn touch_used(db: &Db, id: i32) -> AppResult<()> {
     }
     .update(&db.write)
     .await?;
+    db.cache.activation_codes.forget(id);
     Ok(())
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "激活码", "激活码仍被引用").await
+    delete_row::<Entity>(db, id, "激活码", "激活码仍被引用").await?;
+    db.cache.activation_codes.forget(id);
+    Ok(())
 }

@@ -88,6 +88,14 @@ pub async fn list_active(db: &Db) -> AppResult<Vec<Model>> {
         .await?)
 }
 
+/// The row as the hot path reads it: a copy at most `cache::TTL` old.
+pub async fn cached(db: &Db, id: i32) -> AppResult<Model> {
+    db.cache
+        .configs
+        .get_or_load(id, async || get(db, id).await)
+        .await
+}
+
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
     find_row::<Entity>(db, id, "配置").await
 }
@@ -123,13 +131,20 @@ pub async fn update(
     if let Some(key) = encrypted_key {
         row.api_key = Set(key);
     }
-    row.update(&db.write)
+    let updated = row
+        .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error(err, DUPLICATE))?;
+    db.cache.configs.forget(id);
+    Ok(updated)
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "配置", "配置仍被引用").await
+    delete_row::<Entity>(db, id, "配置", "配置仍被引用").await?;
+    db.cache.configs.forget(id);
+    // Its templates went with it (ON DELETE CASCADE).
+    db.cache.templates.clear();
+    Ok(())
 }
 
 /// Every stored (encrypted) key, for `rotate-key`.

@@ -44,6 +44,14 @@ pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
         .await?)
 }
 
+/// The row as the hot path reads it: a copy at most `cache::TTL` old.
+pub async fn cached(db: &Db, id: i32) -> AppResult<Model> {
+    db.cache
+        .groups
+        .get_or_load(id, async || get(db, id).await)
+        .await
+}
+
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
     find_row::<Entity>(db, id, "分组").await
 }
@@ -62,11 +70,16 @@ pub async fn create(db: &Db, fields: GroupFields) -> AppResult<Model> {
 pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
     let mut row: ActiveModel = get(db, id).await?.into();
     fields.apply(&mut row);
-    row.update(&db.write)
+    let updated = row
+        .update(&db.write)
         .await
-        .map_err(|err| write_error(err, "分组名称已存在"))
+        .map_err(|err| write_error(err, "分组名称已存在"))?;
+    db.cache.groups.forget(id);
+    Ok(updated)
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "分组", "该分组下仍有激活码，请先删除或转移激活码").await
+    delete_row::<Entity>(db, id, "分组", "该分组下仍有激活码，请先删除或转移激活码").await?;
+    db.cache.groups.forget(id);
+    Ok(())
 }

@@ -7,6 +7,7 @@
 
 pub mod activation_codes;
 pub mod app_settings;
+pub mod cache;
 pub mod call_logs;
 pub mod configs;
 pub mod groups;
@@ -15,7 +16,7 @@ pub mod templates;
 pub mod usage;
 pub mod users;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -26,6 +27,7 @@ use sea_orm::{
 };
 
 use crate::error::AppError;
+use cache::TtlCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -39,12 +41,41 @@ pub enum DbSetupError {
     Migrate(DbErr),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     /// For statements that change data.
     pub write: DatabaseConnection,
     /// For queries; the same pool as `write` on PostgreSQL.
     pub read: DatabaseConnection,
+    /// Copies of the rows every call reads.
+    pub cache: Arc<Caches>,
+}
+
+/// The hot path's row copies; each repository drops its entry when it writes the row.
+pub struct Caches {
+    pub activation_codes: TtlCache<i32, entity::activation_codes::Model>,
+    pub configs: TtlCache<i32, entity::llm_configs::Model>,
+    pub templates: TtlCache<i32, entity::llm_prompt_templates::Model>,
+    pub groups: TtlCache<i32, entity::groups::Model>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            activation_codes: TtlCache::new(cache::TTL),
+            configs: TtlCache::new(cache::TTL),
+            templates: TtlCache::new(cache::TTL),
+            groups: TtlCache::new(cache::TTL),
+        }
+    }
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend())
+            .finish()
+    }
 }
 
 impl Db {
@@ -56,7 +87,11 @@ impl Db {
             let read = Database::connect(sqlite_options(url, 4))
                 .await
                 .map_err(DbSetupError::Connect)?;
-            Ok(Self { write, read })
+            Ok(Self {
+                write,
+                read,
+                cache: Arc::default(),
+            })
         } else {
             let mut options = ConnectOptions::new(url);
             options
@@ -71,6 +106,7 @@ impl Db {
             Ok(Self {
                 write: pool.clone(),
                 read: pool,
+                cache: Arc::default(),
             })
         }
     }

@@ -62,6 +62,14 @@ pub async fn list(db: &Db, config_id: Option<i32>, active_only: bool) -> AppResu
     Ok(query.all(&db.read).await?)
 }
 
+/// The row as the hot path reads it: a copy at most `cache::TTL` old.
+pub async fn cached(db: &Db, id: i32) -> AppResult<Model> {
+    db.cache
+        .templates
+        .get_or_load(id, async || get(db, id).await)
+        .await
+}
+
 pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
     find_row::<Entity>(db, id, "模板").await
 }
@@ -80,11 +88,16 @@ pub async fn create(db: &Db, fields: TemplateFields) -> AppResult<Model> {
 pub async fn update(db: &Db, id: i32, fields: TemplateFields) -> AppResult<Model> {
     let mut row: ActiveModel = get(db, id).await?.into();
     fields.apply(&mut row);
-    row.update(&db.write)
+    let updated = row
+        .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error(err, DUPLICATE))?;
+    db.cache.templates.forget(id);
+    Ok(updated)
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "模板", "模板仍被引用").await
+    delete_row::<Entity>(db, id, "模板", "模板仍被引用").await?;
+    db.cache.templates.forget(id);
+    Ok(())
 }

@@ -5,12 +5,6 @@
 mod rate;
 pub mod retention;
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
-
 use crate::{
     clock::Clock,
     db::{
@@ -21,10 +15,6 @@ use crate::{
     relay::{PreparedCall, usage::estimate_tokens},
 };
 use rate::RateLimits;
-
-/// How long a group's limits are trusted before they are read again; edits made through
-/// this instance apply at once, edits through another instance within this time.
-const GROUP_TTL: Duration = Duration::from_secs(2);
 
 /// When and against what a call was admitted.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +34,6 @@ pub struct Quotas {
     clock: Clock,
     default_per_minute: u32,
     rate: RateLimits,
-    groups: Mutex<HashMap<i32, (Instant, GroupLimits)>>,
 }
 
 impl Quotas {
@@ -53,7 +42,6 @@ impl Quotas {
             clock,
             default_per_minute,
             rate: RateLimits::default(),
-            groups: Mutex::new(HashMap::new()),
         }
     }
 
@@ -116,32 +104,14 @@ impl Quotas {
         }
     }
 
-    /// Forgets a group's cached limits after an admin changed them.
-    pub fn forget(&self, group_id: i32) {
-        self.lock().remove(&group_id);
-    }
-
     async fn group_limits(&self, db: &Db, group_id: i32) -> AppResult<GroupLimits> {
-        if let Some((read_at, limits)) = self.lock().get(&group_id)
-            && read_at.elapsed() < GROUP_TTL
-        {
-            return Ok(*limits);
-        }
-        let group = db::groups::get(db, group_id).await?;
-        let limits = GroupLimits {
+        let group = db::groups::cached(db, group_id).await?;
+        Ok(GroupLimits {
             requests_per_minute: group.requests_per_minute,
             limits: Limits {
                 daily: group.daily_token_limit,
                 monthly: group.monthly_token_limit,
             },
-        };
-        self.lock().insert(group_id, (Instant::now(), limits));
-        Ok(limits)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (Instant, GroupLimits)>> {
-        self.groups
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
     }
 }

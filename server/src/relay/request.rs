@@ -60,7 +60,7 @@ pub async fn prepare(
     caller: Caller,
 ) -> AppResult<PreparedCall> {
     let template = match input.template_id {
-        Some(id) => Some(db::templates::get(db, id).await?),
+        Some(id) => Some(db::templates::cached(db, id).await?),
         None => None,
     };
     let config_id = match (input.config_id, &template) {
@@ -68,7 +68,7 @@ pub async fn prepare(
         (None, Some(template)) => template.config_id,
         (None, None) => return Err(AppError::validation("config_id", "请指定配置ID")),
     };
-    let config = db::configs::get(db, config_id).await?;
+    let config = db::configs::cached(db, config_id).await?;
     if !config.is_active {
         return Err(AppError::Unavailable("该配置已被禁用".into()));
     }

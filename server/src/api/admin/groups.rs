@@ -147,10 +147,9 @@ impl GroupsApi {
         fields.monthly_token_limit = body.monthly_token_limit.or(fields.monthly_token_limit);
         fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
         let fields = validated(fields)?;
-        let row = db::groups::update(&state.db, id.0, fields).await?;
-        // Limits apply to the next call, not after the cache's time-to-live.
-        state.quotas.forget(row.id);
-        Ok(ok(view(&row)))
+        Ok(ok(view(
+            &db::groups::update(&state.db, id.0, fields).await?,
+        )))
     }
 
     /// 分组用量：今日与本月的Token、调用次数、费用及上限
