@@ -76,6 +76,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
+    db.optimize().await;
     let (cipher, key_source) = open_cipher(&config, &db).await?;
     let generated_admin = ensure_admin(&config, &db).await?;
     Ok(Prepared {

@@ -20,8 +20,8 @@ use std::{sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    PrimaryKeyTrait, RuntimeErr, SqlErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    EntityTrait, PrimaryKeyTrait, RuntimeErr, SqlErr,
     sea_query::{Alias, Expr, ExprTrait, IntoIden, SimpleExpr},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
@@ -133,6 +133,21 @@ impl Db {
             .await
             .map_err(DbSetupError::Migrate)?;
         Ok(pending.len())
+    }
+
+    /// Keeps SQLite's query planner statistics current (a bounded, approximate ANALYZE of
+    /// tables that changed a lot), so a large log is searched through the right index.
+    /// PostgreSQL's autovacuum does this by itself.
+    pub async fn optimize(&self) {
+        if !self.is_sqlite() {
+            return;
+        }
+        for pragma in ["PRAGMA analysis_limit=1000", "PRAGMA optimize=0x10002"] {
+            if let Err(err) = self.write.execute_unprepared(pragma).await {
+                tracing::warn!(%err, "SQLite optimize failed");
+                return;
+            }
+        }
     }
 
     pub async fn close(self) {

@@ -11,17 +11,18 @@ const BATCH: u64 = 1000;
 const PAUSE_BETWEEN_BATCHES: Duration = Duration::from_millis(50);
 const INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Runs until the process ends: once shortly after start, then every hour.
+/// Runs until the process ends: shortly after start, then every hour. Also keeps the
+/// database's planner statistics fresh, since the log is what grows.
 pub async fn run(db: Db, clock: Clock, retention_days: u32) {
-    if retention_days == 0 {
-        return;
-    }
     tokio::time::sleep(Duration::from_secs(5)).await;
     loop {
-        let deleted = purge(&db, &clock, retention_days).await;
-        if deleted > 0 {
-            tracing::info!(deleted, retention_days, "purged old call records");
+        if retention_days > 0 {
+            let deleted = purge(&db, &clock, retention_days).await;
+            if deleted > 0 {
+                tracing::info!(deleted, retention_days, "purged old call records");
+            }
         }
+        db.optimize().await;
         tokio::time::sleep(INTERVAL).await;
     }
 }
