@@ -1,0 +1,102 @@
+//! A modal dialog (title bar with close, body, footer) and a confirm dialog built on it.
+
+use yew::prelude::*;
+
+use super::icon::Icon;
+use crate::context::use_app;
+
+#[derive(Properties, PartialEq)]
+pub struct DialogProps {
+    pub title: AttrValue,
+    pub on_close: Callback<()>,
+    #[prop_or_default]
+    pub children: Html,
+    #[prop_or_default]
+    pub footer: Html,
+    /// `sm`, `md` (default), `lg` or `xl`.
+    #[prop_or(AttrValue::Static("md"))]
+    pub size: AttrValue,
+    /// `data-testid` of the dialog.
+    #[prop_or_default]
+    pub testid: AttrValue,
+}
+
+#[component]
+pub fn Dialog(props: &DialogProps) -> Html {
+    let app = use_app();
+    let close = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| on_close.emit(()))
+    };
+    let on_key = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                e.stop_propagation();
+                on_close.emit(());
+            }
+        })
+    };
+    html! {
+        <div class="overlay" onkeydown={on_key}>
+            <div class={classes!("dialog", format!("dialog-{}", props.size))} role="dialog"
+                aria-modal="true" aria-label={props.title.clone()} data-testid={props.testid.clone()}>
+                <div class="dialog-head">
+                    <h2>{ props.title.clone() }</h2>
+                    <button type="button" class="icon-btn" title={app.tr.t("common.close")}
+                        aria-label={app.tr.t("common.close")} data-testid="dialog-close" onclick={close}>
+                        <Icon name="x" />
+                    </button>
+                </div>
+                <div class="dialog-body">{ props.children.clone() }</div>
+                if props.footer != Html::default() {
+                    <div class="dialog-foot">{ props.footer.clone() }</div>
+                }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ConfirmProps {
+    pub title: AttrValue,
+    pub message: AttrValue,
+    pub on_confirm: Callback<()>,
+    pub on_cancel: Callback<()>,
+    #[prop_or_default]
+    pub confirm_label: Option<AttrValue>,
+    #[prop_or(true)]
+    pub danger: bool,
+    #[prop_or_default]
+    pub busy: bool,
+}
+
+#[component]
+pub fn Confirm(props: &ConfirmProps) -> Html {
+    let app = use_app();
+    let tr = app.tr;
+    let confirm = {
+        let cb = props.on_confirm.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let cancel = {
+        let cb = props.on_cancel.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let label = props
+        .confirm_label
+        .clone()
+        .unwrap_or_else(|| AttrValue::from(tr.t("common.confirm")));
+    let footer = html! {
+        <>
+            <button type="button" class="btn" onclick={cancel} data-testid="confirm-cancel">{ tr.t("common.cancel") }</button>
+            <button type="button" class={classes!("btn", if props.danger { "btn-danger" } else { "btn-primary" })}
+                onclick={confirm} disabled={props.busy} data-testid="confirm-ok">{ label }</button>
+        </>
+    };
+    html! {
+        <Dialog title={props.title.clone()} on_close={props.on_cancel.clone()} size="sm" {footer} testid="confirm-dialog">
+            <p class="confirm-text">{ props.message.clone() }</p>
+        </Dialog>
+    }
+}

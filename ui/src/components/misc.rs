@@ -1,0 +1,185 @@
+//! Small display pieces: status badges, stat cards, and the loading / empty / error states
+//! of a table.
+
+use yew::prelude::*;
+
+use super::icon::Icon;
+use crate::api::ApiError;
+use crate::context::use_app;
+
+#[derive(Properties, PartialEq)]
+pub struct BadgeProps {
+    /// `green`, `red`, `gray`, `blue` or `amber`.
+    pub tone: AttrValue,
+    pub children: Html,
+    #[prop_or_default]
+    pub title: Option<AttrValue>,
+}
+
+#[component]
+pub fn Badge(props: &BadgeProps) -> Html {
+    html! {
+        <span class={classes!("badge", format!("badge-{}", props.tone))} title={props.title.clone()}>
+            { props.children.clone() }
+        </span>
+    }
+}
+
+/// 启用 / 禁用.
+#[component]
+pub fn ActiveBadge(props: &ActiveProps) -> Html {
+    let tr = use_app().tr;
+    if props.active {
+        html! { <Badge tone="green">{ tr.t("common.enabled") }</Badge> }
+    } else {
+        html! { <Badge tone="gray">{ tr.t("common.disabled") }</Badge> }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ActiveProps {
+    pub active: bool,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct StatCardProps {
+    pub title: AttrValue,
+    pub value: AttrValue,
+    pub icon: AttrValue,
+    /// Colour of the icon chip: `blue`, `green`, `amber`, `violet`, `rose`.
+    pub tone: AttrValue,
+    #[prop_or_default]
+    pub sub: Option<AttrValue>,
+    #[prop_or_default]
+    pub testid: AttrValue,
+}
+
+#[component]
+pub fn StatCard(props: &StatCardProps) -> Html {
+    html! {
+        <div class="stat-card" data-testid={props.testid.clone()}>
+            <div class={classes!("stat-icon", format!("tone-{}", props.tone))}><Icon name={props.icon.clone()} /></div>
+            <div class="stat-body">
+                <div class="stat-title">{ props.title.clone() }</div>
+                <div class="stat-value">{ props.value.clone() }</div>
+                if let Some(sub) = &props.sub { <div class="stat-sub">{ sub.clone() }</div> }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TableStateProps {
+    pub colspan: usize,
+    pub loading: bool,
+    pub error: Option<ApiError>,
+    pub empty: bool,
+    #[prop_or_default]
+    pub on_retry: Option<Callback<()>>,
+}
+
+/// One table row that says "loading", "no data" or shows the error with a retry button;
+/// nothing when there are rows to show.
+#[component]
+pub fn TableState(props: &TableStateProps) -> Html {
+    let tr = use_app().tr;
+    let colspan = props.colspan.to_string();
+    if let Some(err) = &props.error {
+        let retry = props.on_retry.clone().map(|cb| {
+            html! {
+                <button type="button" class="btn btn-sm" onclick={Callback::from(move |_| cb.emit(()))}>
+                    <Icon name="refresh" />{ tr.t("common.retry") }
+                </button>
+            }
+        });
+        return html! {
+            <tr class="state-row"><td colspan={colspan}>
+                <div class="state state-error" role="alert" data-testid="load-error">
+                    <Icon name="alert" />
+                    <span>{ err.display(tr) }</span>
+                    <code class="err-code">{ err.code.clone() }</code>
+                    { retry.unwrap_or_default() }
+                </div>
+            </td></tr>
+        };
+    }
+    if props.loading && props.empty {
+        return html! {
+            <tr class="state-row"><td colspan={colspan}>
+                <div class="state"><span class="spinner"></span>{ tr.t("common.loading") }</div>
+            </td></tr>
+        };
+    }
+    if props.empty {
+        return html! {
+            <tr class="state-row"><td colspan={colspan}>
+                <div class="state state-empty" data-testid="empty">{ tr.t("common.empty") }</div>
+            </td></tr>
+        };
+    }
+    Html::default()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AlertProps {
+    pub children: Html,
+    #[prop_or(AttrValue::Static("error"))]
+    pub kind: AttrValue,
+    #[prop_or_default]
+    pub testid: AttrValue,
+}
+
+/// A message box inside a page or dialog.
+#[component]
+pub fn Alert(props: &AlertProps) -> Html {
+    let icon = if props.kind == "error" {
+        "alert"
+    } else {
+        "info"
+    };
+    html! {
+        <div class={classes!("alert", format!("alert-{}", props.kind))} role="alert" data-testid={props.testid.clone()}>
+            <Icon name={icon} />
+            <div class="alert-text">{ props.children.clone() }</div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct UsageBarProps {
+    pub used: i64,
+    pub limit: Option<i64>,
+}
+
+/// Used / limit as a bar (amber above 80 %, red at the limit); "unlimited" without one.
+#[component]
+pub fn UsageBar(props: &UsageBarProps) -> Html {
+    let tr = use_app().tr;
+    let used = crate::format::compact(props.used);
+    match props.limit {
+        Some(limit) if limit > 0 => {
+            let ratio = (props.used as f64 / limit as f64).clamp(0.0, 1.0);
+            let tone = if ratio >= 1.0 {
+                "red"
+            } else if ratio >= 0.8 {
+                "amber"
+            } else {
+                "green"
+            };
+            html! {
+                <div class="usage" title={format!("{} / {}", crate::format::thousands(props.used), crate::format::thousands(limit))}>
+                    <div class="usage-text">{ format!("{used} / {}", crate::format::compact(limit)) }</div>
+                    <div class="usage-track"><div class={classes!("usage-fill", format!("fill-{tone}"))}
+                        style={format!("width:{:.1}%", ratio * 100.0)}></div></div>
+                </div>
+            }
+        }
+        Some(_) => html! {
+            <div class="usage"><div class="usage-text">{ format!("{used} / 0") }</div>
+            <div class="usage-track"><div class="usage-fill fill-red" style="width:100%"></div></div></div>
+        },
+        None => html! {
+            <div class="usage"><div class="usage-text">{ used }<span class="muted">{ format!(" · {}", tr.t("common.unlimited")) }</span></div></div>
+        },
+    }
+}

@@ -1,0 +1,313 @@
+//! The model-config dialog's values as typed, and the JSON body they become.
+//! The stored API key is never known here: on update `api_key` is sent only when retyped.
+
+use serde_json::{Map, Value, json};
+
+use crate::api::models::ConfigView;
+use crate::format::plain_number;
+use crate::forms::{self, FieldError};
+use crate::providers;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigForm {
+    pub name: String,
+    pub provider: String,
+    pub api_url: String,
+    /// A newly typed key; empty keeps the stored one.
+    pub api_key: String,
+    pub model: String,
+    pub max_tokens: String,
+    pub temperature: String,
+    pub top_p: String,
+    pub frequency_penalty: String,
+    pub presence_penalty: String,
+    pub system_prompt: String,
+    pub timeout_seconds: String,
+    pub max_retries: String,
+    pub input_price: String,
+    pub output_price: String,
+    pub currency: String,
+    pub is_active: bool,
+}
+
+/// Slider bounds and steps: (field, min, max, step).
+pub const MAX_TOKENS: (f64, f64, f64) = (1.0, 32000.0, 1.0);
+pub const TEMPERATURE: (f64, f64, f64) = (0.0, 2.0, 0.01);
+pub const TOP_P: (f64, f64, f64) = (0.0, 1.0, 0.01);
+pub const PENALTY: (f64, f64, f64) = (-2.0, 2.0, 0.01);
+
+impl Default for ConfigForm {
+    /// The requirements' defaults, for a new config.
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            provider: "openai".into(),
+            api_url: providers::url_after_change("openai", ""),
+            api_key: String::new(),
+            model: String::new(),
+            max_tokens: "2000".into(),
+            temperature: "0.7".into(),
+            top_p: "1".into(),
+            frequency_penalty: "0".into(),
+            presence_penalty: "0".into(),
+            system_prompt: String::new(),
+            timeout_seconds: "30".into(),
+            max_retries: "3".into(),
+            input_price: "0".into(),
+            output_price: "0".into(),
+            currency: "CNY".into(),
+            is_active: true,
+        }
+    }
+}
+
+impl ConfigForm {
+    pub fn from_view(view: &ConfigView) -> Self {
+        Self {
+            name: view.name.clone(),
+            provider: view.provider.clone(),
+            api_url: view.api_url.clone(),
+            api_key: String::new(),
+            model: view.model.clone(),
+            max_tokens: view.max_tokens.to_string(),
+            temperature: plain_number(view.temperature),
+            top_p: plain_number(view.top_p),
+            frequency_penalty: plain_number(view.frequency_penalty),
+            presence_penalty: plain_number(view.presence_penalty),
+            system_prompt: view.system_prompt.clone().unwrap_or_default(),
+            timeout_seconds: view.timeout_seconds.to_string(),
+            max_retries: view.max_retries.to_string(),
+            input_price: plain_number(view.input_price),
+            output_price: plain_number(view.output_price),
+            currency: view.currency.clone(),
+            is_active: view.is_active,
+        }
+    }
+
+    /// Switches the provider and pre-fills its default URL (a typed URL is kept).
+    pub fn set_provider(&mut self, provider: &str) {
+        self.api_url = providers::url_after_change(provider, &self.api_url);
+        self.provider = provider.to_string();
+    }
+
+    /// The body of `POST` (creating, `has_key = false`) or `PUT` (editing).
+    /// Editing with the key left empty omits `api_key`, so the stored key stays.
+    pub fn to_body(&self, editing: bool) -> Result<Value, FieldError> {
+        let mut body = Map::new();
+        body.insert(
+            "name".into(),
+            json!(forms::required("name", "config.name", &self.name)?),
+        );
+        body.insert("provider".into(), json!(self.provider));
+        let url = self.api_url.trim();
+        if url.is_empty() {
+            if self.provider == "custom" || editing {
+                return Err(FieldError::new(
+                    "api_url",
+                    "config.api_url",
+                    "form.required",
+                ));
+            }
+        } else {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(FieldError::new("api_url", "config.api_url", "form.url"));
+            }
+            body.insert("api_url".into(), json!(url));
+        }
+        let key = self.api_key.trim();
+        if !key.is_empty() {
+            body.insert("api_key".into(), json!(key));
+        } else if !editing {
+            return Err(FieldError::new(
+                "api_key",
+                "config.api_key",
+                "form.required",
+            ));
+        }
+        body.insert(
+            "model".into(),
+            json!(forms::required("model", "config.model", &self.model)?),
+        );
+        let (lo, hi, _) = MAX_TOKENS;
+        body.insert(
+            "max_tokens".into(),
+            json!(forms::int_in(
+                "max_tokens",
+                "config.max_tokens",
+                &self.max_tokens,
+                lo as i64,
+                hi as i64
+            )?),
+        );
+        let floats = [
+            (
+                "temperature",
+                "config.temperature",
+                &self.temperature,
+                TEMPERATURE,
+            ),
+            ("top_p", "config.top_p", &self.top_p, TOP_P),
+            (
+                "frequency_penalty",
+                "config.frequency_penalty",
+                &self.frequency_penalty,
+                PENALTY,
+            ),
+            (
+                "presence_penalty",
+                "config.presence_penalty",
+                &self.presence_penalty,
+                PENALTY,
+            ),
+        ];
+        for (field, label, value, (lo, hi, _)) in floats {
+            body.insert(
+                field.into(),
+                json!(forms::float_in(field, label, value, lo, hi)?),
+            );
+        }
+        let prompt = self.system_prompt.trim();
+        if editing || !prompt.is_empty() {
+            // On update an empty prompt clears the stored one.
+            body.insert("system_prompt".into(), json!(prompt));
+        }
+        body.insert(
+            "timeout_seconds".into(),
+            json!(forms::int_in(
+                "timeout_seconds",
+                "config.timeout",
+                &self.timeout_seconds,
+                1,
+                600
+            )?),
+        );
+        body.insert(
+            "max_retries".into(),
+            json!(forms::int_in(
+                "max_retries",
+                "config.retries",
+                &self.max_retries,
+                0,
+                10
+            )?),
+        );
+        body.insert(
+            "input_price".into(),
+            json!(forms::float_in(
+                "input_price",
+                "config.input_price",
+                &self.input_price,
+                0.0,
+                1_000_000.0
+            )?),
+        );
+        body.insert(
+            "output_price".into(),
+            json!(forms::float_in(
+                "output_price",
+                "config.output_price",
+                &self.output_price,
+                0.0,
+                1_000_000.0
+            )?),
+        );
+        body.insert(
+            "currency".into(),
+            json!(forms::required("currency", "config.currency", &self.currency)?.to_uppercase()),
+        );
+        body.insert("is_active".into(), json!(self.is_active));
+        Ok(Value::Object(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled() -> ConfigForm {
+        ConfigForm {
+            name: " GPT-4配置 ".into(),
+            api_key: "sk-test".into(),
+            model: "gpt-4".into(),
+            ..ConfigForm::default()
+        }
+    }
+
+    #[test]
+    fn creates_with_every_field() {
+        let body = filled().to_body(false).unwrap_or_default();
+        assert_eq!(body["name"], "GPT-4配置");
+        assert_eq!(body["provider"], "openai");
+        assert_eq!(
+            body["api_url"],
+            "https://api.openai.com/v1/chat/completions"
+        );
+        assert_eq!(body["api_key"], "sk-test");
+        assert_eq!(body["max_tokens"], 2000);
+        assert_eq!(body["temperature"], 0.7);
+        assert_eq!(body["timeout_seconds"], 30);
+        assert_eq!(body["currency"], "CNY");
+        assert!(body.get("system_prompt").is_none());
+    }
+
+    #[test]
+    fn a_new_config_needs_a_key_but_an_edit_keeps_the_stored_one() {
+        let mut form = filled();
+        form.api_key = "  ".into();
+        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("api_key"));
+        let body = form.to_body(true).unwrap_or_default();
+        assert!(body.get("api_key").is_none());
+        assert_eq!(body["system_prompt"], "");
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let mut form = filled();
+        form.temperature = "2.5".into();
+        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("temperature"));
+        let mut form = filled();
+        form.max_tokens = "abc".into();
+        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("max_tokens"));
+        let mut form = filled();
+        form.set_provider("custom");
+        assert_eq!(form.api_url, "");
+        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("api_url"));
+        form.api_url = "ftp://x".into();
+        assert_eq!(form.to_body(false).map_err(|e| e.key), Err("form.url"));
+        let mut form = filled();
+        form.timeout_seconds = "601".into();
+        assert_eq!(
+            form.to_body(false).map_err(|e| e.field),
+            Err("timeout_seconds")
+        );
+    }
+
+    #[test]
+    fn round_trips_a_view() {
+        let view = ConfigView {
+            name: "c".into(),
+            provider: "zhipu".into(),
+            api_url: "https://x.example/v1".into(),
+            model: "glm-4".into(),
+            max_tokens: 1000,
+            temperature: 0.25,
+            top_p: 1.0,
+            frequency_penalty: -0.5,
+            timeout_seconds: 60,
+            max_retries: 2,
+            input_price: 1.5,
+            currency: "usd".into(),
+            system_prompt: Some("你好".into()),
+            is_active: false,
+            ..ConfigView::default()
+        };
+        let form = ConfigForm::from_view(&view);
+        assert_eq!(form.temperature, "0.25");
+        assert_eq!(form.frequency_penalty, "-0.5");
+        let body = form.to_body(true).unwrap_or_default();
+        assert_eq!(body["temperature"], 0.25);
+        assert_eq!(body["is_active"], false);
+        assert_eq!(body["currency"], "USD");
+        assert_eq!(body["system_prompt"], "你好");
+    }
+}

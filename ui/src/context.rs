@@ -1,0 +1,73 @@
+//! What every page may use: the language, the session, the API client and notifications.
+
+use yew::prelude::*;
+
+use crate::api::Api;
+use crate::i18n::Tr;
+use crate::session::Session;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Success,
+    Error,
+}
+
+/// A short message shown in the corner (toast).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+#[derive(Clone, PartialEq, Default)]
+pub struct AppCtx {
+    pub tr: Tr,
+    /// The browser's offset from UTC in minutes east, for showing timestamps.
+    pub tz: i64,
+    pub session: Option<Session>,
+    pub api: Api,
+    pub set_lang: Callback<crate::i18n::Lang>,
+    pub login: Callback<Session>,
+    pub logout: Callback<()>,
+    pub notify: Callback<Notice>,
+}
+
+impl AppCtx {
+    pub fn success(&self, text: impl Into<String>) {
+        self.notify.emit(Notice {
+            kind: NoticeKind::Success,
+            text: text.into(),
+        });
+    }
+
+    pub fn error(&self, text: impl Into<String>) {
+        self.notify.emit(Notice {
+            kind: NoticeKind::Error,
+            text: text.into(),
+        });
+    }
+
+    /// Shows a failed call's message, unless it ended the session (the login page says so).
+    pub fn api_error(&self, err: &crate::api::ApiError) {
+        if !err.is_unauthorized() {
+            self.error(err.display(self.tr));
+        }
+    }
+
+    /// A timestamp in local time.
+    pub fn datetime(&self, text: &str) -> String {
+        crate::dates::datetime(text, self.tz)
+    }
+
+    pub fn opt_datetime(&self, text: Option<&String>) -> String {
+        match text {
+            Some(text) if !text.is_empty() => self.datetime(text),
+            _ => "-".into(),
+        }
+    }
+}
+
+#[hook]
+pub fn use_app() -> AppCtx {
+    use_context::<AppCtx>().unwrap_or_default()
+}

@@ -1,0 +1,127 @@
+//! The group dialog's values and the body they become. On update a limit that was set and
+//! is now left empty is sent in `clear_limits` (back to unlimited / the default).
+
+use serde_json::{Map, Value, json};
+
+use crate::api::models::GroupView;
+use crate::forms::{self, FieldError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupForm {
+    pub name: String,
+    pub description: String,
+    pub daily_token_limit: String,
+    pub monthly_token_limit: String,
+    pub requests_per_minute: String,
+}
+
+const LIMIT_MAX: i64 = i32::MAX as i64 * 1000;
+
+impl GroupForm {
+    pub fn from_view(view: &GroupView) -> Self {
+        let text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        Self {
+            name: view.name.clone(),
+            description: view.description.clone().unwrap_or_default(),
+            daily_token_limit: text(view.daily_token_limit),
+            monthly_token_limit: text(view.monthly_token_limit),
+            requests_per_minute: text(view.requests_per_minute),
+        }
+    }
+
+    pub fn to_body(&self, original: Option<&GroupView>) -> Result<Value, FieldError> {
+        let mut body = Map::new();
+        body.insert(
+            "name".into(),
+            json!(forms::required("name", "group.name", &self.name)?),
+        );
+        body.insert("description".into(), json!(self.description.trim()));
+        let limits = [
+            (
+                "daily_token_limit",
+                "group.daily_limit",
+                &self.daily_token_limit,
+                LIMIT_MAX,
+                original.and_then(|g| g.daily_token_limit),
+            ),
+            (
+                "monthly_token_limit",
+                "group.monthly_limit",
+                &self.monthly_token_limit,
+                LIMIT_MAX,
+                original.and_then(|g| g.monthly_token_limit),
+            ),
+            (
+                "requests_per_minute",
+                "group.rpm",
+                &self.requests_per_minute,
+                1_000_000,
+                original.and_then(|g| g.requests_per_minute),
+            ),
+        ];
+        let mut cleared = Vec::new();
+        for (field, label, value, max, before) in limits {
+            match forms::optional_count(field, label, value, max)? {
+                Some(limit) => {
+                    body.insert(field.into(), json!(limit));
+                }
+                None if before.is_some() => cleared.push(field),
+                None => {}
+            }
+        }
+        if !cleared.is_empty() {
+            body.insert("clear_limits".into(), json!(cleared));
+        }
+        Ok(Value::Object(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_with_optional_limits() {
+        let form = GroupForm {
+            name: "默认分组".into(),
+            daily_token_limit: "100000".into(),
+            ..GroupForm::default()
+        };
+        let body = form.to_body(None).unwrap_or_default();
+        assert_eq!(body["name"], "默认分组");
+        assert_eq!(body["daily_token_limit"], 100000);
+        assert!(body.get("monthly_token_limit").is_none());
+        assert!(body.get("clear_limits").is_none());
+    }
+
+    #[test]
+    fn clears_limits_that_were_emptied() {
+        let view = GroupView {
+            name: "g".into(),
+            daily_token_limit: Some(5),
+            requests_per_minute: Some(60),
+            ..GroupView::default()
+        };
+        let mut form = GroupForm::from_view(&view);
+        assert_eq!(form.requests_per_minute, "60");
+        form.daily_token_limit.clear();
+        let body = form.to_body(Some(&view)).unwrap_or_default();
+        assert_eq!(body["clear_limits"], json!(["daily_token_limit"]));
+        assert_eq!(body["requests_per_minute"], 60);
+    }
+
+    #[test]
+    fn rejects_bad_numbers() {
+        let form = GroupForm {
+            name: "g".into(),
+            requests_per_minute: "-3".into(),
+            ..GroupForm::default()
+        };
+        assert_eq!(
+            form.to_body(None).map_err(|e| e.field),
+            Err("requests_per_minute")
+        );
+        let form = GroupForm::default();
+        assert_eq!(form.to_body(None).map_err(|e| e.field), Err("name"));
+    }
+}

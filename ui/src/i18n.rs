@@ -1,0 +1,849 @@
+//! Chinese (default) and English texts. Keys are looked up in one table; a missing key
+//! shows as a visible marker, and a test checks that every key used in the sources exists.
+//! Arguments are `{name}` placeholders, filled by the same code as prompt templates.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::En => "en",
+        }
+    }
+
+    /// The value of `<html lang>`.
+    pub fn html_code(self) -> &'static str {
+        match self {
+            Self::Zh => "zh-CN",
+            Self::En => "en",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "zh" => Some(Self::Zh),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+}
+
+/// The translator handed to every page (`tr.t("key")`, `tr.tf("key", &[("n", "5")])`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    pub fn t(self, key: &str) -> &'static str {
+        match TABLE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.0 {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => MISSING,
+        }
+    }
+
+    pub fn tf(self, key: &str, args: &[(&str, &str)]) -> String {
+        let values: HashMap<String, String> = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::template::render(self.t(key), &values)
+    }
+}
+
+/// What a missing key shows, so it is noticed on screen rather than hidden.
+const MISSING: &str = "⚠missing-i18n-key";
+
+/// (key, 中文, English)
+const TABLE: &[(&str, &str, &str)] = &[
+    ("app.title", "LLM Proxy 管理后台", "LLM Proxy Admin"),
+    ("app.subtitle", "管理后台", "Admin console"),
+    ("lang.other", "English", "中文"),
+    ("lang.switch", "切换语言", "Switch language"),
+    // navigation
+    ("nav.group.llm", "大模型", "Large models"),
+    ("nav.group.accounts", "账号与授权", "Accounts & access"),
+    ("nav.configs", "大模型配置", "Model configs"),
+    ("nav.logs", "调用记录", "Call logs"),
+    ("nav.stats", "调用统计", "Call statistics"),
+    ("nav.groups", "分组管理", "Groups"),
+    ("nav.codes", "激活码", "Activation codes"),
+    ("nav.users", "用户管理", "Users"),
+    ("nav.api_docs", "接口文档", "API docs"),
+    // auth
+    ("auth.logout", "退出登录", "Log out"),
+    (
+        "auth.expired",
+        "登录已过期，请重新登录",
+        "Your session has expired. Please log in again.",
+    ),
+    ("auth.logged_out", "您已退出登录", "You have logged out."),
+    ("login.title", "LLM Proxy 管理后台", "LLM Proxy Admin"),
+    (
+        "login.subtitle",
+        "请使用管理员账号登录",
+        "Log in with an administrator account",
+    ),
+    ("login.username", "用户名", "Username"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    (
+        "login.missing",
+        "请输入用户名和密码",
+        "Please enter your username and password.",
+    ),
+    (
+        "login.bad_role",
+        "服务器返回了未知的账号角色",
+        "The server returned an unknown account role.",
+    ),
+    (
+        "noaccess.title",
+        "后台暂无可用功能",
+        "Nothing to manage here",
+    ),
+    (
+        "noaccess.body",
+        "您当前的账号角色为「{role}」。管理后台的大模型配置、调用记录等功能仅对管理员开放。",
+        "Your account role is \u{201c}{role}\u{201d}. Model configs, call logs and the other back-office pages are for administrators only.",
+    ),
+    (
+        "noaccess.client",
+        "调用大模型请使用 Windows 客户端；如需开通权限请联系管理员。",
+        "Use the Windows client to call the models; ask an administrator if you need access.",
+    ),
+    ("notfound.title", "页面不存在", "Page not found"),
+    (
+        "notfound.body",
+        "您访问的页面不存在或已被移动。",
+        "The page you asked for does not exist or has moved.",
+    ),
+    ("notfound.home", "返回首页", "Back to the start"),
+    ("role.admin", "管理员", "Administrator"),
+    ("role.user", "普通用户", "User"),
+    ("role.subaccount", "子账号", "Sub-account"),
+    // common
+    ("common.actions", "操作", "Actions"),
+    ("common.all", "全部", "All"),
+    ("common.cancel", "取消", "Cancel"),
+    ("common.choose", "请选择", "Choose…"),
+    ("common.close", "关闭", "Close"),
+    ("common.confirm", "确定", "OK"),
+    ("common.copy", "复制", "Copy"),
+    ("common.copied", "已复制到剪贴板", "Copied to the clipboard"),
+    (
+        "common.copy_failed",
+        "复制失败，请手动选择文本复制",
+        "Could not copy; please select the text and copy it by hand.",
+    ),
+    ("common.created_at", "创建时间", "Created"),
+    ("common.delete", "删除", "Delete"),
+    (
+        "common.deleted_named",
+        "已删除「{name}」",
+        "Deleted \u{201c}{name}\u{201d}",
+    ),
+    ("common.disable", "禁用", "Disable"),
+    ("common.disabled", "禁用", "Disabled"),
+    ("common.edit", "编辑", "Edit"),
+    ("common.empty", "暂无数据", "No data"),
+    ("common.enable", "启用", "Enable"),
+    ("common.enabled", "启用", "Enabled"),
+    ("common.loading", "加载中…", "Loading…"),
+    ("common.query", "查询", "Query"),
+    ("common.refresh", "刷新", "Refresh"),
+    ("common.reset", "重置", "Reset"),
+    ("common.retry", "重试", "Retry"),
+    ("common.save", "保存", "Save"),
+    (
+        "common.saved_named",
+        "已保存「{name}」",
+        "Saved \u{201c}{name}\u{201d}",
+    ),
+    ("common.search", "搜索", "Search"),
+    ("common.status", "状态", "Status"),
+    ("common.unlimited", "不限", "Unlimited"),
+    ("unit.seconds", "秒", "s"),
+    ("unit.times", "次", "times"),
+    // errors made on this side
+    (
+        "err.network",
+        "无法连接服务器，请检查网络后重试（{detail}）",
+        "Cannot reach the server; check the connection and retry ({detail}).",
+    ),
+    (
+        "err.bad_response",
+        "服务器响应格式不正确（HTTP {status}）",
+        "The server sent an unexpected answer (HTTP {status}).",
+    ),
+    (
+        "err.http",
+        "请求失败（HTTP {status}）",
+        "The request failed (HTTP {status}).",
+    ),
+    ("form.required", "{label}不能为空", "{label} is required"),
+    (
+        "form.number",
+        "{label}必须是数字",
+        "{label} must be a number",
+    ),
+    (
+        "form.integer",
+        "{label}必须是整数",
+        "{label} must be a whole number",
+    ),
+    (
+        "form.range",
+        "{label}必须在 {min} 到 {max} 之间",
+        "{label} must be between {min} and {max}",
+    ),
+    (
+        "form.url",
+        "API地址必须以 http:// 或 https:// 开头",
+        "The API URL must start with http:// or https://",
+    ),
+    // paging
+    ("page.total", "共 {n} 条", "{n} in total"),
+    ("page.per", "{n} 条/页", "{n} / page"),
+    ("page.size", "每页条数", "Page size"),
+    ("page.prev", "上一页", "Previous page"),
+    ("page.next", "下一页", "Next page"),
+    // providers
+    ("provider.openai", "OpenAI", "OpenAI"),
+    (
+        "provider.anthropic",
+        "Anthropic (Claude)",
+        "Anthropic (Claude)",
+    ),
+    (
+        "provider.aliyun",
+        "阿里云（通义千问）",
+        "Alibaba Cloud (Qwen)",
+    ),
+    ("provider.xunfei", "讯飞星火", "iFlytek Spark"),
+    ("provider.baidu", "百度文心", "Baidu ERNIE"),
+    ("provider.zhipu", "智谱AI", "Zhipu AI"),
+    ("provider.custom", "自定义", "Custom"),
+    // configs
+    ("config.add", "新增配置", "New config"),
+    ("config.stats", "调用统计", "Statistics"),
+    ("config.test", "测试连接", "Test"),
+    ("config.templates", "模板", "Templates"),
+    ("config.name", "配置名称", "Config name"),
+    ("config.name_placeholder", "如：GPT-4配置", "e.g. GPT-4"),
+    ("config.provider", "提供商", "Provider"),
+    ("config.model", "模型", "Model"),
+    ("config.api_url", "API地址", "API URL"),
+    (
+        "config.api_url_hint",
+        "选择提供商会自动填入其默认地址",
+        "Choosing a provider fills in its default URL",
+    ),
+    ("config.api_key", "API Key", "API key"),
+    ("config.api_key_set", "已设置", "Set"),
+    (
+        "config.api_key_keep",
+        "留空则保留已设置的 Key",
+        "Leave empty to keep the stored key",
+    ),
+    (
+        "config.api_key_placeholder",
+        "输入提供商的 API Key",
+        "The provider's API key",
+    ),
+    (
+        "config.api_key_hint",
+        "加密存储，保存后不再显示",
+        "Stored encrypted; never shown again after saving",
+    ),
+    ("config.show_key", "显示输入的 Key", "Show the typed key"),
+    ("config.hide_key", "隐藏 Key", "Hide the key"),
+    ("config.max_tokens", "Max Tokens", "Max tokens"),
+    ("config.temperature", "Temperature", "Temperature"),
+    ("config.top_p", "Top P", "Top P"),
+    (
+        "config.frequency_penalty",
+        "Frequency Penalty",
+        "Frequency penalty",
+    ),
+    (
+        "config.presence_penalty",
+        "Presence Penalty",
+        "Presence penalty",
+    ),
+    ("config.system_prompt", "System Prompt", "System prompt"),
+    (
+        "config.system_prompt_placeholder",
+        "你是一个专业的助手…",
+        "You are a helpful assistant…",
+    ),
+    (
+        "config.manage_templates",
+        "管理Prompt模板",
+        "Manage prompt templates",
+    ),
+    (
+        "config.templates_after_save",
+        "保存配置后可管理模板",
+        "Save the config first to manage its templates",
+    ),
+    (
+        "config.input_price",
+        "输入价格（每百万Token）",
+        "Input price (per million tokens)",
+    ),
+    (
+        "config.output_price",
+        "输出价格（每百万Token）",
+        "Output price (per million tokens)",
+    ),
+    ("config.currency", "币种", "Currency"),
+    (
+        "config.price_hint",
+        "用于估算调用费用，可留 0",
+        "Used to estimate call costs; 0 is fine",
+    ),
+    ("config.timeout", "超时时间", "Timeout"),
+    ("config.retries", "重试次数", "Retries"),
+    ("config.active", "是否启用", "Enabled"),
+    ("config.section.basic", "基础配置", "Basics"),
+    ("config.section.params", "参数配置", "Parameters"),
+    ("config.section.prompt", "Prompt配置", "Prompt"),
+    ("config.section.price", "价格", "Prices"),
+    ("config.section.advanced", "高级配置", "Advanced"),
+    ("config.add_title", "新增大模型配置", "New model config"),
+    ("config.edit_title", "编辑大模型配置", "Edit model config"),
+    (
+        "config.test_saved_hint",
+        "使用已保存的配置测试",
+        "Tests the saved config",
+    ),
+    (
+        "config.enabled_ok",
+        "已启用「{name}」",
+        "Enabled \u{201c}{name}\u{201d}",
+    ),
+    (
+        "config.disabled_ok",
+        "已禁用「{name}」",
+        "Disabled \u{201c}{name}\u{201d}",
+    ),
+    ("config.delete_title", "删除配置", "Delete config"),
+    (
+        "config.delete_body",
+        "确定删除配置「{name}」吗？其Prompt模板会一并删除，调用记录保留。",
+        "Delete the config \u{201c}{name}\u{201d}? Its prompt templates are deleted too; call logs are kept.",
+    ),
+    // config test
+    ("test.title", "测试连接 · {name}", "Test · {name}"),
+    (
+        "test.about",
+        "向模型 {model} 发送一条测试消息（使用已保存的配置）。",
+        "Sends a test message to {model} with the saved config.",
+    ),
+    ("test.message", "测试消息", "Test message"),
+    ("test.default_message", "你好", "Hello"),
+    ("test.run", "发送测试", "Send test"),
+    ("test.running", "正在调用模型…", "Calling the model…"),
+    ("test.ok", "配置测试成功", "The config works"),
+    ("test.duration", "耗时 {d}", "took {d}"),
+    ("test.reply", "模型回复", "Reply"),
+    (
+        "test.log_id",
+        "已记录为调用记录 #{id}",
+        "Recorded as call #{id}",
+    ),
+    // templates
+    (
+        "template.title",
+        "Prompt模板管理 · {name}",
+        "Prompt templates · {name}",
+    ),
+    ("template.add", "新增模板", "New template"),
+    (
+        "template.about",
+        "模板中的 {变量名} 会在调用时被替换",
+        "{variable} placeholders are filled in at call time",
+    ),
+    ("template.name", "模板名称", "Template name"),
+    (
+        "template.name_placeholder",
+        "如：客户问候",
+        "e.g. Customer greeting",
+    ),
+    ("template.variables", "变量", "Variables"),
+    ("template.description", "模板说明", "Description"),
+    ("template.content", "模板内容", "Content"),
+    (
+        "template.content_hint",
+        "用 {变量名} 作为占位符，变量名由字母、数字、下划线组成且不以数字开头",
+        "Use {name} placeholders; names are letters, digits and underscores, not starting with a digit",
+    ),
+    (
+        "template.content_placeholder",
+        "你是一个专业的客服人员，客户名叫{customer_name}。请用友好的语气回复客户的问题：{message}",
+        "You are a friendly support agent. The customer is {customer_name}. Reply to: {message}",
+    ),
+    ("template.detected", "检测到的变量", "Detected variables"),
+    ("template.no_variables", "暂无变量", "No variables"),
+    ("template.samples", "示例值", "Sample values"),
+    ("template.sample_placeholder", "输入示例值", "Sample value"),
+    ("template.preview", "预览", "Preview"),
+    (
+        "template.add_title",
+        "新增Prompt模板",
+        "New prompt template",
+    ),
+    (
+        "template.edit_title",
+        "编辑Prompt模板",
+        "Edit prompt template",
+    ),
+    ("template.delete_title", "删除模板", "Delete template"),
+    (
+        "template.delete_body",
+        "确定删除模板「{name}」吗？",
+        "Delete the template \u{201c}{name}\u{201d}?",
+    ),
+    // logs
+    ("logs.range", "时间范围", "Date range"),
+    ("logs.start", "开始日期", "Start date"),
+    ("logs.end", "截止日期", "End date"),
+    ("logs.today", "今天", "Today"),
+    ("logs.last7", "近7天", "Last 7 days"),
+    ("logs.last30", "近30天", "Last 30 days"),
+    ("logs.config", "配置", "Config"),
+    ("logs.provider", "提供商", "Provider"),
+    ("logs.model", "模型", "Model"),
+    ("logs.group", "分组", "Group"),
+    ("logs.template", "模板", "Template"),
+    ("logs.user", "测试用户", "Tested by"),
+    ("logs.activation_code", "激活码", "Activation code"),
+    (
+        "logs.code_placeholder",
+        "完整激活码",
+        "Full activation code",
+    ),
+    ("logs.keyword", "内容搜索", "Text search"),
+    (
+        "logs.keyword_placeholder",
+        "请求或响应中的文字",
+        "Text in the request or reply",
+    ),
+    ("logs.export", "导出CSV", "Export CSV"),
+    ("logs.exported", "已导出 {name}", "Exported {name}"),
+    (
+        "logs.export_failed",
+        "浏览器无法保存文件",
+        "The browser could not save the file",
+    ),
+    (
+        "logs.dates_reversed",
+        "开始日期晚于截止日期",
+        "The start date is after the end date",
+    ),
+    (
+        "logs.cards_note",
+        "统计卡片按时间范围和配置统计，不受状态、激活码和内容搜索筛选影响。",
+        "The cards count by date range and config only; status, activation code and text search do not apply to them.",
+    ),
+    ("logs.request_preview", "请求预览", "Request"),
+    ("logs.response_preview", "响应预览", "Response"),
+    ("logs.duration", "耗时", "Duration"),
+    ("logs.time", "调用时间", "Time"),
+    ("logs.detail", "详情", "Details"),
+    ("logs.detail_title", "调用详情 #{id}", "Call #{id}"),
+    ("logs.success", "成功", "Success"),
+    ("logs.error", "失败", "Failed"),
+    ("logs.stream", "流式", "Stream"),
+    ("logs.non_stream", "非流式", "Non-stream"),
+    ("logs.mode", "调用方式", "Mode"),
+    ("logs.retries", "重试次数", "Retries"),
+    ("logs.cost", "费用", "Cost"),
+    ("logs.basic", "基本信息", "Basics"),
+    ("logs.tokens", "Token统计", "Tokens"),
+    ("logs.total", "总计", "Total"),
+    ("logs.estimated", "估算值", "Estimated"),
+    (
+        "logs.estimated_hint",
+        "上游未返回用量，按文本长度估算",
+        "The upstream reported no usage; estimated from the text length",
+    ),
+    ("logs.error_info", "错误信息", "Error"),
+    ("logs.request", "请求内容", "Request"),
+    ("logs.as_json", "查看JSON", "Show JSON"),
+    ("logs.as_chat", "按消息查看", "Show messages"),
+    ("logs.params", "请求参数", "Request parameters"),
+    ("logs.response", "响应内容", "Response"),
+    (
+        "logs.raw_response",
+        "完整响应（JSON）",
+        "Full response (JSON)",
+    ),
+    // stats
+    ("stats.total_calls", "总调用次数", "Total calls"),
+    (
+        "stats.calls_split",
+        "成功 {ok} · 失败 {err}",
+        "{ok} ok · {err} failed",
+    ),
+    (
+        "stats.token_split",
+        "输入 {p} · 输出 {c}",
+        "in {p} · out {c}",
+    ),
+    ("stats.success_rate", "成功率", "Success rate"),
+    ("stats.avg_duration", "平均耗时", "Avg. duration"),
+    ("stats.tokens", "Token消耗", "Tokens used"),
+    ("stats.cost", "费用", "Cost"),
+    ("stats.calls", "调用次数", "Calls"),
+    (
+        "stats.failed",
+        "统计数据加载失败：{msg}",
+        "Could not load the statistics: {msg}",
+    ),
+    ("stats.daily", "每日趋势", "Daily trend"),
+    ("stats.hourly", "每小时调用分布", "Calls by hour of day"),
+    ("stats.metric.calls", "调用次数", "Calls"),
+    ("stats.metric.tokens", "Token", "Tokens"),
+    ("stats.metric.cost", "费用", "Cost"),
+    ("stats.by_config", "按配置统计", "By config"),
+    ("stats.by_group", "按分组统计", "By group"),
+    ("stats.by_tokens", "按Token", "By tokens"),
+    ("stats.by_cost", "按费用", "By cost"),
+    (
+        "stats.no_group",
+        "未分组（管理员测试）",
+        "No group (admin tests)",
+    ),
+    ("stats.no_config", "无配置", "No config"),
+    (
+        "stats.range",
+        "统计区间：{start} ~ {end}",
+        "Range: {start} ~ {end}",
+    ),
+    // groups
+    ("group.add", "新增分组", "New group"),
+    ("group.add_title", "新增分组", "New group"),
+    ("group.edit_title", "编辑分组", "Edit group"),
+    ("group.name", "分组名称", "Group name"),
+    ("group.description", "分组说明", "Description"),
+    ("group.daily_limit", "每日Token上限", "Daily token limit"),
+    (
+        "group.monthly_limit",
+        "每月Token上限",
+        "Monthly token limit",
+    ),
+    ("group.rpm", "每分钟请求数", "Requests per minute"),
+    ("group.rpm_default", "系统默认", "Server default"),
+    (
+        "group.empty_unlimited",
+        "留空表示不限",
+        "Empty means unlimited",
+    ),
+    (
+        "group.empty_default",
+        "留空则使用系统默认值",
+        "Empty uses the server default",
+    ),
+    ("group.today", "今日用量", "Today"),
+    ("group.month", "本月用量", "This month"),
+    (
+        "group.calls_cost",
+        "{calls} 次 · 费用 {cost}",
+        "{calls} calls · cost {cost}",
+    ),
+    (
+        "group.usage_failed",
+        "用量数据加载失败：{msg}",
+        "Could not load the usage: {msg}",
+    ),
+    ("group.delete_title", "删除分组", "Delete group"),
+    (
+        "group.delete_body",
+        "确定删除分组「{name}」吗？分组下仍有激活码时无法删除。",
+        "Delete the group \u{201c}{name}\u{201d}? A group that still has activation codes cannot be deleted.",
+    ),
+    // activation codes
+    ("code.add", "新增激活码", "New activation code"),
+    ("code.add_title", "新增激活码", "New activation code"),
+    ("code.edit_title", "编辑激活码", "Edit activation code"),
+    ("code.need_group", "请先创建分组", "Create a group first"),
+    ("code.code", "激活码", "Code"),
+    ("code.auto", "留空自动生成", "Empty = generated"),
+    (
+        "code.code_hint",
+        "4 到 32 位字母、数字、- 或 _",
+        "4 to 32 letters, digits, - or _",
+    ),
+    ("code.expires", "有效期至", "Expires"),
+    (
+        "code.expires_hint",
+        "留空表示永久有效（按本地时间）",
+        "Empty = never (local time)",
+    ),
+    (
+        "code.bad_expiry",
+        "有效期格式不正确",
+        "The expiry date is not valid",
+    ),
+    ("code.never", "永久有效", "Never"),
+    ("code.expired", "已过期", "Expired"),
+    ("code.last_used", "最后使用", "Last used"),
+    ("code.note", "备注", "Note"),
+    ("code.copied", "已复制激活码 {code}", "Copied {code}"),
+    (
+        "code.created",
+        "已创建激活码 {name}",
+        "Created the activation code {name}",
+    ),
+    ("code.delete_title", "删除激活码", "Delete activation code"),
+    (
+        "code.delete_body",
+        "确定删除激活码 {code} 吗？使用它的客户端将无法再次激活。",
+        "Delete the activation code {code}? Clients can no longer activate with it.",
+    ),
+    // users
+    ("user.add", "新增用户", "New user"),
+    ("user.add_title", "新增用户", "New user"),
+    ("user.edit_title", "编辑用户", "Edit user"),
+    (
+        "user.about",
+        "子账号显示在其所属用户下方",
+        "Sub-accounts are listed under their owner",
+    ),
+    ("user.username", "用户名", "Username"),
+    ("user.password", "密码", "Password"),
+    (
+        "user.password_hint",
+        "至少 8 个字符",
+        "At least 8 characters",
+    ),
+    (
+        "user.password_short",
+        "密码至少需要 8 个字符",
+        "The password needs at least 8 characters",
+    ),
+    (
+        "user.password_mismatch",
+        "两次输入的密码不一致",
+        "The passwords do not match",
+    ),
+    ("user.role", "角色", "Role"),
+    ("user.parent", "所属用户", "Owner"),
+    (
+        "user.parent_hint",
+        "子账号只能属于普通用户",
+        "A sub-account belongs to an ordinary user",
+    ),
+    (
+        "user.group_hint",
+        "分组可以更换，但不能清空",
+        "The group can be changed but not removed",
+    ),
+    ("user.no_group", "无", "None"),
+    ("user.active", "正常", "Active"),
+    ("user.inactive", "已停用", "Disabled"),
+    ("user.activate", "启用", "Enable"),
+    ("user.deactivate", "停用", "Disable"),
+    ("user.last_login", "最后登录", "Last login"),
+    ("user.me", "当前账号", "you"),
+    ("user.reset_password", "重置密码", "Reset password"),
+    (
+        "user.password_title",
+        "重置密码 · {name}",
+        "Reset password · {name}",
+    ),
+    ("user.new_password", "新密码", "New password"),
+    ("user.repeat_password", "确认新密码", "Repeat the password"),
+    (
+        "user.password_reset_ok",
+        "已重置「{name}」的密码",
+        "Reset the password of \u{201c}{name}\u{201d}",
+    ),
+    ("user.delete_title", "删除用户", "Delete user"),
+    (
+        "user.delete_body",
+        "确定删除用户「{name}」吗？",
+        "Delete the user \u{201c}{name}\u{201d}?",
+    ),
+    (
+        "user.delete_body_children",
+        "确定删除用户「{name}」吗？其子账号会一并删除。",
+        "Delete the user \u{201c}{name}\u{201d}? Their sub-accounts are deleted too.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    #[test]
+    fn looks_up_and_fills() {
+        assert_eq!(Tr(Lang::Zh).t("nav.configs"), "大模型配置");
+        assert_eq!(Tr(Lang::En).t("nav.configs"), "Model configs");
+        assert_eq!(
+            Tr(Lang::Zh).tf("page.total", &[("n", "1,234")]),
+            "共 1,234 条"
+        );
+        assert_eq!(Tr(Lang::En).tf("page.total", &[("n", "3")]), "3 in total");
+        assert_eq!(Tr(Lang::Zh).t("no.such.key"), "⚠missing-i18n-key");
+        assert_eq!(Tr(Lang::Zh).t("auth.expired"), "登录已过期，请重新登录");
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::parse(Lang::Zh.code()), Some(Lang::Zh));
+        assert_eq!(Lang::parse("fr"), None);
+    }
+
+    #[test]
+    fn table_is_complete_and_unique() {
+        let mut seen = HashSet::new();
+        for (key, zh, en) in TABLE {
+            assert!(seen.insert(*key), "duplicate key {key}");
+            assert!(!zh.is_empty() && !en.is_empty(), "empty text for {key}");
+            // Placeholders must match between the languages.
+            let mut a = crate::template::variables(zh);
+            let mut b = crate::template::variables(en);
+            a.sort();
+            b.sort();
+            if *key != "template.about" && *key != "template.content_hint" {
+                assert_eq!(a, b, "placeholders differ for {key}");
+            }
+        }
+    }
+
+    /// Every `"some.key"` literal in the sources that looks like an i18n key must exist.
+    #[test]
+    fn every_key_used_in_the_sources_exists() {
+        let keys: HashSet<&str> = TABLE.iter().map(|(k, _, _)| *k).collect();
+        let prefixes: HashSet<&str> = keys.iter().filter_map(|k| k.split('.').next()).collect();
+        let mut missing = Vec::new();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.file_name().and_then(|n| n.to_str()) == Some("i18n.rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for literal in string_literals(&text) {
+                    let looks_like_key = literal.contains('.')
+                        && literal.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_'
+                        })
+                        && literal
+                            .split('.')
+                            .next()
+                            .is_some_and(|p| prefixes.contains(p));
+                    if looks_like_key && !keys.contains(literal.as_str()) {
+                        missing.push(format!("{}: {literal}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from the i18n table: {missing:?}"
+        );
+    }
+
+    /// The contents of the string literals of a Rust source (plain and raw; escapes kept).
+    fn string_literals(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '/' if chars.get(i + 1) == Some(&'/') => {
+                    while i < chars.len() && chars[i] != '\n' {
+                        i += 1;
+                    }
+                }
+                '\'' => {
+                    // A char literal ('"', '\'', 'x') is skipped; a lifetime is not a literal.
+                    if chars.get(i + 1) == Some(&'\\') {
+                        i += 2;
+                        while i < chars.len() && chars[i] != '\'' {
+                            i += 1;
+                        }
+                    } else if chars.get(i + 2) == Some(&'\'') {
+                        i += 2;
+                    }
+                    i += 1;
+                }
+                'r' if matches!(chars.get(i + 1), Some('#') | Some('"'))
+                    && (i == 0 || !chars[i - 1].is_alphanumeric() && chars[i - 1] != '_') =>
+                {
+                    let mut hashes = 0;
+                    let mut j = i + 1;
+                    while chars.get(j) == Some(&'#') {
+                        hashes += 1;
+                        j += 1;
+                    }
+                    if chars.get(j) != Some(&'"') {
+                        i += 1;
+                        continue;
+                    }
+                    let start = j + 1;
+                    let mut end = start;
+                    while end < chars.len() {
+                        if chars[end] == '"'
+                            && (0..hashes).all(|h| chars.get(end + 1 + h) == Some(&'#'))
+                        {
+                            break;
+                        }
+                        end += 1;
+                    }
+                    out.push(chars[start..end.min(chars.len())].iter().collect());
+                    i = end + 1 + hashes;
+                }
+                '"' => {
+                    let mut literal = String::new();
+                    i += 1;
+                    while i < chars.len() && chars[i] != '"' {
+                        if chars[i] == '\\' {
+                            literal.push(chars[i]);
+                            i += 1;
+                        }
+                        if let Some(c) = chars.get(i) {
+                            literal.push(*c);
+                        }
+                        i += 1;
+                    }
+                    out.push(literal);
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn finds_string_literals() {
+        let source = r##"let a = "x.y"; let c = '"'; let d = r#"{"k":"v"}"#; // "comment.key"
+let e: &'static str = "a\"b"; let f = "z";"##;
+        assert_eq!(
+            string_literals(source),
+            vec!["x.y", "{\"k\":\"v\"}", "a\\\"b", "z"]
+        );
+    }
+}

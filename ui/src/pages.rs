@@ -1,0 +1,15 @@
+//! One module per page; dialogs that belong to a page sit beside it.
+
+pub mod codes;
+pub mod config_dialog;
+pub mod config_test;
+pub mod configs;
+pub mod groups;
+pub mod log_detail;
+pub mod login;
+pub mod logs;
+pub mod notice;
+pub mod stats;
+pub mod template_form;
+pub mod templates;
+pub mod users;

@@ -1,0 +1,373 @@
+//! 新增/编辑配置: basics, parameters (sliders with number boxes), prompt, prices and advanced
+//! settings. The stored key is never shown: only "已设置" and its mask; a newly typed key may
+//! be revealed, and an empty key on update keeps the stored one.
+
+use std::collections::HashMap;
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::models::ConfigView;
+use crate::components::dialog::Dialog;
+use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
+use crate::components::icon::Icon;
+use crate::components::misc::{Alert, Badge};
+use crate::config_form::{self, ConfigForm};
+use crate::context::use_app;
+use crate::providers::{self, PROVIDERS};
+
+#[derive(Properties, PartialEq)]
+pub struct ConfigDialogProps {
+    /// None = a new config.
+    pub config: Option<ConfigView>,
+    pub on_close: Callback<()>,
+    pub on_saved: Callback<ConfigView>,
+    pub on_test: Callback<ConfigView>,
+    pub on_templates: Callback<ConfigView>,
+}
+
+/// Fields the form shows; a server error on any other field goes to the banner only.
+const FORM_FIELDS: [&str; 16] = [
+    "name",
+    "provider",
+    "api_url",
+    "api_key",
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "system_prompt",
+    "timeout_seconds",
+    "max_retries",
+    "input_price",
+    "output_price",
+    "currency",
+];
+
+#[component]
+pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
+    let app = use_app();
+    let tr = app.tr;
+    let editing = props.config.is_some();
+    let form = {
+        let config = props.config.clone();
+        use_state(move || {
+            config
+                .as_ref()
+                .map(ConfigForm::from_view)
+                .unwrap_or_default()
+        })
+    };
+    let errors = use_state(HashMap::<String, String>::new);
+    let banner = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let show_key = use_state(|| false);
+
+    // A setter for one field of the form.
+    let set = |apply: fn(&mut ConfigForm, String)| {
+        let (form, errors) = (form.clone(), errors.clone());
+        Callback::from(move |value: String| {
+            let mut next = (*form).clone();
+            apply(&mut next, value);
+            form.set(next);
+            if !errors.is_empty() {
+                errors.set(HashMap::new());
+            }
+        })
+    };
+    let error_of = |field: &str| errors.get(field).cloned();
+
+    let save = {
+        let (form, errors, banner, busy, app) = (
+            form.clone(),
+            errors.clone(),
+            banner.clone(),
+            busy.clone(),
+            app.clone(),
+        );
+        let on_saved = props.on_saved.clone();
+        let id = props.config.as_ref().map(|c| c.id);
+        Callback::from(move |_: MouseEvent| {
+            if *busy {
+                return;
+            }
+            let body = match form.to_body(id.is_some()) {
+                Ok(body) => body,
+                Err(err) => {
+                    let message = err.message(app.tr);
+                    errors.set(HashMap::from([(err.field.to_string(), message)]));
+                    banner.set(None);
+                    return;
+                }
+            };
+            busy.set(true);
+            let (errors, banner, busy, app, on_saved) = (
+                errors.clone(),
+                banner.clone(),
+                busy.clone(),
+                app.clone(),
+                on_saved.clone(),
+            );
+            spawn_local(async move {
+                let result = match id {
+                    Some(id) => {
+                        app.api
+                            .put::<ConfigView>(&format!("/api/admin/llm/configs/{id}"), &body)
+                            .await
+                    }
+                    None => {
+                        app.api
+                            .post::<ConfigView>("/api/admin/llm/configs", &body)
+                            .await
+                    }
+                };
+                busy.set(false);
+                match result {
+                    Ok(saved) => {
+                        app.success(app.tr.tf("common.saved_named", &[("name", &saved.name)]));
+                        on_saved.emit(saved);
+                    }
+                    Err(err) => {
+                        let message = err.display(app.tr);
+                        match err.field().filter(|f| FORM_FIELDS.contains(f)) {
+                            Some(field) => {
+                                errors.set(HashMap::from([(field.to_string(), message.clone())]))
+                            }
+                            None => errors.set(HashMap::new()),
+                        }
+                        if !err.is_unauthorized() {
+                            banner.set(Some(message));
+                        }
+                    }
+                }
+            });
+        })
+    };
+
+    let on_provider = {
+        let form = form.clone();
+        Callback::from(move |provider: String| {
+            let mut next = (*form).clone();
+            next.set_provider(&provider);
+            form.set(next);
+        })
+    };
+    let on_active = {
+        let form = form.clone();
+        Callback::from(move |checked: bool| {
+            let mut next = (*form).clone();
+            next.is_active = checked;
+            form.set(next);
+        })
+    };
+    let close = {
+        let cb = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let open_templates = props.config.clone().map(|config| {
+        let cb = props.on_templates.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
+    });
+    let open_test = props.config.clone().map(|config| {
+        let cb = props.on_test.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
+    });
+
+    let key_field = {
+        let has_key = props.config.as_ref().is_some_and(|c| c.has_api_key);
+        let masked = props
+            .config
+            .as_ref()
+            .map(|c| c.api_key_masked.clone())
+            .unwrap_or_default();
+        let toggle = {
+            let show_key = show_key.clone();
+            Callback::from(move |_: MouseEvent| show_key.set(!*show_key))
+        };
+        let placeholder = if has_key {
+            tr.t("config.api_key_keep")
+        } else {
+            tr.t("config.api_key_placeholder")
+        };
+        let hint: Option<AttrValue> = (!has_key).then(|| tr.t("config.api_key_hint").into());
+        html! {
+            <Field label={tr.t("config.api_key")} id="config-api-key" required={!editing} error={error_of("api_key")} {hint}>
+                if has_key {
+                    <div class="key-state" data-testid="api-key-state">
+                        <Badge tone="green"><Icon name="check" />{ tr.t("config.api_key_set") }</Badge>
+                        <code class="mask" data-testid="api-key-mask">{ masked }</code>
+                    </div>
+                }
+                <div class="input-group">
+                    <input class="input" id="config-api-key" data-testid="config-api-key" autocomplete="new-password"
+                        type={if *show_key { "text" } else { "password" }} placeholder={placeholder}
+                        value={form.api_key.clone()} oninput={on_input(set(|f, v| f.api_key = v))} />
+                    <button type="button" class="btn btn-icon" onclick={toggle} data-testid="toggle-api-key"
+                        disabled={form.api_key.is_empty()}
+                        title={if *show_key { tr.t("config.hide_key") } else { tr.t("config.show_key") }}>
+                        <Icon name={if *show_key { "eye-off" } else { "eye" }} />
+                    </button>
+                </div>
+            </Field>
+        }
+    };
+
+    let slider = |id: &'static str,
+                  label: &'static str,
+                  value: &String,
+                  bounds: (f64, f64, f64),
+                  apply: fn(&mut ConfigForm, String)| {
+        let (min, max, step) = bounds;
+        html! {
+            <Field label={tr.t(label)} id={id} error={error_of(field_of(id))}
+                hint={Some(AttrValue::from(format!("{} – {}", crate::format::plain_number(min), crate::format::plain_number(max))))}>
+                <Slider id={id} value={value.clone()} {min} {max} {step} on_change={set(apply)} />
+            </Field>
+        }
+    };
+
+    let title = if editing {
+        tr.t("config.edit_title")
+    } else {
+        tr.t("config.add_title")
+    };
+    let footer = html! {
+        <>
+            if let Some(open_test) = open_test {
+                <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
+                    title={tr.t("config.test_saved_hint")}>
+                    <Icon name="zap" />{ tr.t("config.test") }
+                </button>
+            }
+            <span class="spacer"></span>
+            <button type="button" class="btn" onclick={close} data-testid="config-cancel">{ tr.t("common.cancel") }</button>
+            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="config-save" id="config-save">
+                if *busy { <span class="spinner"></span> }
+                { tr.t("common.save") }
+            </button>
+        </>
+    };
+
+    html! {
+        <Dialog title={title} on_close={props.on_close.clone()} size="lg" {footer} testid="config-dialog">
+            if let Some(message) = (*banner).clone() {
+                <Alert testid="config-error">{ message }</Alert>
+            }
+            <section class="form-section">
+                <h3>{ tr.t("config.section.basic") }</h3>
+                <div class="form-grid">
+                    <Field label={tr.t("config.name")} id="config-name" required=true error={error_of("name")}>
+                        <input class="input" id="config-name" data-testid="config-name" maxlength="100"
+                            placeholder={tr.t("config.name_placeholder")}
+                            value={form.name.clone()} oninput={on_input(set(|f, v| f.name = v))} />
+                    </Field>
+                    <Field label={tr.t("config.provider")} id="config-provider" required=true error={error_of("provider")}>
+                        <select class="select" id="config-provider" data-testid="config-provider" onchange={on_select(on_provider)}>
+                            { for PROVIDERS.iter().map(|p| html! {
+                                <option value={p.id} selected={form.provider == p.id}>{ tr.t(p.label) }</option>
+                            }) }
+                            if providers::find(&form.provider).is_none() {
+                                <option value={form.provider.clone()} selected=true>{ form.provider.clone() }</option>
+                            }
+                        </select>
+                    </Field>
+                    <Field label={tr.t("config.api_url")} id="config-api-url" required={form.provider == "custom" || editing}
+                        error={error_of("api_url")} class="span-2"
+                        hint={Some(AttrValue::from(tr.t("config.api_url_hint")))}>
+                        <input class="input mono" id="config-api-url" data-testid="config-api-url" maxlength="500"
+                            placeholder="https://…" value={form.api_url.clone()} oninput={on_input(set(|f, v| f.api_url = v))} />
+                    </Field>
+                    <div class="span-2">{ key_field }</div>
+                    <Field label={tr.t("config.model")} id="config-model" required=true error={error_of("model")}>
+                        <input class="input mono" id="config-model" data-testid="config-model" maxlength="100"
+                            placeholder={providers::model_hint(&form.provider)}
+                            value={form.model.clone()} oninput={on_input(set(|f, v| f.model = v))} />
+                    </Field>
+                </div>
+            </section>
+            <section class="form-section">
+                <h3>{ tr.t("config.section.params") }</h3>
+                <div class="form-grid">
+                    { slider("config-max-tokens", "config.max_tokens", &form.max_tokens, config_form::MAX_TOKENS, |f, v| f.max_tokens = v) }
+                    { slider("config-temperature", "config.temperature", &form.temperature, config_form::TEMPERATURE, |f, v| f.temperature = v) }
+                    { slider("config-top-p", "config.top_p", &form.top_p, config_form::TOP_P, |f, v| f.top_p = v) }
+                    { slider("config-frequency-penalty", "config.frequency_penalty", &form.frequency_penalty, config_form::PENALTY, |f, v| f.frequency_penalty = v) }
+                    { slider("config-presence-penalty", "config.presence_penalty", &form.presence_penalty, config_form::PENALTY, |f, v| f.presence_penalty = v) }
+                </div>
+            </section>
+            <section class="form-section">
+                <h3>{ tr.t("config.section.prompt") }</h3>
+                <Field label={tr.t("config.system_prompt")} id="config-system-prompt" error={error_of("system_prompt")} class="stacked">
+                    <textarea class="textarea" id="config-system-prompt" data-testid="config-system-prompt" rows="4"
+                        placeholder={tr.t("config.system_prompt_placeholder")}
+                        value={form.system_prompt.clone()} oninput={on_textarea(set(|f, v| f.system_prompt = v))} />
+                </Field>
+                <div class="template-link">
+                    <button type="button" class="btn btn-sm" data-testid="btn-manage-templates"
+                        disabled={open_templates.is_none()} onclick={open_templates.unwrap_or_default()}>
+                        <Icon name="file" />{ tr.t("config.manage_templates") }
+                    </button>
+                    if !editing { <span class="muted small">{ tr.t("config.templates_after_save") }</span> }
+                </div>
+            </section>
+            <section class="form-section">
+                <h3>{ tr.t("config.section.price") }</h3>
+                <div class="form-grid three">
+                    <Field label={tr.t("config.input_price")} id="config-input-price" error={error_of("input_price")}>
+                        <input class="input" type="number" min="0" step="0.0001" id="config-input-price" data-testid="config-input-price"
+                            value={form.input_price.clone()} oninput={on_input(set(|f, v| f.input_price = v))} />
+                    </Field>
+                    <Field label={tr.t("config.output_price")} id="config-output-price" error={error_of("output_price")}>
+                        <input class="input" type="number" min="0" step="0.0001" id="config-output-price" data-testid="config-output-price"
+                            value={form.output_price.clone()} oninput={on_input(set(|f, v| f.output_price = v))} />
+                    </Field>
+                    <Field label={tr.t("config.currency")} id="config-currency" error={error_of("currency")}>
+                        <input class="input" id="config-currency" data-testid="config-currency" maxlength="8" list="currencies"
+                            value={form.currency.clone()} oninput={on_input(set(|f, v| f.currency = v))} />
+                        <datalist id="currencies"><option value="CNY" /><option value="USD" /></datalist>
+                    </Field>
+                </div>
+                <p class="muted small">{ tr.t("config.price_hint") }</p>
+            </section>
+            <section class="form-section">
+                <h3>{ tr.t("config.section.advanced") }</h3>
+                <div class="form-grid three">
+                    <Field label={tr.t("config.timeout")} id="config-timeout" error={error_of("timeout_seconds")}
+                        hint={Some(AttrValue::from("1 – 600"))}>
+                        <div class="input-suffix">
+                            <input class="input" type="number" min="1" max="600" id="config-timeout" data-testid="config-timeout"
+                                value={form.timeout_seconds.clone()} oninput={on_input(set(|f, v| f.timeout_seconds = v))} />
+                            <span>{ tr.t("unit.seconds") }</span>
+                        </div>
+                    </Field>
+                    <Field label={tr.t("config.retries")} id="config-retries" error={error_of("max_retries")}
+                        hint={Some(AttrValue::from("0 – 10"))}>
+                        <div class="input-suffix">
+                            <input class="input" type="number" min="0" max="10" id="config-retries" data-testid="config-retries"
+                                value={form.max_retries.clone()} oninput={on_input(set(|f, v| f.max_retries = v))} />
+                            <span>{ tr.t("unit.times") }</span>
+                        </div>
+                    </Field>
+                    <Field label={tr.t("config.active")} id="config-active">
+                        <Switch id="config-active" checked={form.is_active} on_change={on_active}
+                            label={if form.is_active { tr.t("common.enabled") } else { tr.t("common.disabled") }} />
+                    </Field>
+                </div>
+            </section>
+        </Dialog>
+    }
+}
+
+/// The request field behind a control id.
+fn field_of(id: &str) -> &'static str {
+    match id {
+        "config-max-tokens" => "max_tokens",
+        "config-temperature" => "temperature",
+        "config-top-p" => "top_p",
+        "config-frequency-penalty" => "frequency_penalty",
+        "config-presence-penalty" => "presence_penalty",
+        _ => "",
+    }
+}

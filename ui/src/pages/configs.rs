@@ -1,0 +1,195 @@
+//! `/admin/llm-config`: the model configs (大模型配置) with add, edit, delete, enable/disable,
+//! connection test and the prompt templates of each.
+
+use serde_json::json;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use super::config_dialog::ConfigDialog;
+use super::config_test::TestDialog;
+use super::templates::TemplatesDialog;
+use crate::api::models::ConfigView;
+use crate::components::dialog::Confirm;
+use crate::components::icon::Icon;
+use crate::components::misc::{ActiveBadge, TableState};
+use crate::context::use_app;
+use crate::hooks::{use_fetch, use_version};
+use crate::providers;
+use crate::route::Route;
+
+#[component]
+pub fn ConfigsPage() -> Html {
+    let app = use_app();
+    let tr = app.tr;
+    let (version, reload) = use_version();
+    let configs =
+        use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), version, false);
+    // Some(None) = a new config.
+    let editing = use_state(|| None::<Option<ConfigView>>);
+    let testing = use_state(|| None::<ConfigView>);
+    let templates = use_state(|| None::<ConfigView>);
+    let deleting = use_state(|| None::<ConfigView>);
+    let busy = use_state(|| false);
+
+    let toggle = {
+        let (app, reload) = (app.clone(), reload.clone());
+        Callback::from(move |config: ConfigView| {
+            let (app, reload) = (app.clone(), reload.clone());
+            spawn_local(async move {
+                let body = json!({ "is_active": !config.is_active });
+                let path = format!("/api/admin/llm/configs/{}", config.id);
+                match app.api.put::<ConfigView>(&path, &body).await {
+                    Ok(saved) => {
+                        let key = if saved.is_active {
+                            "config.enabled_ok"
+                        } else {
+                            "config.disabled_ok"
+                        };
+                        app.success(app.tr.tf(key, &[("name", &saved.name)]));
+                        reload.emit(());
+                    }
+                    Err(err) => app.api_error(&err),
+                }
+            });
+        })
+    };
+    let confirm_delete = {
+        let (app, reload, deleting, busy) =
+            (app.clone(), reload.clone(), deleting.clone(), busy.clone());
+        Callback::from(move |_| {
+            let Some(config) = (*deleting).clone() else {
+                return;
+            };
+            let (app, reload, deleting, busy) =
+                (app.clone(), reload.clone(), deleting.clone(), busy.clone());
+            busy.set(true);
+            spawn_local(async move {
+                let result = app
+                    .api
+                    .delete(&format!("/api/admin/llm/configs/{}", config.id))
+                    .await;
+                busy.set(false);
+                deleting.set(None);
+                match result {
+                    Ok(()) => {
+                        app.success(app.tr.tf("common.deleted_named", &[("name", &config.name)]));
+                        reload.emit(());
+                    }
+                    Err(err) => app.api_error(&err),
+                }
+            });
+        })
+    };
+
+    let rows = configs.data.clone().unwrap_or_default();
+    let table_rows = rows.iter().map(|config| {
+        let provider = providers::label_key(&config.provider)
+            .map(|key| tr.t(key).to_string())
+            .unwrap_or_else(|| config.provider.clone());
+        let (c1, c2, c3, c4, c5) = (config.clone(), config.clone(), config.clone(), config.clone(), config.clone());
+        let (editing, testing, templates, deleting, toggle) =
+            (editing.clone(), testing.clone(), templates.clone(), deleting.clone(), toggle.clone());
+        html! {
+            <tr key={config.id} data-testid={format!("config-row-{}", config.id)}>
+                <td class="num">{ config.id }</td>
+                <td class="strong">{ config.name.clone() }</td>
+                <td>{ provider }</td>
+                <td><code>{ config.model.clone() }</code></td>
+                <td><ActiveBadge active={config.is_active} /></td>
+                <td class="nowrap">{ app.datetime(&config.created_at) }</td>
+                <td class="actions">
+                    <button type="button" class="link-btn" data-testid={format!("config-edit-{}", config.id)}
+                        onclick={Callback::from(move |_| editing.set(Some(Some(c1.clone()))))}>
+                        <Icon name="edit" />{ tr.t("common.edit") }
+                    </button>
+                    <button type="button" class="link-btn" data-testid={format!("config-test-{}", config.id)}
+                        onclick={Callback::from(move |_| testing.set(Some(c2.clone())))}>
+                        <Icon name="zap" />{ tr.t("config.test") }
+                    </button>
+                    <button type="button" class="link-btn" data-testid={format!("config-templates-{}", config.id)}
+                        onclick={Callback::from(move |_| templates.set(Some(c3.clone())))}>
+                        <Icon name="file" />{ tr.t("config.templates") }
+                    </button>
+                    <button type="button" class="link-btn" data-testid={format!("config-toggle-{}", config.id)}
+                        onclick={Callback::from(move |_| toggle.emit(c4.clone()))}>
+                        <Icon name="power" />{ if config.is_active { tr.t("common.disable") } else { tr.t("common.enable") } }
+                    </button>
+                    <button type="button" class="link-btn danger" data-testid={format!("config-delete-{}", config.id)}
+                        onclick={Callback::from(move |_| deleting.set(Some(c5.clone())))}>
+                        <Icon name="trash" />{ tr.t("common.delete") }
+                    </button>
+                </td>
+            </tr>
+        }
+    });
+
+    let on_saved = {
+        let (editing, reload) = (editing.clone(), reload.clone());
+        Callback::from(move |_: ConfigView| {
+            editing.set(None);
+            reload.emit(());
+        })
+    };
+    let retry = reload.clone();
+
+    html! {
+        <div class="page" data-testid="configs-page">
+            <div class="toolbar">
+                <button type="button" class="btn btn-primary" id="btn-add-config" data-testid="btn-add-config"
+                    onclick={{ let editing = editing.clone(); Callback::from(move |_| editing.set(Some(None))) }}>
+                    <Icon name="plus" />{ tr.t("config.add") }
+                </button>
+                <Link<Route> to={Route::Stats} classes="btn">
+                    <span data-testid="btn-stats" class="btn-inner"><Icon name="chart" />{ tr.t("config.stats") }</span>
+                </Link<Route>>
+                <span class="spacer"></span>
+                <button type="button" class="btn btn-ghost" data-testid="btn-refresh"
+                    onclick={{ let reload = reload.clone(); Callback::from(move |_| reload.emit(())) }}>
+                    <Icon name="refresh" />{ tr.t("common.refresh") }
+                </button>
+            </div>
+            <div class="card table-card">
+                <div class="table-scroll">
+                    <table class="table" id="config-table" data-testid="config-table">
+                        <thead><tr>
+                            <th class="num">{ "ID" }</th>
+                            <th>{ tr.t("config.name") }</th>
+                            <th>{ tr.t("config.provider") }</th>
+                            <th>{ tr.t("config.model") }</th>
+                            <th>{ tr.t("common.status") }</th>
+                            <th>{ tr.t("common.created_at") }</th>
+                            <th>{ tr.t("common.actions") }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for table_rows }
+                            <TableState colspan={7} loading={configs.loading} error={configs.error.clone()}
+                                empty={rows.is_empty()} on_retry={Some(retry)} />
+                        </tbody>
+                    </table>
+                </div>
+            </div>
+            if let Some(config) = (*editing).clone() {
+                <ConfigDialog config={config} on_saved={on_saved}
+                    on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }}
+                    on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
+                    on_templates={{ let templates = templates.clone(); Callback::from(move |c| templates.set(Some(c))) }} />
+            }
+            if let Some(config) = (*testing).clone() {
+                <TestDialog config={config}
+                    on_close={{ let testing = testing.clone(); Callback::from(move |_| testing.set(None)) }} />
+            }
+            if let Some(config) = (*templates).clone() {
+                <TemplatesDialog config={config}
+                    on_close={{ let templates = templates.clone(); Callback::from(move |_| templates.set(None)) }} />
+            }
+            if let Some(config) = (*deleting).clone() {
+                <Confirm title={tr.t("config.delete_title")}
+                    message={tr.tf("config.delete_body", &[("name", &config.name)])}
+                    confirm_label={Some(AttrValue::from(tr.t("common.delete")))}
+                    busy={*busy} on_confirm={confirm_delete}
+                    on_cancel={{ let deleting = deleting.clone(); Callback::from(move |_| deleting.set(None)) }} />
+            }
+        </div>
+    }
+}

@@ -1,0 +1,316 @@
+//! `/admin/llm-logs`: call records with filters, summary cards, paging, CSV export and the
+//! detail dialog. Previews are shown as text only.
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use super::log_detail::LogDetailDialog;
+use crate::api::models::{ConfigView, LogRow, Page, Stats};
+use crate::components::form::{on_input, on_select};
+use crate::components::icon::Icon;
+use crate::components::misc::{Alert, Badge, StatCard, TableState};
+use crate::components::pagination::Pagination;
+use crate::context::use_app;
+use crate::dates;
+use crate::format;
+use crate::hooks::{use_fetch, use_version};
+use crate::platform;
+use crate::query::LogFilter;
+
+/// Filters given in the address (links from the stats page): `?config_id=3&group_id=2`.
+fn filter_from_query(query: &str) -> LogFilter {
+    let mut filter = LogFilter::default();
+    for pair in query.trim_start_matches('?').split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value: String = value
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        match key {
+            "config_id" => filter.config_id = value,
+            "group_id" => filter.group_id = value,
+            "status" => filter.status = value,
+            "start_date" => filter.start_date = value,
+            "end_date" => filter.end_date = value,
+            _ => {}
+        }
+    }
+    filter
+}
+
+#[component]
+pub fn LogsPage() -> Html {
+    let app = use_app();
+    let tr = app.tr;
+    let location = use_location();
+    let initial = location
+        .map(|l| filter_from_query(l.query_str()))
+        .unwrap_or_default();
+    let draft = {
+        let initial = initial.clone();
+        use_state(move || initial)
+    };
+    let applied = use_state(move || initial);
+    let page = use_state(|| 1u32);
+    let page_size = use_state(|| 20u32);
+    let (version, reload) = use_version();
+    let detail = use_state(|| None::<i64>);
+    let exporting = use_state(|| false);
+
+    let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);
+    let stats = use_fetch::<Stats>(Some(applied.stats_url()), version, false);
+    let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
+
+    let edit = |apply: fn(&mut LogFilter, String)| {
+        let draft = draft.clone();
+        Callback::from(move |value: String| {
+            let mut next = (*draft).clone();
+            apply(&mut next, value);
+            draft.set(next);
+        })
+    };
+    let search = {
+        let (draft, applied, page, reload) =
+            (draft.clone(), applied.clone(), page.clone(), reload.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *applied == *draft && *page == 1 {
+                reload.emit(());
+            }
+            applied.set((*draft).clone());
+            page.set(1);
+        })
+    };
+    let reset = {
+        let (draft, applied, page) = (draft.clone(), applied.clone(), page.clone());
+        Callback::from(move |_: MouseEvent| {
+            draft.set(LogFilter::default());
+            applied.set(LogFilter::default());
+            page.set(1);
+        })
+    };
+    let quick_range = |days: i64| {
+        let draft = draft.clone();
+        Callback::from(move |_: MouseEvent| {
+            let today = platform::today();
+            let mut next = (*draft).clone();
+            next.start_date = dates::ymd(today - days + 1);
+            next.end_date = dates::ymd(today);
+            draft.set(next);
+        })
+    };
+    let export = {
+        let (applied, exporting, app) = (applied.clone(), exporting.clone(), app.clone());
+        Callback::from(move |_: MouseEvent| {
+            if *exporting {
+                return;
+            }
+            exporting.set(true);
+            let (url, exporting, app) = (applied.export_url(), exporting.clone(), app.clone());
+            spawn_local(async move {
+                let result = app.api.download(&url).await;
+                exporting.set(false);
+                match result {
+                    Ok((bytes, name)) => {
+                        let name = name.unwrap_or_else(|| {
+                            format!("llm-logs-{}.csv", dates::ymd(platform::today()))
+                        });
+                        if platform::save_file(&bytes, &name, "text/csv;charset=utf-8") {
+                            app.success(app.tr.tf("logs.exported", &[("name", &name)]));
+                        } else {
+                            app.error(app.tr.t("logs.export_failed"));
+                        }
+                    }
+                    Err(err) => app.api_error(&err),
+                }
+            });
+        })
+    };
+
+    let summary = stats.data.as_ref().map(|s| s.summary.clone());
+    let card = |f: &dyn Fn(&crate::api::models::StatsSummary) -> String| -> AttrValue {
+        summary.as_ref().map(f).unwrap_or_else(|| "-".into()).into()
+    };
+    let partial_stats =
+        !applied.status.is_empty() || !applied.activation_code.is_empty() || !applied.q.is_empty();
+
+    let data = list.data.clone();
+    let rows = data.as_ref().map(|p| p.data.clone()).unwrap_or_default();
+    let total = data.as_ref().map(|p| p.total).unwrap_or(0);
+    let config_names = configs.data.clone().unwrap_or_default();
+
+    let table_rows = rows.iter().map(|row| {
+        let id = row.id;
+        let open = {
+            let detail = detail.clone();
+            Callback::from(move |_: MouseEvent| detail.set(Some(id)))
+        };
+        let request = row.request_preview.clone().unwrap_or_default();
+        let response = row.response_preview.clone().unwrap_or_default();
+        let status = if row.status == "success" {
+            html! { <Badge tone="green">{ tr.t("logs.success") }</Badge> }
+        } else {
+            html! { <Badge tone="red" title={row.error_code.clone().map(AttrValue::from)}>{ tr.t("logs.error") }</Badge> }
+        };
+        let tokens_title = format!(
+            "Prompt {} · Completion {}",
+            format::opt_thousands(row.prompt_tokens),
+            format::opt_thousands(row.completion_tokens)
+        );
+        html! {
+            <tr key={row.id} data-testid={format!("log-row-{}", row.id)}>
+                <td class="num">{ row.id }</td>
+                <td class="nowrap">{ format::name_or_id(row.config_name.as_deref(), row.config_id, "-") }</td>
+                <td class="clip" title={row.model.clone().unwrap_or_default()}><code>{ format::name_or_id(row.model.as_deref(), None, "-") }</code></td>
+                <td class="preview" title={request.clone()}>{ if request.is_empty() { "-".to_string() } else { request } }</td>
+                <td class="preview" title={response.clone()}>{ if response.is_empty() { "-".to_string() } else { response } }</td>
+                <td class="num" title={tokens_title}>{ format::opt_thousands(row.tokens_used) }</td>
+                <td class="num">{ row.duration_ms.map(format::duration_ms).unwrap_or_else(|| "-".into()) }</td>
+                <td>
+                    { status }
+                    if row.is_stream { <Badge tone="blue">{ tr.t("logs.stream") }</Badge> }
+                </td>
+                <td class="nowrap">{ app.datetime(&row.created_at) }</td>
+                <td class="actions">
+                    <button type="button" class="link-btn" onclick={open} data-testid={format!("log-detail-{}", row.id)}>
+                        { tr.t("logs.detail") }
+                    </button>
+                </td>
+            </tr>
+        }
+    });
+
+    html! {
+        <div class="page" data-testid="logs-page">
+            <form class="card filters" onsubmit={search} data-testid="log-filters">
+                <div class="filter-grid">
+                    <label class="filter">
+                        <span>{ tr.t("logs.range") }</span>
+                        <div class="range">
+                            <input type="date" class="input" id="filter-start" data-testid="filter-start" value={draft.start_date.clone()}
+                                oninput={on_input(edit(|f, v| f.start_date = v))} aria-label={tr.t("logs.start")} />
+                            <span class="range-sep">{ "~" }</span>
+                            <input type="date" class="input" id="filter-end" data-testid="filter-end" value={draft.end_date.clone()}
+                                oninput={on_input(edit(|f, v| f.end_date = v))} aria-label={tr.t("logs.end")} />
+                        </div>
+                    </label>
+                    <label class="filter">
+                        <span>{ tr.t("logs.config") }</span>
+                        <select class="select" id="filter-config" data-testid="filter-config" onchange={on_select(edit(|f, v| f.config_id = v))}>
+                            <option value="" selected={draft.config_id.is_empty()}>{ tr.t("common.all") }</option>
+                            { for config_names.iter().map(|c| html! {
+                                <option value={c.id.to_string()} selected={draft.config_id == c.id.to_string()}>{ c.name.clone() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label class="filter">
+                        <span>{ tr.t("common.status") }</span>
+                        <select class="select" id="filter-status" data-testid="filter-status" onchange={on_select(edit(|f, v| f.status = v))}>
+                            <option value="" selected={draft.status.is_empty()}>{ tr.t("common.all") }</option>
+                            <option value="success" selected={draft.status == "success"}>{ tr.t("logs.success") }</option>
+                            <option value="error" selected={draft.status == "error"}>{ tr.t("logs.error") }</option>
+                        </select>
+                    </label>
+                    <label class="filter">
+                        <span>{ tr.t("logs.activation_code") }</span>
+                        <input class="input" id="filter-code" data-testid="filter-code" value={draft.activation_code.clone()}
+                            placeholder={tr.t("logs.code_placeholder")} oninput={on_input(edit(|f, v| f.activation_code = v))} />
+                    </label>
+                    <label class="filter">
+                        <span>{ tr.t("logs.keyword") }</span>
+                        <input class="input" id="filter-q" data-testid="filter-q" value={draft.q.clone()}
+                            placeholder={tr.t("logs.keyword_placeholder")} oninput={on_input(edit(|f, v| f.q = v))} />
+                    </label>
+                </div>
+                <div class="filter-actions">
+                    <div class="quick">
+                        <button type="button" class="chip-btn" onclick={quick_range(1)} data-testid="range-today">{ tr.t("logs.today") }</button>
+                        <button type="button" class="chip-btn" onclick={quick_range(7)} data-testid="range-7">{ tr.t("logs.last7") }</button>
+                        <button type="button" class="chip-btn" onclick={quick_range(30)} data-testid="range-30">{ tr.t("logs.last30") }</button>
+                    </div>
+                    <span class="spacer"></span>
+                    <button type="submit" class="btn btn-primary" id="btn-search" data-testid="btn-search">
+                        <Icon name="search" />{ tr.t("common.search") }
+                    </button>
+                    <button type="button" class="btn" onclick={reset} id="btn-reset" data-testid="btn-reset">
+                        <Icon name="refresh" />{ tr.t("common.reset") }
+                    </button>
+                    <button type="button" class="btn" onclick={export} disabled={*exporting} id="btn-export" data-testid="btn-export">
+                        if *exporting { <span class="spinner"></span> } else { <Icon name="download" /> }
+                        { tr.t("logs.export") }
+                    </button>
+                </div>
+                if draft.dates_reversed() {
+                    <div class="field-error">{ tr.t("logs.dates_reversed") }</div>
+                }
+            </form>
+
+            <div class="stat-grid" data-testid="log-stats">
+                <StatCard title={tr.t("stats.total_calls")} icon="activity" tone="blue" testid="card-calls"
+                    value={card(&|s| format::thousands(s.total_calls))}
+                    sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.calls_split", &[("ok", &format::thousands(s.success_calls)), ("err", &format::thousands(s.error_calls))])))} />
+                <StatCard title={tr.t("stats.success_rate")} icon="check-circle" tone="green" testid="card-rate"
+                    value={card(&|s| if s.total_calls == 0 { "-".into() } else { format::percent(s.success_rate) })} />
+                <StatCard title={tr.t("stats.avg_duration")} icon="clock" tone="amber" testid="card-duration"
+                    value={card(&|s| if s.total_calls == 0 { "-".into() } else { format::duration_ms(s.avg_duration_ms) })} />
+                <StatCard title={tr.t("stats.tokens")} icon="hash" tone="violet" testid="card-tokens"
+                    value={card(&|s| format::compact(s.total_tokens))}
+                    sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.token_split", &[("p", &format::compact(s.prompt_tokens)), ("c", &format::compact(s.completion_tokens))])))} />
+            </div>
+            if let Some(err) = stats.error.clone() {
+                <Alert testid="stats-error">{ tr.tf("stats.failed", &[("msg", &err.display(tr))]) }</Alert>
+            } else if partial_stats {
+                <p class="muted small note">{ tr.t("logs.cards_note") }</p>
+            }
+
+            <div class="card table-card">
+                <div class="table-scroll">
+                    <table class="table" id="log-table" data-testid="log-table">
+                        <thead><tr>
+                            <th class="num">{ "ID" }</th>
+                            <th>{ tr.t("logs.config") }</th>
+                            <th>{ tr.t("logs.model") }</th>
+                            <th>{ tr.t("logs.request_preview") }</th>
+                            <th>{ tr.t("logs.response_preview") }</th>
+                            <th class="num">{ "Token" }</th>
+                            <th class="num">{ tr.t("logs.duration") }</th>
+                            <th>{ tr.t("common.status") }</th>
+                            <th>{ tr.t("logs.time") }</th>
+                            <th>{ tr.t("logs.detail") }</th>
+                        </tr></thead>
+                        <tbody>
+                            { for table_rows }
+                            <TableState colspan={10} loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
+                                on_retry={Some(reload.clone())} />
+                        </tbody>
+                    </table>
+                </div>
+                <Pagination total={total} page={*page} page_size={*page_size}
+                    on_page={{ let page = page.clone(); Callback::from(move |p| page.set(p)) }}
+                    on_page_size={{ let (page, page_size) = (page.clone(), page_size.clone()); Callback::from(move |s| { page_size.set(s); page.set(1); }) }} />
+            </div>
+            if let Some(id) = *detail {
+                <LogDetailDialog id={id} on_close={{ let detail = detail.clone(); Callback::from(move |_| detail.set(None)) }} />
+            }
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_filters_from_the_address() {
+        let filter = filter_from_query("?config_id=3&group_id=12&x=1&status=error");
+        assert_eq!(filter.config_id, "3");
+        assert_eq!(filter.group_id, "12");
+        assert_eq!(filter.status, "error");
+        assert_eq!(
+            filter_from_query("config_id=%3Cscript").config_id,
+            "3Cscript"
+        );
+        assert_eq!(filter_from_query(""), LogFilter::default());
+    }
+}
