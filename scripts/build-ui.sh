@@ -7,7 +7,7 @@
 # The build runs trunk through the offline toolchain recipe (wasm-env.sh: Debian rustc-web +
 # -Zbuild-std, no rustup target needed) when it is present, else a trunk on PATH (a machine
 # with `rustup target add wasm32-unknown-unknown`). Knobs:
-#   WASM_ENV=path/to/wasm-env.sh   the recipe (default /work/shared/toolchain/wasm-env.sh)
+#   WASM_ENV=path/to/wasm-env.sh   the recipe (default ../shared/toolchain/wasm-env.sh beside the repo)
 #   UI_TRUNK=plain                 use the trunk on PATH even if the recipe exists
 #   CARGO_TARGET_DIR               default target/wasm, apart from the server's target dir
 #
@@ -51,7 +51,7 @@ export CARGO_PROFILE_RELEASE_LTO=true
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 export CARGO_PROFILE_RELEASE_PANIC=abort
 
-WASM_ENV="${WASM_ENV:-/work/shared/toolchain/wasm-env.sh}"
+WASM_ENV="${WASM_ENV:-$ROOT/../shared/toolchain/wasm-env.sh}"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 

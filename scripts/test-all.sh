@@ -11,6 +11,10 @@ cargo fmt --all --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy -p llm-proxy-ui --all-targets -- -D warnings
+
+step "admin UI logic tests (host)"
+cargo test -p llm-proxy-ui
 
 step "tests on SQLite"
 cargo test -p llm-proxy

@@ -1,5 +1,7 @@
 //! The admin UI, built by trunk into `assets/` and compiled into the binary. Client-side
 //! routes fall back to `index.html`; hashed files are cached for a year, `index.html` never.
+//! A missing file (a path with an extension) is a 404, not the page, so a stale cached page
+//! fails clearly instead of with a MIME error.
 
 use poem::{
     Endpoint, IntoResponse, Request, Response, Result,
@@ -11,6 +13,7 @@ use rust_embed::RustEmbed;
 #[folder = "../assets/"]
 #[exclude = "*.md"]
 #[exclude = "ui.hash"]
+#[exclude = ".*"]
 struct Assets;
 
 pub struct AdminUi;
@@ -24,8 +27,13 @@ impl Endpoint for AdminUi {
             .path()
             .trim_start_matches("/admin")
             .trim_start_matches('/');
+        let is_file_path = path
+            .rsplit('/')
+            .next()
+            .is_some_and(|name| name.contains('.'));
         Ok(match Assets::get(path).filter(|_| !path.is_empty()) {
             Some(file) => file_response(path, file, true),
+            None if is_file_path => StatusCode::NOT_FOUND.into_response(),
             None => match Assets::get("index.html") {
                 Some(index) => file_response("index.html", index, false),
                 None => StatusCode::NOT_FOUND.into_response(),
