@@ -2,12 +2,18 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use poem::{
     Endpoint, EndpointExt, Route, Server,
     endpoint::make_sync,
-    listener::{AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener},
+    http::uri::Scheme,
+    listener::{
+        Acceptor, AcceptorExt, BoxAcceptor, Listener, RustlsCertificate, RustlsConfig, TcpAcceptor,
+        TcpListener,
+    },
     middleware::{Compression, Cors},
     web::Redirect,
+    web::{LocalAddr, RemoteAddr},
 };
 
 use crate::{api, error::render_error, state::AppState, web::AdminUi};
@@ -56,27 +62,46 @@ pub fn app(state: AppState) -> impl Endpoint {
 /// Binds now, so a busy port is reported before anything else starts.
 pub async fn bind(state: &AppState) -> Result<BoxAcceptor, ServeError> {
     let addr = state.config.bind;
-    let listener = TcpListener::bind(addr);
-    let acceptor = match &state.config.tls {
-        None => listener
-            .into_acceptor()
-            .await
-            .map(|acceptor| acceptor.boxed()),
+    let tcp = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => ServeError::PortInUse { port: addr.port() },
+            _ => ServeError::Listen { addr, source },
+        })?;
+    let acceptor = NoDelay(tcp);
+    Ok(match &state.config.tls {
+        None => acceptor.boxed(),
         Some((cert, key)) => {
             let cert = std::fs::read(cert).map_err(ServeError::Tls)?;
             let key = std::fs::read(key).map_err(ServeError::Tls)?;
             let tls = RustlsConfig::new().fallback(RustlsCertificate::new().cert(cert).key(key));
-            listener
-                .rustls(tls)
-                .into_acceptor()
-                .await
-                .map(|acceptor| acceptor.boxed())
+            // One configuration for the life of the server; the stream then stays open.
+            let configs = futures::stream::once(futures::future::ready(tls))
+                .chain(futures::stream::pending());
+            acceptor.rustls(configs).boxed()
         }
-    };
-    acceptor.map_err(|source| match source.kind() {
-        std::io::ErrorKind::AddrInUse => ServeError::PortInUse { port: addr.port() },
-        _ => ServeError::Listen { addr, source },
     })
+}
+
+/// Accepts TCP connections with Nagle's algorithm off: a streamed answer is many small
+/// writes, and Nagle plus the client's delayed ACK would hold each one back ~40 ms.
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(&mut self) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        let accepted = self.0.accept().await?;
+        if let Err(err) = accepted.0.set_nodelay(true) {
+            tracing::debug!(%err, "could not set TCP_NODELAY");
+        }
+        Ok(accepted)
+    }
 }
 
 /// Serves until a shutdown signal, then lets in-flight requests finish within the grace period.
