@@ -24,4 +24,8 @@ PG_URL=$(bash scripts/start-postgres.sh)
 trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
 LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests
 
+step "Windows .exe: cross-build with mingw-w64, smoke test under Wine"
+bash scripts/build-windows.sh
+LINUX_BIN=target/debug/llm-proxy bash scripts/windows-smoke.sh
+
 step "all tests passed"

@@ -74,6 +74,27 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
+    // No subcommand: possibly a double-click, whose console window closes when we exit.
+    let plain_start = cli.command.is_none();
+    let code = run_command(cli).await;
+    if plain_start && code != ExitCode::SUCCESS {
+        pause_before_exit();
+    }
+    code
+}
+
+/// Keeps a start-up error readable in a console window that exists only for this process
+/// (Windows double-click) until Enter is pressed. Only when stdin is a console: never under
+/// a service manager, a pipe or CI.
+fn pause_before_exit() {
+    use std::io::IsTerminal;
+    if cfg!(windows) && std::io::stdin().is_terminal() {
+        eprintln!("按回车键关闭窗口 / press Enter to close this window");
+        let _ = std::io::stdin().read_line(&mut String::new());
+    }
+}
+
+async fn run_command(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Openapi = command {
         println!("{}", api::spec_json());
@@ -138,6 +159,9 @@ async fn serve(config: Config) -> Result<(), String> {
         // The admin gets a commented file to edit, next to the program.
         let _ = std::fs::write(&config.config_path, include_str!("../../config.toml"));
     }
+    // Bind before the database is touched: a start that fails on a busy port must not create
+    // the first admin, whose generated password only a successful start prints.
+    let acceptor = server::bind(&config).await.map_err(|err| err.to_string())?;
     let prepared = prepare(config).await?;
     let (state, recorder) = AppState::new(
         prepared.config,
@@ -145,7 +169,6 @@ async fn serve(config: Config) -> Result<(), String> {
         prepared.cipher,
         prepared.tokens,
     );
-    let acceptor = server::bind(&state).await.map_err(|err| err.to_string())?;
     crate::banner::print(&state.config, prepared.generated_admin.as_ref());
     if state.config.open_browser {
         crate::banner::open_browser(&state.config);

@@ -16,7 +16,7 @@ use poem::{
     web::{LocalAddr, RemoteAddr},
 };
 
-use crate::{api, error::render_error, state::AppState, web::AdminUi};
+use crate::{api, config::Config, error::render_error, state::AppState, web::AdminUi};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -60,8 +60,8 @@ pub fn app(state: AppState) -> impl Endpoint {
 }
 
 /// Binds now, so a busy port is reported before anything else starts.
-pub async fn bind(state: &AppState) -> Result<BoxAcceptor, ServeError> {
-    let addr = state.config.bind;
+pub async fn bind(config: &Config) -> Result<BoxAcceptor, ServeError> {
+    let addr = config.bind;
     let tcp = TcpListener::bind(addr)
         .into_acceptor()
         .await
@@ -70,7 +70,7 @@ pub async fn bind(state: &AppState) -> Result<BoxAcceptor, ServeError> {
             _ => ServeError::Listen { addr, source },
         })?;
     let acceptor = NoDelay(tcp);
-    Ok(match &state.config.tls {
+    Ok(match &config.tls {
         None => acceptor.boxed(),
         Some((cert, key)) => {
             let cert = std::fs::read(cert).map_err(ServeError::Tls)?;

@@ -345,3 +345,35 @@ async fn data_folder_with_spaces_chinese_and_percent_works() {
         "database inside the named folder"
     );
 }
+
+#[tokio::test]
+async fn a_busy_port_fails_clearly_before_creating_the_first_admin() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let mut server = TestServer::start_with(bare()).await;
+    server.stop();
+    // A fresh data folder whose first start meets a busy port.
+    let fresh = tempfile::tempdir().unwrap();
+    let output = server
+        .command()
+        .env("LLM_PROXY_DATA_DIR", fresh.path())
+        .env("LLM_PROXY_BIND", format!("127.0.0.1:{port}"))
+        .env_remove("LLM_PROXY_ADMIN_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("端口 {port} 已被占用")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("LLM_PROXY_BIND"),
+        "says how to change it: {stderr}"
+    );
+    assert!(
+        !fresh.path().join("llm-proxy.db").exists(),
+        "nothing was created"
+    );
+    drop(busy);
+}
