@@ -179,8 +179,10 @@ async fn serve(config: Config) -> Result<(), String> {
         *state.quotas.clock(),
         state.config.log_retention_days,
     ));
+    let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
     let result = server::run(state, acceptor).await;
     purge.abort();
+    checkpoints.abort();
     // Calls still running in detached tasks (a stream whose client left) finish and are
     // recorded before the database closes.
     recorder.finish(grace).await;

@@ -81,10 +81,10 @@ impl std::fmt::Debug for Db {
 impl Db {
     pub async fn connect(url: &str) -> Result<Self, DbSetupError> {
         if url.starts_with("sqlite:") {
-            let write = Database::connect(sqlite_options(url, 1))
+            let write = Database::connect(sqlite_options(url, 1, Checkpoints::Deferred))
                 .await
                 .map_err(DbSetupError::Connect)?;
-            let read = Database::connect(sqlite_options(url, 4))
+            let read = Database::connect(sqlite_options(url, 4, Checkpoints::Automatic))
                 .await
                 .map_err(DbSetupError::Connect)?;
             Ok(Self {
@@ -150,20 +150,55 @@ impl Db {
         }
     }
 
+    /// Copies committed WAL pages back into the database file without blocking the writer
+    /// (PASSIVE). The writer does not checkpoint by itself (see `Checkpoints::Deferred`):
+    /// `serve` runs this every second, off the path of any call.
+    pub async fn checkpoint(&self) {
+        if !self.is_sqlite() {
+            return;
+        }
+        if let Err(err) = self
+            .read
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(%err, "WAL checkpoint failed");
+        }
+    }
+
+    /// `checkpoint` once a second, until the task is aborted.
+    pub async fn checkpoint_every_second(self) {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            self.checkpoint().await;
+        }
+    }
+
     pub async fn close(self) {
         let _ = self.write.close().await;
         let _ = self.read.close().await;
     }
 }
 
-fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+/// Whether a pool's connections checkpoint the WAL themselves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checkpoints {
+    /// The default: the connection that commits past 1000 WAL pages copies them back.
+    Automatic,
+    /// The writer leaves checkpoints (and their fsyncs) to `checkpoint()`, so a call's
+    /// commit never waits for one.
+    Deferred,
+}
+
+fn sqlite_options(url: &str, connections: u32, checkpoints: Checkpoints) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+        .map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 // NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
                 // only a power cut can lose the last transactions.
@@ -171,6 +206,14 @@ fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
+                .pragma(
+                    "wal_autocheckpoint",
+                    if checkpoints == Checkpoints::Deferred {
+                        "0"
+                    } else {
+                        "1000"
+                    },
+                )
         });
     options
 }
