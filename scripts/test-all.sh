@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, and every test on SQLite and on a
-# real PostgreSQL server that this script starts itself. Fails on the first failing step.
+# The whole test suite, as CI runs it: formatting, lints, every test on SQLite and on a real
+# PostgreSQL server that this script starts itself (browser tests in Debian's Chromium
+# included), then the Windows .exe built and smoke-tested under Wine. Installs what it needs
+# (Debian packages; run as root). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "prerequisites (Debian packages for the browser tests)"
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
