@@ -16,6 +16,10 @@
 //! `p99_us`, `max_us`, `mean_us`, and its own CPU time (`cpu_ms`, `cpu_us_per_req`) so a
 //! benchmark can show the generator is not its own bottleneck. Single-threaded on purpose:
 //! it is pinned to one core with the fake upstream.
+//!
+//! `--save FILE` also writes that line and every latency (µs, one per line) to FILE;
+//! `loadgen --merge FILE…` prints the same report for several saved runs taken together
+//! (a benchmark alternates short direct and proxied runs and merges each side).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -33,12 +37,13 @@ struct Args {
     concurrency: usize,
     duration: Duration,
     expect: Option<String>,
+    save: Option<String>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --url URL --body JSON [--token BEARER] [--concurrency N] \
-         [--duration SECS] [--expect SUBSTRING]"
+         [--duration SECS] [--expect SUBSTRING] [--save FILE]\n       loadgen --merge FILE..."
     );
     std::process::exit(2)
 }
@@ -51,6 +56,7 @@ fn parse_args() -> Args {
         concurrency: 1,
         duration: Duration::from_secs(10),
         expect: None,
+        save: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +73,7 @@ fn parse_args() -> Args {
                 args.duration = Duration::from_secs_f64(secs);
             }
             "--expect" => args.expect = Some(value()),
+            "--save" => args.save = Some(value()),
             _ => usage(),
         }
     }
@@ -215,6 +222,11 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--merge") {
+        merge(&argv[2..]);
+        return;
+    }
     let args = parse_args();
     let url = url::Url::parse(&args.url).unwrap_or_else(|_| usage());
     if url.scheme() != "http" {
@@ -270,26 +282,65 @@ fn main() {
 
     let errors: u64 = workers.iter().map(|w| w.errors).sum();
     let first_error = workers.iter().find_map(|w| w.first_error.clone());
-    let mut all: Vec<u32> = workers
+    let latencies: Vec<u32> = workers
         .into_iter()
         .flat_map(|w| w.latencies_us.into_iter())
         .collect();
+    let run = Run {
+        errors,
+        first_error,
+        concurrency: args.concurrency,
+        seconds,
+        cpu_ms: cpu,
+    };
+    let line = report(&run, latencies.clone()).to_string();
+    println!("{line}");
+    if let Some(path) = &args.save {
+        let mut text = String::with_capacity(line.len() + latencies.len() * 7);
+        text.push_str(&line);
+        text.push('\n');
+        for v in &latencies {
+            text.push_str(&v.to_string());
+            text.push('\n');
+        }
+        std::fs::write(path, text).expect("write --save file");
+    }
+    if errors > 0 {
+        eprintln!(
+            "loadgen: {errors} of {} requests failed; first: {}",
+            latencies.len() as u64 + errors,
+            run.first_error.unwrap_or_default()
+        );
+    }
+}
+
+/// What one run measured besides its latencies.
+struct Run {
+    errors: u64,
+    first_error: Option<String>,
+    concurrency: usize,
+    seconds: f64,
+    cpu_ms: f64,
+}
+
+fn report(run: &Run, mut all: Vec<u32>) -> serde_json::Value {
     all.sort_unstable();
     let ok = all.len() as u64;
-    let requests = ok + errors;
+    let requests = ok + run.errors;
     let mean = if all.is_empty() {
         0.0
     } else {
         all.iter().map(|&v| f64::from(v)).sum::<f64>() / all.len() as f64
     };
-    let report = serde_json::json!({
+    let (seconds, cpu) = (run.seconds, run.cpu_ms);
+    serde_json::json!({
         "requests": requests,
         "ok": ok,
-        "errors": errors,
-        "first_error": first_error,
-        "concurrency": args.concurrency,
+        "errors": run.errors,
+        "first_error": run.first_error,
+        "concurrency": run.concurrency,
         "seconds": (seconds * 1000.0).round() / 1000.0,
-        "rps": (requests as f64 / seconds).round(),
+        "rps": if seconds > 0.0 { (requests as f64 / seconds).round() } else { 0.0 },
         "p50_us": percentile(&all, 50.0),
         "p90_us": percentile(&all, 90.0),
         "p99_us": percentile(&all, 99.0),
@@ -297,12 +348,35 @@ fn main() {
         "mean_us": mean.round(),
         "cpu_ms": cpu.round(),
         "cpu_us_per_req": if requests == 0 { 0.0 } else { (cpu * 1000.0 / requests as f64).round() },
-    });
-    println!("{report}");
-    if errors > 0 {
-        eprintln!(
-            "loadgen: {errors} of {requests} requests failed; first: {}",
-            first_error.unwrap_or_default()
-        );
+    })
+}
+
+/// `--merge FILE…`: the report of saved runs taken together.
+fn merge(paths: &[String]) {
+    let mut run = Run {
+        errors: 0,
+        first_error: None,
+        concurrency: 0,
+        seconds: 0.0,
+        cpu_ms: 0.0,
+    };
+    let mut all = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut lines = text.lines();
+        let head: serde_json::Value = lines
+            .next()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("{path}: not a --save file"));
+        let num = |key: &str| head[key].as_f64().unwrap_or(0.0);
+        run.errors += head["errors"].as_u64().unwrap_or(0);
+        if run.first_error.is_none() {
+            run.first_error = head["first_error"].as_str().map(str::to_owned);
+        }
+        run.concurrency = head["concurrency"].as_u64().unwrap_or(0) as usize;
+        run.seconds += num("seconds");
+        run.cpu_ms += num("cpu_ms");
+        all.extend(lines.filter_map(|l| l.parse::<u32>().ok()));
     }
+    println!("{}", report(&run, all));
 }
