@@ -5,7 +5,7 @@
 //! tests use it to cross a day or month boundary, or to produce old records, through the
 //! real binary.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 pub const OFFSET_ENV: &str = "LLM_PROXY_CLOCK_OFFSET_SECONDS";
@@ -75,12 +75,6 @@ impl Clock {
     /// Today's local date.
     pub fn today(&self) -> NaiveDate {
         self.now().with_timezone(&self.tz).date_naive()
-    }
-
-    /// The local date of the first day of this month.
-    pub fn first_of_month(&self) -> NaiveDate {
-        let today = self.today();
-        today.with_day(1).unwrap_or(today)
     }
 }
 

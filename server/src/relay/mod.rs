@@ -91,14 +91,6 @@ impl Relay {
             }),
         }
     }
-
-    pub fn providers(&self) -> &Providers {
-        &self.providers
-    }
-
-    pub fn recorder(&self) -> &Recorder {
-        &self.recorder
-    }
 }
 
 pub(crate) fn policy(call: &PreparedCall) -> RetryPolicy {

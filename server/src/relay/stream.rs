@@ -8,7 +8,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Failure, Outcome, PreparedCall, Relay, describe, policy, retry::timeout_error};
+use super::{Failure, Outcome, PreparedCall, Relay, policy, retry::timeout_error};
 use crate::{
     error::AppError,
     providers::{StreamEvent as Upstream, Usage},
@@ -168,13 +168,4 @@ impl Relay {
 enum Ending {
     Upstream(crate::providers::UpstreamError),
     ClientGone,
-}
-
-impl std::fmt::Debug for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Upstream(err) => write!(f, "upstream: {}", describe(err)),
-            Self::ClientGone => f.write_str("client gone"),
-        }
-    }
 }
