@@ -1,6 +1,7 @@
 //! `llm_call_logs` (调用记录表): one row per client call, whatever its outcome.
 //! The config's name, provider and model are copied in, so a record stays readable after
-//! its config is deleted.
+//! its config is deleted; the ids are kept without foreign keys, so a record is written even
+//! when what it refers to was deleted while the call ran.
 
 use sea_orm::entity::prelude::*;
 
@@ -21,7 +22,7 @@ pub struct Model {
     pub request_params: Option<Json>,
     pub response_content: Option<String>,
     pub response_data: Option<Json>,
-    /// `success` | `error`.
+    /// `success` | `error` | `interrupted` (the server stopped while the call ran).
     pub status: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -35,6 +36,8 @@ pub struct Model {
     pub is_stream: bool,
     pub call_time: DateTimeUtc,
     pub duration_ms: Option<i32>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter` …).
+    pub finish_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ use crate::{
     config::{Config, FlagOverrides},
     crypto::Cipher,
     db::{self, app_settings::ENCRYPTION_KEY_FINGERPRINT, users::UserFields},
+    quotas::lease,
     secret::Secret,
     server::{self, HEALTHCHECK_TIMEOUT},
     state::AppState,
@@ -174,18 +175,28 @@ async fn serve(config: Config) -> Result<(), String> {
         crate::banner::open_browser(&state.config);
     }
     let grace = state.config.shutdown_grace;
+    let (instance, lease) = (state.quotas.instance().clone(), state.config.instance_lease);
+    lease::start(&state.db, &instance, lease)
+        .await
+        .map_err(|err| format!("registering this instance in the database: {err}"))?;
+    let leases = tokio::spawn(lease::run(state.db.clone(), instance.clone(), lease));
     let purge = tokio::spawn(crate::quotas::retention::run(
         state.db.clone(),
         *state.quotas.clock(),
         state.config.log_retention_days,
     ));
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
+    let relay = state.relay.clone();
     let result = server::run(state, acceptor).await;
     purge.abort();
     checkpoints.abort();
-    // Calls still running in detached tasks (a stream whose client left) finish and are
-    // recorded before the database closes.
+    // Calls still running in detached tasks (a stream whose client left) finish, or are
+    // interrupted once the grace is over, and are recorded before the database closes.
+    relay.finish(grace).await;
+    drop(relay);
     recorder.finish(grace).await;
+    leases.abort();
+    lease::stop(&prepared.db, &instance).await;
     prepared.db.close().await;
     tracing::info!("stopped");
     result.map_err(|err| err.to_string())

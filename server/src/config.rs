@@ -36,6 +36,8 @@ pub struct ServerSection {
     pub tls_key: String,
     pub cors_origins: Vec<String>,
     pub shutdown_grace_seconds: u64,
+    pub client_write_timeout_seconds: u64,
+    pub instance_lease_seconds: u64,
 }
 
 impl Default for ServerSection {
@@ -47,6 +49,8 @@ impl Default for ServerSection {
             tls_key: String::new(),
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
+            client_write_timeout_seconds: 30,
+            instance_lease_seconds: 30,
         }
     }
 }
@@ -152,6 +156,14 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "server.shutdown_grace_seconds",
         "LLM_PROXY_SHUTDOWN_GRACE_SECONDS",
     ),
+    (
+        "server.client_write_timeout_seconds",
+        "LLM_PROXY_CLIENT_WRITE_TIMEOUT_SECONDS",
+    ),
+    (
+        "server.instance_lease_seconds",
+        "LLM_PROXY_INSTANCE_LEASE_SECONDS",
+    ),
     ("storage.data_dir", "LLM_PROXY_DATA_DIR"),
     ("storage.database_url", "LLM_PROXY_DATABASE_URL"),
     ("security.jwt_secret", "LLM_PROXY_JWT_SECRET"),
@@ -192,6 +204,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub cors_origins: Vec<String>,
     pub shutdown_grace: std::time::Duration,
+    pub client_write_timeout: std::time::Duration,
+    pub instance_lease: std::time::Duration,
     pub data_dir: PathBuf,
     /// Empty means the SQLite file in the data dir.
     pub database_url: String,
@@ -293,6 +307,12 @@ impl Config {
             tls,
             cors_origins: file.server.cors_origins,
             shutdown_grace: std::time::Duration::from_secs(file.server.shutdown_grace_seconds),
+            client_write_timeout: std::time::Duration::from_secs(
+                file.server.client_write_timeout_seconds.max(1),
+            ),
+            instance_lease: std::time::Duration::from_secs(
+                file.server.instance_lease_seconds.max(3),
+            ),
             data_dir,
             database_url: file.storage.database_url,
             jwt_secret: non_empty(file.security.jwt_secret),
@@ -378,6 +398,10 @@ fn apply_override(
                 .collect()
         }
         "server.shutdown_grace_seconds" => file.server.shutdown_grace_seconds = number(value)?,
+        "server.client_write_timeout_seconds" => {
+            file.server.client_write_timeout_seconds = number(value)?
+        }
+        "server.instance_lease_seconds" => file.server.instance_lease_seconds = number(value)?,
         "storage.data_dir" => file.storage.data_dir = text,
         "storage.database_url" => file.storage.database_url = text,
         "security.jwt_secret" => file.security.jwt_secret = text,

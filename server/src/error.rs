@@ -45,6 +45,9 @@ pub enum AppError {
     },
     #[error("{0}")]
     Upstream(UpstreamFailure),
+    /// The server is stopping and interrupted the call.
+    #[error("服务正在停止，请稍后重试")]
+    ShuttingDown,
     #[error("服务器内部错误，请稍后重试")]
     Internal(String),
 }
@@ -115,6 +118,7 @@ impl AppError {
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(UpstreamFailure::Failed) => StatusCode::BAD_GATEWAY,
+            Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -143,6 +147,7 @@ impl AppError {
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => "UPSTREAM_RATE_LIMITED",
             Self::Upstream(UpstreamFailure::Timeout) => "UPSTREAM_TIMEOUT",
             Self::Upstream(UpstreamFailure::Failed) => "UPSTREAM_ERROR",
+            Self::ShuttingDown => "SERVER_SHUTTING_DOWN",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -218,7 +223,7 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 10] = [
+        let statuses: [(u16, &'static str); 11] = [
             (400, "请求格式错误 / 模板变量缺失"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
@@ -228,6 +233,7 @@ impl ApiResponse for AppError {
             (429, "请求过于频繁或配额用完"),
             (500, "服务器内部错误"),
             (502, "上游大模型调用失败"),
+            (503, "服务正在停止"),
             (504, "上游大模型超时"),
         ];
         MetaResponses {
@@ -330,6 +336,7 @@ mod tests {
                 429,
                 "UPSTREAM_RATE_LIMITED",
             ),
+            (AppError::ShuttingDown, 503, "SERVER_SHUTTING_DOWN"),
             (
                 AppError::Internal("db exploded: secret".into()),
                 500,

@@ -18,4 +18,5 @@ pub mod relay;
 pub mod secret;
 pub mod server;
 pub mod state;
+pub mod validate;
 pub mod web;

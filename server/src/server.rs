@@ -104,11 +104,21 @@ impl Acceptor for NoDelay {
     }
 }
 
-/// Serves until a shutdown signal, then lets in-flight requests finish within the grace period.
+/// After the grace, calls still running are interrupted and answered; connections that
+/// are still open this much later are closed regardless.
+const SHUTDOWN_BACKSTOP: Duration = Duration::from_secs(5);
+
+/// Serves until a shutdown signal, then lets in-flight requests finish within the grace
+/// period; calls still running then are interrupted by the relay (and recorded so).
 pub async fn run(state: AppState, acceptor: BoxAcceptor) -> Result<(), ServeError> {
     let grace = state.config.shutdown_grace;
+    let relay = state.relay.clone();
+    let signal = async move {
+        shutdown_signal().await;
+        relay.begin_shutdown(grace);
+    };
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown_signal(), Some(grace))
+        .run_with_graceful_shutdown(app(state), signal, Some(grace + SHUTDOWN_BACKSTOP))
         .await?;
     Ok(())
 }

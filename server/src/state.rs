@@ -9,7 +9,7 @@ use crate::{
     crypto::Cipher,
     db::Db,
     providers::{Providers, http_client},
-    quotas::Quotas,
+    quotas::{Quotas, lease::InstanceId},
     relay::{
         Relay,
         recorder::{Recorder, RecorderTask},
@@ -26,7 +26,7 @@ pub struct Shared {
     pub tokens: Tokens,
     pub login_limiter: LoginLimiter,
     pub relay: Arc<Relay>,
-    pub quotas: Quotas,
+    pub quotas: Arc<Quotas>,
 }
 
 impl AppState {
@@ -35,11 +35,19 @@ impl AppState {
     pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
         let (recorder, recorder_task) = Recorder::start(db.clone());
-        let relay = Arc::new(Relay::new(Providers::new(http_client()), recorder));
-        let quotas = Quotas::new(
+        let quotas = Arc::new(Quotas::new(
             Clock::from_env(config.timezone),
             config.default_requests_per_minute,
-        );
+            InstanceId::generate(),
+        ));
+        let relay = Arc::new(Relay::new(
+            db.clone(),
+            cipher.clone(),
+            quotas.clone(),
+            Providers::new(http_client()),
+            recorder,
+            config.client_write_timeout,
+        ));
         let state = Self(Arc::new(Shared {
             quotas,
             config,

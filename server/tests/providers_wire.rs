@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fake_upstream::{FakeUpstream, Outcome, Reply};
 use futures::StreamExt;
 use llm_proxy::providers::{
-    ChatMessage, ChatRequest, EventStream, FailureKind, ProviderKind, Providers, Role, StreamEvent,
-    UpstreamError, Usage,
+    ChatMessage, ChatRequest, EventStream, FailureKind, Progress, ProviderKind, Providers, Role,
+    StreamEvent, UpstreamError, Usage,
 };
 use serde_json::Value;
 
@@ -63,6 +63,7 @@ async fn collect(mut stream: EventStream) -> Collected {
             }
             Ok(StreamEvent::Usage(u)) => out.usage = Some(u),
             Ok(StreamEvent::Finish(f)) => out.finish = Some(f),
+            Ok(StreamEvent::Reasoning(_)) => {}
             Err(err) => {
                 assert!(out.error.is_none(), "nothing may follow an error");
                 out.error = Some(err);
@@ -86,7 +87,10 @@ async fn every_provider_completes_with_text_usage_and_finish() {
     let p = providers();
     for kind in ProviderKind::ALL {
         fake.push(Reply::new(TEXT).usage(12, 5));
-        let c = p.complete(&fake.target(kind), &request()).await.unwrap();
+        let c = p
+            .complete(&fake.target(kind), &request(), &Progress::new())
+            .await
+            .unwrap();
         assert_eq!(c.text, TEXT, "{kind:?}");
         assert_eq!(c.usage, Some(usage(12, 5)), "{kind:?}");
         assert_eq!(c.finish_reason.as_deref(), Some("stop"), "{kind:?}");
@@ -100,7 +104,10 @@ async fn every_provider_streams_text_usage_and_finish() {
     let p = providers();
     for kind in ProviderKind::ALL {
         fake.push(Reply::new(TEXT).usage(20, 9).chunk_chars(3));
-        let stream = p.open_stream(&fake.target(kind), &request()).await.unwrap();
+        let stream = p
+            .open_stream(&fake.target(kind), &request(), &Progress::new())
+            .await
+            .unwrap();
         let got = collect(stream).await;
         assert!(got.error.is_none(), "{kind:?}: {:?}", got.error);
         assert_eq!(got.text, TEXT, "{kind:?}");
@@ -116,7 +123,12 @@ async fn utf8_split_across_writes_arrives_whole() {
     let p = providers();
     for kind in ProviderKind::ALL {
         fake.push(Reply::new(TEXT).chunk_chars(2).split_utf8());
-        let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+        let got = collect(
+            p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                .await
+                .unwrap(),
+        )
+        .await;
         assert!(got.error.is_none(), "{kind:?}: {:?}", got.error);
         assert_eq!(got.text, TEXT, "{kind:?}");
     }
@@ -142,7 +154,11 @@ async fn openai_and_custom_request_shape() {
     let fake = FakeUpstream::start().await;
     let p = providers();
     let _stream = p
-        .open_stream(&fake.target(ProviderKind::Openai), &request())
+        .open_stream(
+            &fake.target(ProviderKind::Openai),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap();
     let (rec, body) = body_of(&fake, "/v1/chat/completions");
@@ -157,9 +173,13 @@ async fn openai_and_custom_request_shape() {
     assert_eq!(body["temperature"], 1.5);
     assert_eq!(body["frequency_penalty"], 0.4);
 
-    p.complete(&fake.target(ProviderKind::Custom), &request())
-        .await
-        .unwrap();
+    p.complete(
+        &fake.target(ProviderKind::Custom),
+        &request(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
     let (rec, body) = body_of(&fake, "/custom/");
     assert_eq!(rec.header("authorization"), Some("Bearer sk-fake-custom"));
     assert_eq!(body["max_tokens"], 300);
@@ -170,9 +190,13 @@ async fn openai_and_custom_request_shape() {
 async fn anthropic_request_shape() {
     let fake = FakeUpstream::start().await;
     let p = providers();
-    p.complete(&fake.target(ProviderKind::Anthropic), &request())
-        .await
-        .unwrap();
+    p.complete(
+        &fake.target(ProviderKind::Anthropic),
+        &request(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
     let (rec, body) = body_of(&fake, "/v1/messages");
     assert_eq!(rec.header("x-api-key"), Some("sk-ant-fake"));
     assert_eq!(rec.header("anthropic-version"), Some("2023-06-01"));
@@ -189,7 +213,11 @@ async fn dashscope_request_shape() {
     let fake = FakeUpstream::start().await;
     let p = providers();
     let _stream = p
-        .open_stream(&fake.target(ProviderKind::Aliyun), &request())
+        .open_stream(
+            &fake.target(ProviderKind::Aliyun),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap();
     let (rec, body) = body_of(&fake, "/api/v1/services");
@@ -208,9 +236,13 @@ async fn dashscope_request_shape() {
     assert_eq!(params["presence_penalty"], 0.2);
     assert!(params.get("frequency_penalty").is_none());
 
-    p.complete(&fake.target(ProviderKind::Aliyun), &request())
-        .await
-        .unwrap();
+    p.complete(
+        &fake.target(ProviderKind::Aliyun),
+        &request(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
     let (rec, body) = body_of(&fake, "/api/v1/services");
     assert!(rec.header("x-dashscope-sse").is_none());
     assert!(body["parameters"].get("incremental_output").is_none());
@@ -220,7 +252,11 @@ async fn dashscope_request_shape() {
 async fn spark_request_shape() {
     let fake = FakeUpstream::start().await;
     let _stream = providers()
-        .open_stream(&fake.target(ProviderKind::Xunfei), &request())
+        .open_stream(
+            &fake.target(ProviderKind::Xunfei),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap();
     let (rec, body) = body_of(&fake, "/spark/");
@@ -245,9 +281,13 @@ async fn zhipu_request_shape_and_jwt() {
     .unwrap();
     let p = providers();
     // The fake verifies the signature, the header and the millisecond times itself.
-    p.complete(&fake.target(ProviderKind::Zhipu), &request())
-        .await
-        .unwrap();
+    p.complete(
+        &fake.target(ProviderKind::Zhipu),
+        &request(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
     let (rec, body) = body_of(&fake, "/api/paas/");
     assert_eq!(body["temperature"], 0.99);
     assert_eq!(body["max_tokens"], 300);
@@ -272,9 +312,13 @@ async fn zhipu_request_shape_and_jwt() {
     assert_eq!(claims["exp"].as_u64().unwrap() - ts, 210_000);
 
     // Cached: the next call reuses the same token.
-    p.complete(&fake.target(ProviderKind::Zhipu), &request())
-        .await
-        .unwrap();
+    p.complete(
+        &fake.target(ProviderKind::Zhipu),
+        &request(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
     let (rec, _) = body_of(&fake, "/api/paas/");
     assert_eq!(
         rec.header("authorization").unwrap(),
@@ -283,7 +327,9 @@ async fn zhipu_request_shape_and_jwt() {
 
     // A key without a dot is sent as it is.
     let plain = fake.target_with_key(ProviderKind::Zhipu, fake_upstream::ZHIPU_PLAIN_KEY);
-    p.complete(&plain, &request()).await.unwrap();
+    p.complete(&plain, &request(), &Progress::new())
+        .await
+        .unwrap();
     let (rec, _) = body_of(&fake, "/api/paas/");
     assert_eq!(
         rec.header("authorization"),
@@ -295,7 +341,10 @@ async fn zhipu_request_shape_and_jwt() {
 async fn zhipu_wrong_jwt_secret_is_auth() {
     let fake = FakeUpstream::start().await;
     let target = fake.target_with_key(ProviderKind::Zhipu, "fakezhipuid.wrongsecret");
-    let err = providers().complete(&target, &request()).await.unwrap_err();
+    let err = providers()
+        .complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Auth, false));
     assert_eq!(err.code.as_deref(), Some("1002"));
     assert!(!err.detail.contains("wrongsecret"));
@@ -306,7 +355,11 @@ async fn baidu_request_shape_and_token() {
     let fake = FakeUpstream::start().await;
     let p = providers();
     let _stream = p
-        .open_stream(&fake.target(ProviderKind::Baidu), &request())
+        .open_stream(
+            &fake.target(ProviderKind::Baidu),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap();
     let token_req = fake.requests_to("/oauth/2.0/token").pop().unwrap();
@@ -345,20 +398,30 @@ async fn baidu_token_is_fetched_once_and_refreshed_once_when_expired() {
     let p = providers();
     let target = fake.target(ProviderKind::Baidu);
     for _ in 0..3 {
-        p.complete(&target, &request()).await.unwrap();
+        p.complete(&target, &request(), &Progress::new())
+            .await
+            .unwrap();
     }
     assert_eq!(fake.baidu_tokens_issued(), 1);
 
     // 111: the cached token expired upstream → one refresh, one retry, success.
     fake.expire_baidu_tokens();
-    let c = p.complete(&target, &request()).await.unwrap();
+    let c = p
+        .complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap();
     assert_eq!(c.text, fake_upstream::DEFAULT_TEXT);
     assert_eq!(fake.baidu_tokens_issued(), 2);
     assert_eq!(fake.requests_to("/rpc/").len(), 5);
 
     // Same for a stream.
     fake.expire_baidu_tokens();
-    let got = collect(p.open_stream(&target, &request()).await.unwrap()).await;
+    let got = collect(
+        p.open_stream(&target, &request(), &Progress::new())
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(got.error.is_none());
     assert_eq!(fake.baidu_tokens_issued(), 3);
 }
@@ -368,11 +431,16 @@ async fn baidu_110_refreshes_only_once() {
     let fake = FakeUpstream::start().await;
     let p = providers();
     let target = fake.target(ProviderKind::Baidu);
-    p.complete(&target, &request()).await.unwrap();
+    p.complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap();
     // The upstream keeps calling the token invalid: one refresh, one retry, then the error.
     fake.push(Reply::default().error_after(0, "110", "Access token invalid or no longer valid"));
     fake.push(Reply::default().error_after(0, "110", "Access token invalid or no longer valid"));
-    let err = p.complete(&target, &request()).await.unwrap_err();
+    let err = p
+        .complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Auth, false));
     assert_eq!(err.code.as_deref(), Some("110"));
     assert_eq!(fake.baidu_tokens_issued(), 2);
@@ -383,7 +451,10 @@ async fn baidu_110_refreshes_only_once() {
 async fn baidu_wrong_client_is_auth_without_the_secret() {
     let fake = FakeUpstream::start().await;
     let target = fake.target_with_key(ProviderKind::Baidu, "fake-baidu-client-id:not-the-secret");
-    let err = providers().complete(&target, &request()).await.unwrap_err();
+    let err = providers()
+        .complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Auth, false));
     assert_eq!(err.status, Some(401));
     assert!(!err.detail.contains("not-the-secret"), "{}", err.detail);
@@ -401,7 +472,10 @@ async fn wrong_key_is_auth_for_every_provider() {
             _ => "wrong-secret-value",
         };
         let target = fake.target_with_key(kind, key);
-        let err = p.complete(&target, &request()).await.unwrap_err();
+        let err = p
+            .complete(&target, &request(), &Progress::new())
+            .await
+            .unwrap_err();
         assert_eq!(
             (err.kind, err.retryable),
             (FailureKind::Auth, false),
@@ -412,7 +486,11 @@ async fn wrong_key_is_auth_for_every_provider() {
             "{kind:?}: {}",
             err.detail
         );
-        let err = p.open_stream(&target, &request()).await.err().unwrap();
+        let err = p
+            .open_stream(&target, &request(), &Progress::new())
+            .await
+            .err()
+            .unwrap();
         assert_eq!(err.kind, FailureKind::Auth, "{kind:?} stream");
     }
 }
@@ -455,7 +533,7 @@ async fn in_band_errors_are_classified() {
         // Non-stream: an error body with a 200.
         fake.push(Reply::default().error_after(0, code, "scripted failure"));
         let err = p
-            .complete(&fake.target(kind), &request())
+            .complete(&fake.target(kind), &request(), &Progress::new())
             .await
             .unwrap_err();
         assert_eq!(
@@ -473,7 +551,7 @@ async fn in_band_errors_are_classified() {
         // Stream, before any text: open_stream itself fails (the relay may still retry).
         fake.push(Reply::default().error_after(0, code, "scripted failure"));
         let err = p
-            .open_stream(&fake.target(kind), &request())
+            .open_stream(&fake.target(kind), &request(), &Progress::new())
             .await
             .err()
             .unwrap();
@@ -489,7 +567,12 @@ async fn in_band_errors_are_classified() {
                 .chunk_chars(2)
                 .error_after(2, code, "scripted failure"),
         );
-        let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+        let got = collect(
+            p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(got.deltas, 2, "{kind:?}");
         let err = got.error.unwrap();
         assert_eq!(
@@ -517,7 +600,7 @@ async fn rate_limits_carry_retry_after() {
     for (kind, code) in cases {
         fake.push(Outcome::http(429, code, "slow down").header("retry-after", "3"));
         let err = p
-            .complete(&fake.target(kind), &request())
+            .complete(&fake.target(kind), &request(), &Progress::new())
             .await
             .unwrap_err();
         assert_eq!(
@@ -535,7 +618,7 @@ async fn rate_limits_carry_retry_after() {
                 .header("retry-after", "9"),
         );
         let err = p
-            .open_stream(&fake.target(kind), &request())
+            .open_stream(&fake.target(kind), &request(), &Progress::new())
             .await
             .err()
             .unwrap();
@@ -557,13 +640,21 @@ async fn non_retryable_429s() {
         "You exceeded your current quota",
     ));
     let err = p
-        .complete(&fake.target(ProviderKind::Openai), &request())
+        .complete(
+            &fake.target(ProviderKind::Openai),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Billing, false));
     fake.push(Outcome::http(429, "1113", "您的账户已欠费"));
     let err = p
-        .complete(&fake.target(ProviderKind::Zhipu), &request())
+        .complete(
+            &fake.target(ProviderKind::Zhipu),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Billing, false));
@@ -573,7 +664,11 @@ async fn non_retryable_429s() {
         r#"{"type":"error","error":{"type":"rate_limit_error","message":"spend limit","details":{"error_code":"enforced_spend_limit_reached"}}}"#,
     ));
     let err = p
-        .complete(&fake.target(ProviderKind::Anthropic), &request())
+        .complete(
+            &fake.target(ProviderKind::Anthropic),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Billing, false));
@@ -587,7 +682,7 @@ async fn server_error_then_success() {
         fake.push(Outcome::http(500, "500", "internal"));
         fake.push(Reply::new("second time"));
         let err = p
-            .complete(&fake.target(kind), &request())
+            .complete(&fake.target(kind), &request(), &Progress::new())
             .await
             .unwrap_err();
         assert_eq!(
@@ -595,12 +690,19 @@ async fn server_error_then_success() {
             (FailureKind::Unavailable, true),
             "{kind:?}"
         );
-        let c = p.complete(&fake.target(kind), &request()).await.unwrap();
+        let c = p
+            .complete(&fake.target(kind), &request(), &Progress::new())
+            .await
+            .unwrap();
         assert_eq!(c.text, "second time");
     }
     fake.push(Outcome::http(529, "overloaded_error", "Overloaded"));
     let err = p
-        .complete(&fake.target(ProviderKind::Anthropic), &request())
+        .complete(
+            &fake.target(ProviderKind::Anthropic),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -616,7 +718,12 @@ async fn cuts_are_error_items() {
     for kind in ProviderKind::ALL {
         // The connection is aborted after two text events.
         fake.push(Reply::new(TEXT).chunk_chars(2).cut_after(2));
-        let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+        let got = collect(
+            p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(got.text, "你好！H", "{kind:?}");
         let err = got.error.expect("a cut is an error");
         assert_eq!(
@@ -627,7 +734,12 @@ async fn cuts_are_error_items() {
 
         // The body ends cleanly but before the end marker / final chunk.
         fake.push(Reply::new(TEXT).chunk_chars(2).truncate_after(2));
-        let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+        let got = collect(
+            p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(got.deltas, 2, "{kind:?}");
         let err = got.error.expect("a truncated stream is an error");
         assert_eq!(err.kind, FailureKind::Connect, "{kind:?}");
@@ -635,7 +747,7 @@ async fn cuts_are_error_items() {
         // Cut before any text: open_stream fails.
         fake.push(Reply::new(TEXT).cut_after(0));
         let err = p
-            .open_stream(&fake.target(kind), &request())
+            .open_stream(&fake.target(kind), &request(), &Progress::new())
             .await
             .err()
             .unwrap();
@@ -644,7 +756,7 @@ async fn cuts_are_error_items() {
         // Non-stream bodies cut half-way.
         fake.push(Reply::new(TEXT).cut_after(0));
         let err = p
-            .complete(&fake.target(kind), &request())
+            .complete(&fake.target(kind), &request(), &Progress::new())
             .await
             .unwrap_err();
         assert_eq!(
@@ -654,7 +766,7 @@ async fn cuts_are_error_items() {
         );
         fake.push(Reply::new(TEXT).truncate_after(0));
         let err = p
-            .complete(&fake.target(kind), &request())
+            .complete(&fake.target(kind), &request(), &Progress::new())
             .await
             .unwrap_err();
         assert_eq!(err.kind, FailureKind::Protocol, "{kind:?}");
@@ -670,13 +782,16 @@ async fn hangs_and_stalls_are_left_to_the_callers_timeouts() {
 
     fake.push(Outcome::Hang);
     assert!(
-        tokio::time::timeout(short, p.complete(&target, &request()))
+        tokio::time::timeout(short, p.complete(&target, &request(), &Progress::new()))
             .await
             .is_err()
     );
 
     fake.push(Reply::new(TEXT).chunk_chars(2).stall_after(1));
-    let mut stream = p.open_stream(&target, &request()).await.unwrap();
+    let mut stream = p
+        .open_stream(&target, &request(), &Progress::new())
+        .await
+        .unwrap();
     assert!(matches!(
         stream.next().await,
         Some(Ok(StreamEvent::Delta(_)))
@@ -686,13 +801,18 @@ async fn hangs_and_stalls_are_left_to_the_callers_timeouts() {
     // A slow first byte: open_stream resolves only once the first text arrived.
     fake.push(Reply::new(TEXT).first_event_delay(Duration::from_millis(300)));
     let started = Instant::now();
-    let stream = p.open_stream(&target, &request()).await.unwrap();
+    let stream = p
+        .open_stream(&target, &request(), &Progress::new())
+        .await
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(collect(stream).await.text, TEXT);
 
     fake.push(Reply::new(TEXT).delay(Duration::from_millis(150)));
     let started = Instant::now();
-    p.complete(&target, &request()).await.unwrap();
+    p.complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
@@ -703,7 +823,11 @@ async fn anthropic_huge_max_tokens_streams_and_aggregates() {
     req.max_tokens = 64_000;
     fake.push(Reply::new(TEXT).usage(30, 12));
     let c = providers()
-        .complete(&fake.target(ProviderKind::Anthropic), &req)
+        .complete(
+            &fake.target(ProviderKind::Anthropic),
+            &req,
+            &Progress::new(),
+        )
         .await
         .unwrap();
     assert_eq!(c.text, TEXT);
@@ -723,7 +847,11 @@ async fn dashscope_stream_only_model_falls_back_to_streaming() {
     ));
     fake.push(Reply::new(TEXT).usage(8, 4));
     let c = providers()
-        .complete(&fake.target(ProviderKind::Aliyun), &request())
+        .complete(
+            &fake.target(ProviderKind::Aliyun),
+            &request(),
+            &Progress::new(),
+        )
         .await
         .unwrap();
     assert_eq!(c.text, TEXT);
@@ -745,9 +873,13 @@ async fn json_body_on_a_stream_request_is_understood() {
         r#"{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#,
     ));
     let got = collect(
-        p.open_stream(&fake.target(ProviderKind::Custom), &request())
-            .await
-            .unwrap(),
+        p.open_stream(
+            &fake.target(ProviderKind::Custom),
+            &request(),
+            &Progress::new(),
+        )
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(
@@ -763,7 +895,10 @@ async fn unreachable_upstream_is_a_retryable_connect_error() {
     drop(fake);
     // Nothing listens there any more (the port is freed with the fake).
     target.api_url = "http://127.0.0.1:9/v1/chat/completions".to_owned();
-    let err = providers().complete(&target, &request()).await.unwrap_err();
+    let err = providers()
+        .complete(&target, &request(), &Progress::new())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Connect, true));
     assert!(!err.detail.contains("sk-fake-openai"));
 }
@@ -780,10 +915,22 @@ async fn connections_are_reused_after_complete_answers_and_streams() {
                     .chunk_chars(8)
                     .event_delay(Duration::from_millis(1)),
             );
-            let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+            let got = collect(
+                p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                    .await
+                    .unwrap(),
+            )
+            .await;
             assert!(got.error.is_none(), "{kind:?}");
-            p.complete(&fake.target(kind), &request()).await.unwrap();
-            let got = collect(p.open_stream(&fake.target(kind), &request()).await.unwrap()).await;
+            p.complete(&fake.target(kind), &request(), &Progress::new())
+                .await
+                .unwrap();
+            let got = collect(
+                p.open_stream(&fake.target(kind), &request(), &Progress::new())
+                    .await
+                    .unwrap(),
+            )
+            .await;
             assert!(got.error.is_none(), "{kind:?}");
         }
     }
@@ -808,6 +955,7 @@ fn providers_and_their_futures_are_send() {
         api_key: llm_proxy::secret::Secret::new("a:b"),
     };
     let req = request();
-    send(&p.complete(&target, &req));
-    send(&p.open_stream(&target, &req));
+    let progress = Progress::new();
+    send(&p.complete(&target, &req, &progress));
+    send(&p.open_stream(&target, &req, &progress));
 }

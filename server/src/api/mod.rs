@@ -6,7 +6,6 @@ pub mod auth;
 pub mod client;
 pub mod envelope;
 mod system;
-pub(crate) mod validate;
 
 use poem_openapi::{OpenApiService, Tags};
 

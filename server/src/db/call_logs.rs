@@ -3,20 +3,44 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::llm_call_logs::{ActiveModel, Column, Entity, Model};
+use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
-    ActiveValue::NotSet,
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Alias, Expr, ExprTrait, LikeExpr, Query},
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Alias, Expr, ExprTrait, InsertStatement, LikeExpr, Query, SimpleExpr},
 };
 use serde_json::Value;
 
 use super::{
     stats::{self, HourKey, Totals},
-    usage::{self, DAY, MONTH, Reservation, Settled},
+    usage::{self, DAY, MONTH, Reservation, SettleTotals},
 };
 use crate::clock::Period;
+
+/// How a call ended, as the `status` column says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    Success,
+    Error,
+    /// The server stopped (its shutdown grace ran out) while the call ran.
+    Interrupted,
+}
+
+impl CallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Success, Self::Error, Self::Interrupted]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+}
 
 /// One call's record, as the relay hands it over.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +57,8 @@ pub struct NewCallLog {
     pub request_params: Option<Value>,
     pub response_content: Option<String>,
     pub response_data: Option<Value>,
-    pub success: bool,
+    pub status: CallStatus,
+    pub finish_reason: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub prompt_tokens: Option<i32>,
@@ -47,7 +72,7 @@ pub struct NewCallLog {
     /// The local calendar of `call_time`: the day, month and hour the call counts in.
     pub period: Period,
     /// Tokens reserved at admission, released by this record.
-    pub reservation: Reservation,
+    pub reservation: Option<Reservation>,
 }
 
 impl NewCallLog {
@@ -58,50 +83,118 @@ impl NewCallLog {
         }
     }
 
-    fn to_row(&self) -> ActiveModel {
-        ActiveModel {
-            id: NotSet,
-            tokens_used: Set(self.tokens_used()),
-            config_id: Set(self.config_id),
-            template_id: Set(self.template_id),
-            group_id: Set(self.group_id),
-            activation_code: Set(self.activation_code.clone()),
-            user_id: Set(self.user_id),
-            config_name: Set(self.config_name.clone()),
-            provider: Set(self.provider.clone()),
-            model: Set(self.model.clone()),
-            request_messages: Set(self.request_messages.clone()),
-            request_params: Set(self.request_params.clone()),
-            response_content: Set(self.response_content.clone()),
-            response_data: Set(self.response_data.clone()),
-            status: Set(if self.success { "success" } else { "error" }.to_string()),
-            error_code: Set(self.error_code.clone()),
-            error_message: Set(self.error_message.clone()),
-            prompt_tokens: Set(self.prompt_tokens),
-            completion_tokens: Set(self.completion_tokens),
-            tokens_estimated: Set(self.tokens_estimated),
-            cost: Set(self.cost),
-            retry_count: Set(self.retry_count),
-            is_stream: Set(self.is_stream),
-            call_time: Set(self.call_time),
-            duration_ms: Set(Some(self.duration_ms)),
+    /// The row's INSERT. A reference to a config, template, group or user is looked up as
+    /// the row is written: one deleted while the call ran becomes NULL (the snapshot of its
+    /// name stays) instead of failing the record.
+    fn insert(&self) -> InsertStatement {
+        fn existing<E: EntityTrait>(table: E, id: E::Column, value: Option<i32>) -> SimpleExpr {
+            match value {
+                Some(value) => SimpleExpr::SubQuery(
+                    None,
+                    Box::new(
+                        Query::select()
+                            .column(id)
+                            .from(table)
+                            .and_where(Expr::col(id).eq(value))
+                            .to_owned()
+                            .into(),
+                    ),
+                ),
+                None => Expr::value(Option::<i32>::None),
+            }
         }
+        use entity::{groups, llm_configs, llm_prompt_templates, users};
+        Query::insert()
+            .into_table(Entity)
+            .columns([
+                Column::ConfigId,
+                Column::TemplateId,
+                Column::GroupId,
+                Column::UserId,
+                Column::ActivationCode,
+                Column::ConfigName,
+                Column::Provider,
+                Column::Model,
+                Column::RequestMessages,
+                Column::RequestParams,
+                Column::ResponseContent,
+                Column::ResponseData,
+                Column::Status,
+                Column::FinishReason,
+                Column::ErrorCode,
+                Column::ErrorMessage,
+                Column::TokensUsed,
+                Column::PromptTokens,
+                Column::CompletionTokens,
+                Column::TokensEstimated,
+                Column::Cost,
+                Column::RetryCount,
+                Column::IsStream,
+                Column::CallTime,
+                Column::DurationMs,
+            ])
+            .values_panic([
+                existing(llm_configs::Entity, llm_configs::Column::Id, self.config_id),
+                existing(
+                    llm_prompt_templates::Entity,
+                    llm_prompt_templates::Column::Id,
+                    self.template_id,
+                ),
+                existing(groups::Entity, groups::Column::Id, self.group_id),
+                existing(users::Entity, users::Column::Id, self.user_id),
+                self.activation_code.clone().into(),
+                self.config_name.clone().into(),
+                self.provider.clone().into(),
+                self.model.clone().into(),
+                self.request_messages.clone().into(),
+                self.request_params.clone().into(),
+                self.response_content.clone().into(),
+                self.response_data.clone().into(),
+                self.status.as_str().into(),
+                self.finish_reason.clone().into(),
+                self.error_code.clone().into(),
+                self.error_message.clone().into(),
+                self.tokens_used().into(),
+                self.prompt_tokens.into(),
+                self.completion_tokens.into(),
+                self.tokens_estimated.into(),
+                self.cost.into(),
+                self.retry_count.into(),
+                self.is_stream.into(),
+                self.call_time.into(),
+                Some(self.duration_ms).into(),
+            ])
+            .returning_col(Column::Id)
+            .to_owned()
     }
 }
 
 /// Inserts the rows inside the caller's transaction and returns their ids, in order.
 /// In the same transaction, the group counters and hourly statistics take the rows'
-/// totals, so counters and records never disagree.
+/// totals and their reservations (and the `released` ones of calls that ended without a
+/// record) are given back, so counters and records never disagree.
 pub async fn insert_batch(
     txn: &DatabaseTransaction,
     rows: &[NewCallLog],
+    released: &[Reservation],
 ) -> Result<Vec<i64>, DbErr> {
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
-        let result = Entity::insert(row.to_row()).exec(txn).await?;
-        ids.push(result.last_insert_id);
+        let inserted = txn
+            .query_one(&row.insert())
+            .await?
+            .ok_or(DbErr::RecordNotInserted)?;
+        ids.push(inserted.try_get_by_index(0)?);
     }
-    usage::settle(txn, group_totals(rows)).await?;
+    let mut totals = group_totals(rows);
+    let reservations: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| row.reservation.as_ref())
+        .chain(released)
+        .map(|reservation| reservation.id)
+        .collect();
+    usage::take_reservations(txn, &reservations, &mut totals).await?;
+    usage::settle(txn, totals).await?;
     stats::add(txn, hourly_totals(rows)).await?;
     Ok(ids)
 }
@@ -109,7 +202,7 @@ pub async fn insert_batch(
 fn totals_of(row: &NewCallLog) -> Totals {
     Totals {
         calls: 1,
-        success_calls: i64::from(row.success),
+        success_calls: i64::from(row.status == CallStatus::Success),
         prompt_tokens: i64::from(row.prompt_tokens.unwrap_or(0)),
         completion_tokens: i64::from(row.completion_tokens.unwrap_or(0)),
         cost: row.cost,
@@ -117,20 +210,17 @@ fn totals_of(row: &NewCallLog) -> Totals {
     }
 }
 
-fn group_totals(rows: &[NewCallLog]) -> HashMap<(i32, &'static str, String), Settled> {
-    let mut out: HashMap<(i32, &'static str, String), Settled> = HashMap::new();
+/// What the rows add to their groups' counters (their reservations are taken separately).
+fn group_totals(rows: &[NewCallLog]) -> SettleTotals {
+    let mut out = SettleTotals::new();
     for row in rows {
         let Some(group_id) = row.group_id else {
             continue;
         };
         let tokens = i64::from(row.tokens_used().unwrap_or(0));
-        for (period, key, released) in [
-            (DAY, &row.period.day, row.reservation.day),
-            (MONTH, &row.period.month, row.reservation.month),
-        ] {
+        for (period, key) in [(DAY, &row.period.day), (MONTH, &row.period.month)] {
             let entry = out.entry((group_id, period, key.clone())).or_default();
             entry.tokens += tokens;
-            entry.released += released;
             entry.calls += 1;
             entry.cost += row.cost;
         }
@@ -162,8 +252,7 @@ pub struct LogFilter {
     pub config_id: Option<i32>,
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
-    /// `Some(true)`: successes only; `Some(false)`: errors only.
-    pub success: Option<bool>,
+    pub status: Option<CallStatus>,
     /// Inclusive.
     pub from: Option<DateTime<Utc>>,
     /// Exclusive.
@@ -184,8 +273,8 @@ impl LogFilter {
         if let Some(code) = &self.activation_code {
             condition = condition.add(Column::ActivationCode.eq(code.as_str()));
         }
-        if let Some(success) = self.success {
-            condition = condition.add(Column::Status.eq(if success { "success" } else { "error" }));
+        if let Some(status) = self.status {
+            condition = condition.add(Column::Status.eq(status.as_str()));
         }
         if let Some(from) = self.from {
             condition = condition.add(Column::CallTime.gte(from));

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod call_logs;
 pub mod configs;
 pub mod groups;
+pub mod instances;
 pub mod stats;
 pub mod templates;
 pub mod usage;
@@ -244,6 +245,31 @@ fn is_sqlite_restrict(err: &DbErr) -> bool {
         .as_database_error()
         .and_then(|db| db.code())
         .is_some_and(|code| code == "1811")
+}
+
+/// Whether the same statement may succeed if tried again: the connection or pool failed,
+/// SQLite was busy, or PostgreSQL dropped the transaction for a conflict or went away.
+pub fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let inner = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            inner
+        }
+        _ => return false,
+    };
+    match inner.as_ref() {
+        Error::Io(_) | Error::PoolTimedOut | Error::WorkerCrashed | Error::BeginFailed => true,
+        Error::Database(db) => db.code().is_some_and(|code| {
+            // SQLite: BUSY (5) and LOCKED (6), with their extended codes.
+            matches!(code.as_ref(), "5" | "6" | "261" | "262" | "517")
+                // PostgreSQL: connection lost, serialization failure, deadlock, shutdown,
+                // too many connections.
+                || code.starts_with("08")
+                || matches!(code.as_ref(), "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// Loads one row by id, or `NotFound(what)`.

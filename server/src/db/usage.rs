@@ -1,11 +1,21 @@
-//! `group_usage`: token quota counters. Reservations are conditional updates, so several
-//! server instances sharing one PostgreSQL cannot admit more than the limit allows.
+//! `group_usage`: token quota counters, and `quota_reservations`: who holds the reserved part.
+//!
+//! Admission is a conditional update, so several server instances sharing one PostgreSQL
+//! cannot admit more than the limit allows. Every reservation is also a row owned by the
+//! instance that made it; it is released exactly once — by the call's record, by a release
+//! when the call ends without one, or by the sweep after its instance died — because each
+//! of those first deletes the row and subtracts only what it deleted.
 
 use std::collections::HashMap;
 
-use entity::group_usage::{Column, Entity};
+use chrono::{DateTime, Utc};
+use entity::{
+    group_usage::{Column, Entity},
+    quota_reservations as reservations,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
@@ -15,11 +25,16 @@ use crate::clock::Period;
 pub const DAY: &str = "day";
 pub const MONTH: &str = "month";
 
-/// Tokens a running call holds against each limited period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Tokens one running call holds against its group's day and month.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct Reservation {
-    pub day: i64,
-    pub month: i64,
+    /// The `quota_reservations` row.
+    pub id: i64,
+    pub group_id: i32,
+    pub day_key: String,
+    pub month_key: String,
+    pub day_tokens: i64,
+    pub month_tokens: i64,
 }
 
 /// A period whose limit is reached.
@@ -36,17 +51,31 @@ pub struct Limits {
     pub monthly: Option<i64>,
 }
 
-/// Admits a call while the period's used plus reserved tokens are below its limit, and
-/// reserves `tokens` for it in every limited period, atomically.
+impl Limits {
+    pub fn is_unlimited(&self) -> bool {
+        self.daily.is_none() && self.monthly.is_none()
+    }
+}
+
+/// Admits a call while each limited period's used plus reserved tokens are below its limit,
+/// and reserves `tokens` in every limited period, atomically, as a row owned by `instance`.
 pub async fn reserve(
     db: &Db,
+    instance: &str,
     group_id: i32,
     period: &Period,
     limits: Limits,
     tokens: i64,
 ) -> Result<Result<Reservation, Exhausted>, DbErr> {
     let txn = db.write.begin().await?;
-    let mut reservation = Reservation::default();
+    let mut reservation = Reservation {
+        id: 0,
+        group_id,
+        day_key: period.day.clone(),
+        month_key: period.month.clone(),
+        day_tokens: 0,
+        month_tokens: 0,
+    };
     for (name, key, limit, exhausted) in [
         (DAY, &period.day, limits.daily, Exhausted::Day),
         (MONTH, &period.month, limits.monthly, Exhausted::Month),
@@ -73,10 +102,35 @@ pub async fn reserve(
             return Ok(Err(exhausted));
         }
         match exhausted {
-            Exhausted::Day => reservation.day = tokens,
-            Exhausted::Month => reservation.month = tokens,
+            Exhausted::Day => reservation.day_tokens = tokens,
+            Exhausted::Month => reservation.month_tokens = tokens,
         }
     }
+    let insert = Query::insert()
+        .into_table(reservations::Entity)
+        .columns([
+            reservations::Column::InstanceId,
+            reservations::Column::GroupId,
+            reservations::Column::DayKey,
+            reservations::Column::MonthKey,
+            reservations::Column::DayTokens,
+            reservations::Column::MonthTokens,
+        ])
+        .values_panic([
+            instance.into(),
+            group_id.into(),
+            reservation.day_key.clone().into(),
+            reservation.month_key.clone().into(),
+            reservation.day_tokens.into(),
+            reservation.month_tokens.into(),
+        ])
+        .returning_col(reservations::Column::Id)
+        .to_owned();
+    let row = txn
+        .query_one(&insert)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)?;
+    reservation.id = row.try_get_by_index(0)?;
     txn.commit().await?;
     Ok(Ok(reservation))
 }
@@ -109,14 +163,60 @@ pub struct Settled {
     pub cost: f64,
 }
 
-/// Adds finished calls to the counters and releases their reservations, inside the
-/// transaction that writes their records: one upsert per group and period.
-pub async fn settle(
+/// The counters one group's period takes from a batch of finished calls and releases.
+pub type SettleTotals = HashMap<(i32, &'static str, String), Settled>;
+
+/// Deletes the reservation rows with these ids and adds, for each row actually deleted, its
+/// tokens to `totals` as released. A row already released elsewhere (a sweep) counts nothing.
+pub async fn take_reservations(
     conn: &impl ConnectionTrait,
-    totals: HashMap<(i32, &'static str, String), Settled>,
+    ids: &[i64],
+    totals: &mut SettleTotals,
 ) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let delete = Query::delete()
+        .from_table(reservations::Entity)
+        .and_where(Expr::col(reservations::Column::Id).is_in(ids.iter().copied()))
+        .returning_all()
+        .to_owned();
+    let taken = Reservation::find_by_statement(conn.get_database_backend().build(&delete))
+        .all(conn)
+        .await?;
+    add_released(taken, totals);
+    Ok(())
+}
+
+fn add_released(taken: Vec<Reservation>, totals: &mut SettleTotals) {
+    for row in taken {
+        for (period, key, tokens) in [
+            (DAY, row.day_key, row.day_tokens),
+            (MONTH, row.month_key, row.month_tokens),
+        ] {
+            if tokens != 0 {
+                totals
+                    .entry((row.group_id, period, key))
+                    .or_default()
+                    .released += tokens;
+            }
+        }
+    }
+}
+
+/// Adds finished calls to the counters and releases their reservations, inside the
+/// transaction that writes their records: one upsert per group and period. Groups deleted
+/// meanwhile are skipped (their counters went with them).
+pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result<(), DbErr> {
+    if totals.is_empty() {
+        return Ok(());
+    }
+    let existing = super::groups::existing_ids(conn, totals.keys().map(|key| key.0)).await?;
     let sum = |column: Column| super::plus_excluded(Entity, column);
     for ((group_id, period, key), settled) in totals {
+        if !existing.contains(&group_id) {
+            continue;
+        }
         let upsert = Query::insert()
             .into_table(Entity)
             .columns([
@@ -151,6 +251,36 @@ pub async fn settle(
         conn.execute(&upsert).await?;
     }
     Ok(())
+}
+
+/// Releases every reservation whose instance is gone (no lease renewed since `cutoff`, or
+/// no instance row at all), and forgets those instances. Returns the rows released.
+pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, DbErr> {
+    use entity::instances;
+    let txn = db.write.begin().await?;
+    let alive = Query::select()
+        .column(instances::Column::Id)
+        .from(instances::Entity)
+        .and_where(Expr::col(instances::Column::HeartbeatAt).gte(cutoff))
+        .to_owned();
+    let delete = Query::delete()
+        .from_table(reservations::Entity)
+        .and_where(Expr::col(reservations::Column::InstanceId).not_in_subquery(alive))
+        .returning_all()
+        .to_owned();
+    let taken = Reservation::find_by_statement(txn.get_database_backend().build(&delete))
+        .all(&txn)
+        .await?;
+    let released = taken.len();
+    let mut totals = SettleTotals::new();
+    add_released(taken, &mut totals);
+    settle(&txn, totals).await?;
+    instances::Entity::delete_many()
+        .filter(instances::Column::HeartbeatAt.lt(cutoff))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(released)
 }
 
 /// One group's counters for a period key (zeros when nothing was used yet).

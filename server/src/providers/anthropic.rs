@@ -80,14 +80,16 @@ impl Protocol for Anthropic {
         if body.get("type").and_then(Value::as_str) == Some("error") {
             return Err(envelope_error(in_band_base(&body), &body));
         }
-        let text = body
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
-            .filter_map(|block| block.get("text").and_then(Value::as_str))
-            .collect::<String>();
+        let blocks = |kind: &str| {
+            body.get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|block| block.get("type").and_then(Value::as_str) == Some(kind))
+                .filter_map(|block| block.get(kind).and_then(Value::as_str))
+                .collect::<String>()
+        };
+        let (text, reasoning) = (blocks("text"), blocks("thinking"));
         let finish_reason = body
             .get("stop_reason")
             .and_then(Value::as_str)
@@ -102,6 +104,7 @@ impl Protocol for Anthropic {
             });
         Ok(Completion {
             text,
+            reasoning,
             usage,
             finish_reason,
             raw: body,
@@ -240,6 +243,7 @@ struct StreamDelta {
     #[serde(rename = "type")]
     kind: Option<String>,
     text: Option<String>,
+    thinking: Option<String>,
     stop_reason: Option<String>,
 }
 
@@ -265,11 +269,16 @@ impl Decoder for EventDecoder {
                 }
             }
             "content_block_delta" => {
-                // Only text deltas are reply text (not thinking, JSON or signatures).
-                if let Some(delta) = data.delta
-                    && delta.kind.as_deref() == Some("text_delta")
-                {
-                    out.delta(delta.text.as_deref().unwrap_or(""));
+                // Text deltas are the reply, thinking deltas the reasoning (not JSON or
+                // signatures).
+                if let Some(delta) = data.delta {
+                    match delta.kind.as_deref() {
+                        Some("text_delta") => out.delta(delta.text.as_deref().unwrap_or("")),
+                        Some("thinking_delta") => {
+                            out.reasoning(delta.thinking.as_deref().unwrap_or(""));
+                        }
+                        _ => {}
+                    }
                 }
             }
             "message_delta" => {

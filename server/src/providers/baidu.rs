@@ -114,6 +114,7 @@ impl Protocol for Baidu {
             finish_reason: Some(answer.finish_reason()),
             usage: answer.usage.map(WireUsage::into_usage),
             text: answer.result.unwrap_or_default(),
+            reasoning: String::new(),
             raw: body,
         })
     }

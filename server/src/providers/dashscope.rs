@@ -92,11 +92,12 @@ impl Protocol for DashScope {
         }
         let chunk = Chunk::deserialize(&body)
             .map_err(|err| UpstreamError::protocol(format!("unexpected answer ({err})")))?;
-        let (text, finish_reason) = chunk.output.map(Output::into_parts).unwrap_or_default();
+        let parts = chunk.output.map(Output::into_parts).unwrap_or_default();
         Ok(Completion {
-            text: text.unwrap_or_default(),
+            text: parts.text.unwrap_or_default(),
+            reasoning: parts.reasoning.unwrap_or_default(),
             usage: chunk.usage.map(WireUsage::into_usage),
-            finish_reason,
+            finish_reason: parts.finish,
             raw: body,
         })
     }
@@ -197,16 +198,41 @@ struct Choice {
 #[derive(Debug, Deserialize)]
 struct ChoiceMessage {
     content: Option<String>,
+    /// Qwen3 / QwQ / DeepSeek-R1 thinking.
+    reasoning_content: Option<String>,
+}
+
+/// One answer's (or one chunk's) text, reasoning and finish reason.
+#[derive(Debug, Default)]
+struct Parts {
+    text: Option<String>,
+    reasoning: Option<String>,
+    finish: Option<String>,
 }
 
 impl Output {
-    /// The text and the finish reason (the string `"null"` means "not finished").
-    fn into_parts(self) -> (Option<String>, Option<String>) {
-        let (text, finish) = match self.choices.into_iter().next() {
-            Some(choice) => (choice.message.and_then(|m| m.content), choice.finish_reason),
-            None => (self.text, self.finish_reason),
+    /// The string `"null"` as a finish reason means "not finished".
+    fn into_parts(self) -> Parts {
+        let mut parts = match self.choices.into_iter().next() {
+            Some(choice) => {
+                let (text, reasoning) = choice
+                    .message
+                    .map(|m| (m.content, m.reasoning_content))
+                    .unwrap_or_default();
+                Parts {
+                    text,
+                    reasoning,
+                    finish: choice.finish_reason,
+                }
+            }
+            None => Parts {
+                text: self.text,
+                reasoning: None,
+                finish: self.finish_reason,
+            },
         };
-        (text, finish.filter(|reason| reason != "null"))
+        parts.finish = parts.finish.filter(|reason| reason != "null");
+        parts
     }
 }
 
@@ -249,9 +275,10 @@ impl Decoder for ChunkDecoder {
         }
         let chunk = Chunk::deserialize(json)
             .map_err(|err| UpstreamError::protocol(format!("bad stream chunk ({err})")))?;
-        if let Some((text, finish)) = chunk.output.map(Output::into_parts) {
-            out.delta(text.as_deref().unwrap_or(""));
-            if let Some(reason) = finish {
+        if let Some(parts) = chunk.output.map(Output::into_parts) {
+            out.reasoning(parts.reasoning.as_deref().unwrap_or(""));
+            out.delta(parts.text.as_deref().unwrap_or(""));
+            if let Some(reason) = parts.finish {
                 self.finished = true;
                 out.finish(reason);
             }

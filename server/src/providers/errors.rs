@@ -156,7 +156,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Maps a transport error. The URL is stripped: Baidu's carries the access token.
 pub(crate) fn from_reqwest(err: reqwest::Error) -> UpstreamError {
-    let kind = if err.is_timeout() {
+    // A connect timeout is a connect error: nothing reached the upstream.
+    let kind = if err.is_timeout() && !err.is_connect() {
         FailureKind::Timeout
     } else if err.is_builder() {
         // A malformed api_url in the config: no attempt can succeed.

@@ -6,7 +6,9 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -135,6 +137,8 @@ pub struct Usage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub text: String,
+    /// The model's reasoning ("thinking"), when it shows it; empty otherwise.
+    pub reasoning: String,
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
     /// The upstream's body as received, for the admin's call record.
@@ -146,6 +150,9 @@ pub struct Completion {
 pub enum StreamEvent {
     /// New reply text.
     Delta(String),
+    /// New reasoning text (`reasoning_content`, Anthropic `thinking_delta`): output the
+    /// upstream bills for, but not the reply.
+    Reasoning(String),
     /// Usage so far (providers send it cumulatively: the latest one wins).
     Usage(Usage),
     /// The reason the model stopped.
@@ -203,6 +210,47 @@ impl std::error::Error for UpstreamError {}
 /// protocol's proper end; a cut or an in-band error is an `Err` item (and the last one).
 pub type EventStream = Pin<Box<dyn futures::Stream<Item = UpstreamResult<StreamEvent>> + Send>>;
 
+/// What one attempt has received so far, watched by the relay: whether response headers
+/// arrived (before that a retry cannot bill twice) and when the last body bytes did (a
+/// stream is alive while bytes flow, whatever they decode to).
+#[derive(Debug)]
+pub struct Progress {
+    started: Instant,
+    headers: AtomicBool,
+    /// Milliseconds after `started` of the latest bytes (or of the start).
+    last_bytes_ms: AtomicU64,
+}
+
+impl Progress {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            started: Instant::now(),
+            headers: AtomicBool::new(false),
+            last_bytes_ms: AtomicU64::new(0),
+        })
+    }
+
+    pub fn headers_received(&self) -> bool {
+        self.headers.load(Ordering::Relaxed)
+    }
+
+    /// How long ago the last bytes (or the attempt's start, or its headers) came.
+    pub fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_bytes_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    pub(crate) fn mark_headers(&self) {
+        self.headers.store(true, Ordering::Relaxed);
+        self.mark_bytes();
+    }
+
+    pub(crate) fn mark_bytes(&self) {
+        let now = self.started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
+        self.last_bytes_ms.store(now, Ordering::Relaxed);
+    }
+}
+
 /// The one entry point to upstreams: a shared HTTP client and the per-protocol credential
 /// caches (Baidu access tokens, Zhipu JWTs). Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -215,15 +263,15 @@ pub struct Providers {
 /// Runs one protocol flow for the target's provider; the match is exhaustive so a new
 /// [`ProviderKind`] cannot be forgotten.
 macro_rules! dispatch {
-    ($flow:path, $ctx:expr, $target:expr, $req:expr) => {
-        match $target.provider {
-            ProviderKind::Openai => $flow(&OpenAi(Dialect::OpenAi), $ctx, $target, $req).await,
-            ProviderKind::Custom => $flow(&OpenAi(Dialect::Custom), $ctx, $target, $req).await,
-            ProviderKind::Xunfei => $flow(&OpenAi(Dialect::Xunfei), $ctx, $target, $req).await,
-            ProviderKind::Zhipu => $flow(&OpenAi(Dialect::Zhipu), $ctx, $target, $req).await,
-            ProviderKind::Anthropic => $flow(&Anthropic, $ctx, $target, $req).await,
-            ProviderKind::Aliyun => $flow(&DashScope, $ctx, $target, $req).await,
-            ProviderKind::Baidu => $flow(&Baidu, $ctx, $target, $req).await,
+    ($flow:path, $attempt:expr) => {
+        match $attempt.target.provider {
+            ProviderKind::Openai => $flow(&OpenAi(Dialect::OpenAi), $attempt).await,
+            ProviderKind::Custom => $flow(&OpenAi(Dialect::Custom), $attempt).await,
+            ProviderKind::Xunfei => $flow(&OpenAi(Dialect::Xunfei), $attempt).await,
+            ProviderKind::Zhipu => $flow(&OpenAi(Dialect::Zhipu), $attempt).await,
+            ProviderKind::Anthropic => $flow(&Anthropic, $attempt).await,
+            ProviderKind::Aliyun => $flow(&DashScope, $attempt).await,
+            ProviderKind::Baidu => $flow(&Baidu, $attempt).await,
         }
     };
 }
@@ -239,20 +287,42 @@ impl Providers {
 
     /// One non-streaming attempt. Some protocols stream upstream and aggregate (Anthropic
     /// with a very large `max_tokens`, DashScope models that only stream).
-    pub async fn complete(&self, target: &Target, req: &ChatRequest) -> UpstreamResult<Completion> {
-        dispatch!(protocol::complete, self, target, req)
+    pub async fn complete(
+        &self,
+        target: &Target,
+        req: &ChatRequest,
+        progress: &Arc<Progress>,
+    ) -> UpstreamResult<Completion> {
+        dispatch!(
+            protocol::complete,
+            &protocol::Attempt {
+                ctx: self,
+                target,
+                req,
+                progress
+            }
+        )
     }
 
-    /// One streaming attempt. Resolves at the first text (or finish reason, or a proper
-    /// end), so an error the upstream sends before any text — a non-2xx, an in-band error
-    /// after a 200, a cut — is this `Err`, while nothing has reached the client. The relay's
-    /// first-byte timeout should therefore wrap this future.
+    /// One streaming attempt. Resolves at the first output (text, reasoning, a finish
+    /// reason, or a proper end), so an error the upstream sends before any output — a
+    /// non-2xx, an in-band error after a 200, a cut — is this `Err`, while nothing has
+    /// reached the client. `progress` shows the relay whether bytes are still coming.
     pub async fn open_stream(
         &self,
         target: &Target,
         req: &ChatRequest,
+        progress: &Arc<Progress>,
     ) -> UpstreamResult<EventStream> {
-        dispatch!(protocol::open_stream, self, target, req)
+        dispatch!(
+            protocol::open_stream,
+            &protocol::Attempt {
+                ctx: self,
+                target,
+                req,
+                progress
+            }
+        )
     }
 }
 
@@ -261,6 +331,8 @@ impl Default for Providers {
         Self::new(http_client())
     }
 }
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The shared upstream client: rustls, pooled keep-alive connections, `TCP_NODELAY`.
 /// It has no overall timeout: the relay applies each config's timeouts around the futures
@@ -271,6 +343,9 @@ pub fn http_client() -> reqwest::Client {
         .tcp_keepalive(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("llm-proxy/", env!("CARGO_PKG_VERSION")))
+        // Bounded apart from the config's timeout: a failed connect is the one timeout
+        // that is always safe to retry (nothing reached the upstream).
+        .connect_timeout(CONNECT_TIMEOUT)
         .build()
         // Building only fails when the TLS backend cannot start; the default client hits
         // the same error in a clearer place.

@@ -189,11 +189,16 @@ impl Protocol for OpenAi {
             return Err(err);
         }
         let choice = body.pointer("/choices/0");
-        let text = choice
-            .and_then(|c| c.pointer("/message/content"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let message_text = |field: &str| {
+            choice
+                .and_then(|c| c.get("message"))
+                .and_then(|m| m.get(field))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        // `reasoning_content`: DeepSeek, DashScope compatible mode, Zhipu.
+        let (text, reasoning) = (message_text("content"), message_text("reasoning_content"));
         let finish = choice
             .and_then(|c| c.get("finish_reason"))
             .and_then(Value::as_str)
@@ -206,6 +211,7 @@ impl Protocol for OpenAi {
             .map(WireUsage::into_usage);
         Ok(Completion {
             text,
+            reasoning,
             usage,
             finish_reason: finish,
             raw: body,

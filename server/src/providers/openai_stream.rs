@@ -31,6 +31,7 @@ struct ChunkChoice {
 #[derive(Debug, Deserialize)]
 struct ChunkDelta {
     content: Option<String>,
+    reasoning_content: Option<String>,
 }
 
 pub(super) struct ChunkDecoder {
@@ -75,8 +76,9 @@ impl Decoder for ChunkDecoder {
         }
         // The usage chunk has `choices: []`; only the first choice is the answer (n = 1).
         for choice in chunk.choices.iter().filter(|c| c.index == 0) {
-            if let Some(content) = choice.delta.as_ref().and_then(|d| d.content.as_deref()) {
-                out.delta(content);
+            if let Some(delta) = &choice.delta {
+                out.reasoning(delta.reasoning_content.as_deref().unwrap_or(""));
+                out.delta(delta.content.as_deref().unwrap_or(""));
             }
             if let Some(reason) = &choice.finish_reason {
                 self.finished = true;

@@ -3,6 +3,7 @@
 //! credential once, and answer a non-streaming call by aggregating a stream.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -12,7 +13,7 @@ use serde_json::Value;
 use super::errors::{body_snippet, from_reqwest};
 use super::stream::{Decoder, SseStream};
 use super::{
-    ChatRequest, Completion, EventStream, Providers, StreamEvent, Target, UpstreamError,
+    ChatRequest, Completion, EventStream, Progress, Providers, StreamEvent, Target, UpstreamError,
     UpstreamResult,
 };
 
@@ -57,42 +58,38 @@ pub(crate) trait Protocol: Sync {
     }
 }
 
-pub(crate) async fn complete<P: Protocol>(
-    p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
-) -> UpstreamResult<Completion> {
-    let result = if p.prefers_stream(req) {
-        aggregate(p, ctx, target, req).await
+/// One attempt's inputs, as the flows below pass them around.
+pub(crate) struct Attempt<'a> {
+    pub ctx: &'a Providers,
+    pub target: &'a Target,
+    pub req: &'a ChatRequest,
+    pub progress: &'a Arc<Progress>,
+}
+
+pub(crate) async fn complete<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Completion> {
+    let result = if p.prefers_stream(at.req) {
+        aggregate(p, at).await
     } else {
-        let result = refreshing(p, ctx, target, || complete_once(p, ctx, target, req)).await;
+        let result = refreshing(p, at, || complete_once(p, at)).await;
         match result {
-            Err(err) if p.stream_only(&err) => aggregate(p, ctx, target, req).await,
+            Err(err) if p.stream_only(&err) => aggregate(p, at).await,
             other => other,
         }
     };
-    result.map_err(|err| err.scrub(target.api_key.expose()))
+    result.map_err(|err| err.scrub(at.target.api_key.expose()))
 }
 
 pub(crate) async fn open_stream<P: Protocol>(
     p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
+    at: &Attempt<'_>,
 ) -> UpstreamResult<EventStream> {
-    refreshing(p, ctx, target, || stream_once(p, ctx, target, req))
+    refreshing(p, at, || stream_once(p, at))
         .await
-        .map_err(|err| err.scrub(target.api_key.expose()))
+        .map_err(|err| err.scrub(at.target.api_key.expose()))
 }
 
 /// Runs `attempt`, and once more if its error shows a stale cached credential.
-async fn refreshing<P, T, F, Fut>(
-    p: &P,
-    ctx: &Providers,
-    target: &Target,
-    attempt: F,
-) -> UpstreamResult<T>
+async fn refreshing<P, T, F, Fut>(p: &P, at: &Attempt<'_>, attempt: F) -> UpstreamResult<T>
 where
     P: Protocol,
     F: Fn() -> Fut,
@@ -100,7 +97,7 @@ where
 {
     let started = Instant::now();
     match attempt().await {
-        Err(err) if p.refresh_credential(ctx, target, &err, started) => attempt().await,
+        Err(err) if p.refresh_credential(at.ctx, at.target, &err, started) => attempt().await,
         other => other,
     }
 }
@@ -108,13 +105,12 @@ where
 /// Sends the request; a non-2xx is classified by the protocol.
 async fn send<P: Protocol>(
     p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
+    at: &Attempt<'_>,
     stream: bool,
 ) -> UpstreamResult<reqwest::Response> {
-    let request = p.prepare(ctx, target, req, stream).await?;
+    let request = p.prepare(at.ctx, at.target, at.req, stream).await?;
     let response = request.send().await.map_err(from_reqwest)?;
+    at.progress.mark_headers();
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -125,24 +121,15 @@ async fn send<P: Protocol>(
     Err(p.error(status.as_u16(), &headers, &body))
 }
 
-async fn complete_once<P: Protocol>(
-    p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
-) -> UpstreamResult<Completion> {
-    let response = send(p, ctx, target, req, false).await?;
+async fn complete_once<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Completion> {
+    let response = send(p, at, false).await?;
     let body = response.bytes().await.map_err(from_reqwest)?;
+    at.progress.mark_bytes();
     p.completion(parse_json(&body)?)
 }
 
-async fn stream_once<P: Protocol>(
-    p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
-) -> UpstreamResult<EventStream> {
-    let response = send(p, ctx, target, req, true).await?;
+async fn stream_once<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<EventStream> {
+    let response = send(p, at, true).await?;
     let is_json = response
         .headers()
         .get(CONTENT_TYPE)
@@ -152,10 +139,12 @@ async fn stream_once<P: Protocol>(
         // A JSON body instead of SSE: an error (Baidu, DashScope), or an upstream that
         // ignored `stream`. Either way the body says it all.
         let body = response.bytes().await.map_err(from_reqwest)?;
+        at.progress.mark_bytes();
         let completion = p.completion(parse_json(&body)?)?;
         return Ok(completion_events(completion));
     }
-    let mut stream = SseStream::new(Box::pin(response.bytes_stream()), p.decoder());
+    let body = Box::pin(response.bytes_stream());
+    let mut stream = SseStream::new(body, p.decoder(), at.progress.clone());
     stream.prime().await?;
     Ok(Box::pin(stream))
 }
@@ -170,15 +159,11 @@ fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
 }
 
 /// One streaming attempt collected into a [`Completion`].
-async fn aggregate<P: Protocol>(
-    p: &P,
-    ctx: &Providers,
-    target: &Target,
-    req: &ChatRequest,
-) -> UpstreamResult<Completion> {
-    let mut stream = refreshing(p, ctx, target, || stream_once(p, ctx, target, req)).await?;
+async fn aggregate<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Completion> {
+    let mut stream = refreshing(p, at, || stream_once(p, at)).await?;
     let mut completion = Completion {
         text: String::new(),
+        reasoning: String::new(),
         usage: None,
         finish_reason: None,
         raw: Value::Null,
@@ -186,6 +171,7 @@ async fn aggregate<P: Protocol>(
     while let Some(event) = stream.next().await {
         match event? {
             StreamEvent::Delta(text) => completion.text.push_str(&text),
+            StreamEvent::Reasoning(text) => completion.reasoning.push_str(&text),
             StreamEvent::Usage(usage) => completion.usage = Some(usage),
             StreamEvent::Finish(reason) => completion.finish_reason = Some(reason),
         }
@@ -194,6 +180,7 @@ async fn aggregate<P: Protocol>(
     completion.raw = serde_json::json!({
         "aggregated_from_stream": true,
         "text": completion.text,
+        "reasoning": completion.reasoning,
         "finish_reason": completion.finish_reason,
         "usage": completion.usage,
     });
@@ -202,7 +189,10 @@ async fn aggregate<P: Protocol>(
 
 /// A whole answer replayed as stream events.
 fn completion_events(completion: Completion) -> EventStream {
-    let mut events = Vec::with_capacity(3);
+    let mut events = Vec::with_capacity(4);
+    if !completion.reasoning.is_empty() {
+        events.push(Ok(StreamEvent::Reasoning(completion.reasoning)));
+    }
     if !completion.text.is_empty() {
         events.push(Ok(StreamEvent::Delta(completion.text)));
     }

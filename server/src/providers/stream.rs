@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -10,7 +11,7 @@ use futures::Stream;
 
 use super::errors::from_reqwest;
 use super::sse::{Frame, SseEvent, SseParser};
-use super::{StreamEvent, UpstreamResult, Usage};
+use super::{Progress, StreamEvent, UpstreamResult, Usage};
 
 /// What one protocol does with the frames of its stream.
 pub(crate) trait Decoder: Send {
@@ -43,6 +44,14 @@ impl Out {
         }
     }
 
+    /// New reasoning text; empty pieces are not events.
+    pub fn reasoning(&mut self, text: &str) {
+        if !text.is_empty() {
+            self.queue
+                .push_back(Ok(StreamEvent::Reasoning(text.to_owned())));
+        }
+    }
+
     /// Usage so far; repeated identical values (DashScope sends it on every chunk) are dropped.
     pub fn usage(&mut self, usage: Usage) {
         if self.last_usage != Some(usage) {
@@ -60,6 +69,7 @@ type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 pub(crate) struct SseStream {
     body: Body,
+    progress: Arc<Progress>,
     parser: SseParser,
     decoder: Box<dyn Decoder>,
     frames: Vec<Frame>,
@@ -68,9 +78,10 @@ pub(crate) struct SseStream {
 }
 
 impl SseStream {
-    pub fn new(body: Body, decoder: Box<dyn Decoder>) -> Self {
+    pub fn new(body: Body, decoder: Box<dyn Decoder>, progress: Arc<Progress>) -> Self {
         Self {
             body,
+            progress,
             parser: SseParser::new(),
             decoder,
             frames: Vec::new(),
@@ -79,8 +90,8 @@ impl SseStream {
         }
     }
 
-    /// Reads until the first text or finish reason, so that an error sent before the
-    /// answer began (Anthropic's `event: error` after a 200, a cut before any byte) is
+    /// Reads until the first output (text, reasoning or a finish reason), so that an error
+    /// sent before the answer began (Anthropic's `event: error` after a 200, a cut before any byte) is
     /// returned here, where the relay may still retry, rather than as a stream item.
     pub async fn prime(&mut self) -> UpstreamResult<()> {
         std::future::poll_fn(|cx| {
@@ -105,7 +116,10 @@ impl SseStream {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let chunk = ready!(self.body.as_mut().poll_next(cx));
         match chunk {
-            Some(Ok(bytes)) => self.parser.push(&bytes, &mut self.frames),
+            Some(Ok(bytes)) => {
+                self.progress.mark_bytes();
+                self.parser.push(&bytes, &mut self.frames);
+            }
             Some(Err(err)) => {
                 self.done = true;
                 self.out.queue.push_back(Err(from_reqwest(err)));
@@ -175,6 +189,10 @@ pub(crate) fn decode_all(
         .iter()
         .map(|c| Ok(Bytes::copy_from_slice(c)))
         .collect();
-    let stream = SseStream::new(Box::pin(futures::stream::iter(owned)), decoder);
+    let stream = SseStream::new(
+        Box::pin(futures::stream::iter(owned)),
+        decoder,
+        Progress::new(),
+    );
     futures::executor::block_on(stream.collect())
 }

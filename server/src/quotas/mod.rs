@@ -1,18 +1,19 @@
-//! Limits per group: requests per minute, and daily/monthly token quotas with
-//! reservations. A call is admitted here before anything is sent upstream; its record
-//! settles the reservation to the actual usage (see `relay::recorder`).
+//! Limits per group: requests per minute, and daily/monthly token quotas with reservations.
+//! A leaf: it takes plain values (a group, a worst case in tokens) and knows nothing of the
+//! relay. A call is admitted here before anything is sent upstream; its record settles the
+//! reservation to the actual usage, and `lease` releases what a dead instance held.
 
+pub mod lease;
 mod rate;
 pub mod retention;
 
 use crate::{
-    clock::Clock,
+    clock::{Clock, Period},
     db::{
         self, Db,
         usage::{Exhausted, Limits, Reservation},
     },
     error::{AppError, AppResult},
-    relay::{PreparedCall, usage::estimate_tokens},
 };
 use rate::RateLimits;
 
@@ -20,28 +21,25 @@ use rate::RateLimits;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Admission {
     pub at: chrono::DateTime<chrono::Utc>,
-    pub period: crate::clock::Period,
-    pub reservation: Reservation,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct GroupLimits {
-    requests_per_minute: Option<i32>,
-    limits: Limits,
+    pub period: Period,
+    /// `None` when the group has no token limit (nothing is held).
+    pub reservation: Option<Reservation>,
 }
 
 pub struct Quotas {
     clock: Clock,
     default_per_minute: u32,
     rate: RateLimits,
+    instance: lease::InstanceId,
 }
 
 impl Quotas {
-    pub fn new(clock: Clock, default_per_minute: u32) -> Self {
+    pub fn new(clock: Clock, default_per_minute: u32, instance: lease::InstanceId) -> Self {
         Self {
             clock,
             default_per_minute,
             rate: RateLimits::default(),
+            instance,
         }
     }
 
@@ -49,19 +47,29 @@ impl Quotas {
         &self.clock
     }
 
-    /// Checks the caller's group and reserves the call's worst case (prompt estimate plus
-    /// `max_tokens`) against its token quotas. Nothing is sent upstream when this fails.
-    pub async fn admit(&self, db: &Db, call: &PreparedCall) -> AppResult<Admission> {
+    pub fn instance(&self) -> &lease::InstanceId {
+        &self.instance
+    }
+
+    /// Checks the group's request rate and reserves `worst_case` tokens against its token
+    /// quotas. Nothing may be sent upstream when this fails.
+    pub async fn admit(
+        &self,
+        db: &Db,
+        group_id: Option<i32>,
+        worst_case: i64,
+    ) -> AppResult<Admission> {
         let at = self.clock.now();
         let period = self.clock.period(at);
-        let Some(group_id) = call.caller.group_id else {
-            return Ok(Admission {
-                at,
-                period,
-                reservation: Reservation::default(),
-            });
+        let mut admission = Admission {
+            at,
+            period,
+            reservation: None,
         };
-        let group = self.group_limits(db, group_id).await?;
+        let Some(group_id) = group_id else {
+            return Ok(admission);
+        };
+        let group = db::groups::cached(db, group_id).await?;
         let per_minute = group
             .requests_per_minute
             .map(|n| n.max(0) as u32)
@@ -73,26 +81,27 @@ impl Quotas {
                 message: "请求过于频繁，请稍后再试".into(),
                 retry_after: Some(wait),
             })?;
-        if group.limits == Limits::default() {
-            return Ok(Admission {
-                at,
-                period,
-                reservation: Reservation::default(),
-            });
+        let limits = Limits {
+            daily: group.daily_token_limit,
+            monthly: group.monthly_token_limit,
+        };
+        if limits.is_unlimited() {
+            return Ok(admission);
         }
-        let worst_case = i64::from(call.request.max_tokens)
-            + call
-                .request
-                .messages
-                .iter()
-                .map(|m| i64::from(estimate_tokens(&m.content)) + 4)
-                .sum::<i64>();
-        match db::usage::reserve(db, group_id, &period, group.limits, worst_case).await? {
-            Ok(reservation) => Ok(Admission {
-                at,
-                period,
-                reservation,
-            }),
+        let reserved = db::usage::reserve(
+            db,
+            self.instance.as_str(),
+            group_id,
+            &admission.period,
+            limits,
+            worst_case,
+        )
+        .await?;
+        match reserved {
+            Ok(reservation) => {
+                admission.reservation = Some(reservation);
+                Ok(admission)
+            }
             Err(exhausted) => Err(AppError::TooManyRequests {
                 code: "QUOTA_EXCEEDED",
                 message: match exhausted {
@@ -102,16 +111,5 @@ impl Quotas {
                 retry_after: None,
             }),
         }
-    }
-
-    async fn group_limits(&self, db: &Db, group_id: i32) -> AppResult<GroupLimits> {
-        let group = db::groups::cached(db, group_id).await?;
-        Ok(GroupLimits {
-            requests_per_minute: group.requests_per_minute,
-            limits: Limits {
-                daily: group.daily_token_limit,
-                monthly: group.monthly_token_limit,
-            },
-        })
     }
 }

@@ -1,250 +1,175 @@
-//! The relay: from a client's request to an upstream call and back. Templates, retries,
-//! timeouts, streaming and the call record are decided here, never in a provider module.
-//! Each call runs in its own task, so its record is written even when the client goes away.
+//! The relay: the one owner of a call's lifecycle. Every surface (the JSON call, both SSE
+//! formats, the config connection test) hands it a request and gets an answer; the relay
+//! alone sequences prepare → admit → call upstream → record → settle. Templates, retries,
+//! timeouts, streaming and the record are decided here, never in a provider module or a
+//! handler.
+//!
+//! Each call runs in its own tracked task that holds the quota reservation as a guard: the
+//! reservation is released on every exit (record, failure, client gone, panic, shutdown),
+//! and the call is recorded exactly once whatever the client does.
 
+mod attempts;
+mod call;
+mod outcome;
 pub mod recorder;
 pub mod request;
-pub mod retry;
-mod stream;
+mod running;
 pub mod template;
 pub mod usage;
 
-use std::time::{Duration, Instant};
+use std::{sync::Arc, time::Duration};
 
-use serde_json::json;
+use entity::llm_configs;
+use tokio::sync::{mpsc, oneshot};
 
+pub use outcome::{CLIENT_DISCONNECTED, SERVER_SHUTDOWN};
 pub use request::{CallInput, Caller, Overrides, PreparedCall};
-pub use stream::{StreamEvent as RelayEvent, StreamSession};
 
 use crate::{
-    db::call_logs::NewCallLog,
-    error::{AppError, UpstreamFailure},
-    providers::{Completion, FailureKind, Providers, UpstreamError, Usage},
-    quotas::Admission,
+    crypto::Cipher,
+    db::Db,
+    error::{AppError, AppResult},
+    providers::{Providers, Usage},
+    quotas::{Admission, Quotas},
 };
 use recorder::Recorder;
-use retry::RetryPolicy;
-use usage::Accounted;
+use running::Running;
 
 pub struct Relay {
+    db: Db,
+    cipher: Cipher,
+    quotas: Arc<Quotas>,
     providers: Providers,
     recorder: Recorder,
+    running: Running,
+    /// A stream whose client reads nothing for this long is cut.
+    client_write_timeout: Duration,
 }
 
 /// A finished non-streamed call.
 #[derive(Debug, Clone)]
 pub struct CallResult {
     pub response: String,
+    /// The model's reasoning, when it shows it.
+    pub reasoning: String,
     pub model: String,
     pub usage: Usage,
+    pub finish_reason: Option<String>,
     pub call_log_id: i64,
     pub duration_ms: i64,
 }
 
+/// What a stream's client receives, in order: chunks, then exactly one `Done` or `Error`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelayEvent {
+    Chunk(String),
+    /// Reasoning text (surfaces that have no place for it skip it).
+    Reasoning(String),
+    Done {
+        usage: Usage,
+        estimated: bool,
+        finish_reason: Option<String>,
+        call_log_id: i64,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+/// An open stream: the client reads `events` until `Done` or `Error`.
+pub struct StreamSession {
+    pub events: mpsc::Receiver<RelayEvent>,
+}
+
 impl Relay {
-    pub fn new(providers: Providers, recorder: Recorder) -> Self {
+    pub fn new(
+        db: Db,
+        cipher: Cipher,
+        quotas: Arc<Quotas>,
+        providers: Providers,
+        recorder: Recorder,
+        client_write_timeout: Duration,
+    ) -> Self {
         Self {
+            db,
+            cipher,
+            quotas,
             providers,
             recorder,
+            running: Running::default(),
+            client_write_timeout,
         }
     }
 
-    /// One non-streamed call with retries, recorded whatever happens. Runs detached from the
-    /// client's connection: a client that hangs up does not cancel the record.
+    /// A non-streamed call: answered once its record is committed.
     pub async fn complete(
-        self: &std::sync::Arc<Self>,
-        call: PreparedCall,
-        admission: Admission,
-    ) -> Result<CallResult, AppError> {
-        let relay = self.clone();
-        tokio::spawn(async move { relay.complete_inner(call, admission).await })
+        self: &Arc<Self>,
+        input: CallInput,
+        caller: Caller,
+    ) -> AppResult<CallResult> {
+        let call = request::prepare(&self.db, &self.cipher, input, caller).await?;
+        self.run_json(call).await
+    }
+
+    /// An admin's connection test: one user message to a config (enabled or not, saved or
+    /// not), through the same lifecycle as any call, so it is recorded and charged too.
+    pub async fn test_config(
+        self: &Arc<Self>,
+        config: llm_configs::Model,
+        message: String,
+        caller: Caller,
+    ) -> AppResult<CallResult> {
+        let call = request::prepare_test(config, message, caller, &self.cipher)?;
+        self.run_json(call).await
+    }
+
+    /// A streamed call. An error here means nothing was streamed: the call is already
+    /// recorded and the client gets a plain error answer.
+    pub async fn stream(
+        self: &Arc<Self>,
+        input: CallInput,
+        caller: Caller,
+    ) -> AppResult<StreamSession> {
+        let call = request::prepare(&self.db, &self.cipher, input, caller).await?;
+        let admission = self.admit(&call).await?;
+        // Small: the task waits for the client rather than buffering a whole answer.
+        let (events, receiver) = mpsc::channel(32);
+        let (opened, open_result) = oneshot::channel();
+        self.running
+            .spawn(call::stream(self.clone(), call, admission, opened, events));
+        match open_result.await {
+            Ok(Ok(())) => Ok(StreamSession { events: receiver }),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(AppError::Internal(
+                "stream task ended before opening".into(),
+            )),
+        }
+    }
+
+    async fn run_json(self: &Arc<Self>, call: PreparedCall) -> AppResult<CallResult> {
+        let admission = self.admit(&call).await?;
+        let (reply, answer) = oneshot::channel();
+        self.running
+            .spawn(call::json(self.clone(), call, admission, reply));
+        answer
             .await
-            .map_err(|err| AppError::Internal(format!("call task failed: {err}")))?
+            .map_err(|_| AppError::Internal("call task ended without an answer".into()))?
     }
 
-    async fn complete_inner(
-        &self,
-        call: PreparedCall,
-        admission: Admission,
-    ) -> Result<CallResult, AppError> {
-        let started = Instant::now();
-        let attempts = policy(&call)
-            .run(|| self.providers.complete(&call.target, &call.request))
-            .await;
-        let duration = started.elapsed();
-        let outcome = match attempts.result {
-            Ok(completion) => Outcome::success(&call, completion),
-            Err(err) => Outcome::failure(&call, err, String::new(), None),
-        };
-        let record = outcome.record(&call, &admission, duration, attempts.retries, false);
-        let call_log_id = self.recorder.record(record).await?;
-        match outcome.failure {
-            Some(failure) => Err(failure
-                .client_error
-                .unwrap_or_else(|| AppError::Internal("call failed".into()))),
-            None => Ok(CallResult {
-                response: outcome.text,
-                model: call.config.model.clone(),
-                usage: outcome.accounted.usage,
-                call_log_id,
-                duration_ms: duration.as_millis() as i64,
-            }),
-        }
-    }
-}
-
-pub(crate) fn policy(call: &PreparedCall) -> RetryPolicy {
-    RetryPolicy {
-        max_retries: call.config.max_retries.max(0) as u32,
-        attempt_timeout: Duration::from_secs(call.config.timeout_seconds.max(1) as u64),
-    }
-}
-
-/// What a call produced, ready to be recorded and answered.
-pub(crate) struct Outcome {
-    pub text: String,
-    pub accounted: Accounted,
-    pub raw: Option<serde_json::Value>,
-    pub failure: Option<Failure>,
-}
-
-/// Why a call did not succeed.
-pub(crate) struct Failure {
-    /// The stable code recorded with the call.
-    pub code: &'static str,
-    /// What the client is told; `None` when the client is no longer there.
-    pub client_error: Option<AppError>,
-    /// The upstream's own words, for the admin's record only.
-    pub detail: String,
-}
-
-/// The code recorded when the client hangs up before the end.
-pub const CLIENT_DISCONNECTED: &str = "CLIENT_DISCONNECTED";
-
-impl Outcome {
-    fn success(call: &PreparedCall, completion: Completion) -> Self {
-        Self::finished(
-            call,
-            completion.text,
-            completion.usage,
-            Some(completion.raw),
-        )
+    async fn admit(&self, call: &PreparedCall) -> AppResult<Admission> {
+        self.quotas
+            .admit(&self.db, call.caller.group_id, call.worst_case_tokens())
+            .await
     }
 
-    pub(crate) fn finished(
-        call: &PreparedCall,
-        text: String,
-        reported: Option<Usage>,
-        raw: Option<serde_json::Value>,
-    ) -> Self {
-        Self {
-            accounted: usage::account(reported, &call.request.messages, &text),
-            text,
-            raw,
-            failure: None,
-        }
+    /// The server stops: calls still running after `grace` are interrupted and recorded so.
+    pub fn begin_shutdown(&self, grace: Duration) {
+        self.running.begin_shutdown(grace);
     }
 
-    pub(crate) fn client_gone(mut self) -> Self {
-        self.failure = Some(Failure {
-            code: CLIENT_DISCONNECTED,
-            client_error: None,
-            detail: "client disconnected".into(),
-        });
-        self
+    /// Waits for every call's record (interrupting what still runs after `limit`).
+    pub async fn finish(&self, limit: Duration) {
+        self.running.finish(limit).await;
     }
-
-    pub(crate) fn failure(
-        call: &PreparedCall,
-        err: UpstreamError,
-        partial: String,
-        reported: Option<Usage>,
-    ) -> Self {
-        let client_error = upstream_error(&err);
-        let mut outcome = Self::finished(call, partial, reported, None);
-        outcome.failure = Some(Failure {
-            code: client_error.code(),
-            client_error: Some(client_error),
-            detail: describe(&err),
-        });
-        outcome
-    }
-
-    pub(crate) fn record(
-        &self,
-        call: &PreparedCall,
-        admission: &Admission,
-        duration: Duration,
-        retries: u32,
-        is_stream: bool,
-    ) -> NewCallLog {
-        let request = &call.request;
-        let usage = self.accounted.usage;
-        NewCallLog {
-            config_id: Some(call.config.id),
-            template_id: call.template_id,
-            group_id: call.caller.group_id,
-            activation_code: call.caller.activation_code.clone(),
-            user_id: call.caller.user_id,
-            config_name: call.config.name.clone(),
-            provider: call.config.provider.clone(),
-            model: request.model.clone(),
-            request_messages: json!(request.messages),
-            request_params: Some(json!({
-                "model": request.model,
-                "max_tokens": request.max_tokens,
-                "temperature": request.temperature,
-                "top_p": request.top_p,
-                "frequency_penalty": request.frequency_penalty,
-                "presence_penalty": request.presence_penalty,
-                "stream": is_stream,
-            })),
-            response_content: (!self.text.is_empty() || self.failure.is_none())
-                .then(|| self.text.clone()),
-            response_data: self.raw.clone(),
-            success: self.failure.is_none(),
-            error_code: self.failure.as_ref().map(|f| f.code.to_string()),
-            error_message: self.failure.as_ref().map(|f| f.detail.clone()),
-            prompt_tokens: Some(usage.prompt_tokens as i32),
-            completion_tokens: Some(usage.completion_tokens as i32),
-            tokens_estimated: self.accounted.estimated,
-            cost: usage::cost(&call.config, &usage),
-            retry_count: retries as i32,
-            is_stream,
-            call_time: admission.at,
-            duration_ms: duration.as_millis().min(i32::MAX as u128) as i32,
-            period: admission.period.clone(),
-            reservation: admission.reservation,
-        }
-    }
-}
-
-/// The client-facing error for an upstream failure: 429 when the upstream said so,
-/// 504 for a timeout, 502 for anything else.
-pub fn upstream_error(err: &UpstreamError) -> AppError {
-    if err.kind == FailureKind::RateLimited || err.status == Some(429) {
-        AppError::Upstream(UpstreamFailure::RateLimited {
-            retry_after: err.retry_after,
-        })
-    } else if err.kind == FailureKind::Timeout {
-        AppError::Upstream(UpstreamFailure::Timeout)
-    } else {
-        AppError::Upstream(UpstreamFailure::Failed)
-    }
-}
-
-/// One line for the admin: what failed and what the upstream said (never the key).
-pub fn describe(err: &UpstreamError) -> String {
-    let mut text = format!("{:?}", err.kind);
-    if let Some(status) = err.status {
-        text.push_str(&format!(" HTTP {status}"));
-    }
-    if let Some(code) = &err.code {
-        text.push_str(&format!(" [{code}]"));
-    }
-    if !err.detail.is_empty() {
-        text.push_str(": ");
-        text.push_str(&err.detail);
-    }
-    text
 }

@@ -4,14 +4,20 @@
 //! record that is waiting, writes them in one transaction and answers each caller after
 //! the commit (group commit). So a returned `call_log_id` is already on disk, and under load
 //! many records share one commit instead of queueing behind each other.
+//!
+//! A record is never lost to one bad neighbour or a passing database hiccup: transient
+//! errors are retried with backoff; a batch that still fails is written row by row; a row
+//! that cannot be written as it is goes in without its bodies. Reservations of calls that
+//! ended without a record are released by the same writer.
 
 use std::time::Duration;
 
-use sea_orm::TransactionTrait;
+use sea_orm::{DbErr, TransactionTrait};
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    db::{Db, call_logs::NewCallLog},
+    db::{self, Db, call_logs::NewCallLog, usage::Reservation},
     error::AppError,
 };
 
@@ -19,12 +25,22 @@ use crate::{
 const QUEUE_CAPACITY: usize = 8192;
 /// At most this many records share one transaction.
 const MAX_BATCH: usize = 512;
+/// How long a transient database error is retried before a write is given up.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 type Reply = oneshot::Sender<Result<i64, String>>;
 
+enum Job {
+    Record(Box<NewCallLog>, Reply),
+    /// A call that ended without a record gives its reservation back.
+    Release(Reservation),
+}
+
 #[derive(Clone)]
 pub struct Recorder {
-    queue: mpsc::Sender<(NewCallLog, Reply)>,
+    queue: mpsc::Sender<Job>,
 }
 
 pub struct RecorderTask {
@@ -42,13 +58,28 @@ impl Recorder {
     pub async fn record(&self, log: NewCallLog) -> Result<i64, AppError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((log, reply))
+            .send(Job::Record(Box::new(log), reply))
             .await
             .map_err(|_| AppError::Internal("call recorder stopped".into()))?;
         answer
             .await
             .map_err(|_| AppError::Internal("call recorder stopped".into()))?
             .map_err(|err| AppError::Internal(format!("writing call record: {err}")))
+    }
+
+    /// Gives a reservation back without a record. Callable from `Drop`: it never waits.
+    pub fn release(&self, reservation: Reservation) {
+        match self.queue.try_send(Job::Release(reservation)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(job)) => {
+                let queue = self.queue.clone();
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    runtime.spawn(async move { queue.send(job).await });
+                }
+            }
+            // The writer is gone (the process is stopping): the next start's sweep releases it.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 }
 
@@ -62,35 +93,115 @@ impl RecorderTask {
     }
 }
 
-async fn write_loop(db: Db, mut receiver: mpsc::Receiver<(NewCallLog, Reply)>) {
+async fn write_loop(db: Db, mut receiver: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (rows, replies): (Vec<_>, Vec<_>) = std::mem::take(&mut batch).into_iter().unzip();
-        match write(&db, &rows).await {
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut released = Vec::new();
+        for job in batch.drain(..) {
+            match job {
+                Job::Record(row, reply) => {
+                    rows.push(*row);
+                    replies.push(reply);
+                }
+                Job::Release(reservation) => released.push(reservation),
+            }
+        }
+        match retrying(|| write(&db, &rows, &released)).await {
             Ok(ids) => {
                 for (reply, id) in replies.into_iter().zip(ids) {
                     let _ = reply.send(Ok(id));
                 }
             }
             Err(err) => {
-                // One bad row must not lose the others: retry them one by one.
-                tracing::error!(%err, "batched call-record write failed; retrying singly");
-                for (row, reply) in rows.into_iter().zip(replies) {
-                    let result = write(&db, std::slice::from_ref(&row)).await;
-                    let _ = reply.send(
-                        result
-                            .map_err(|err| err.to_string())
-                            .and_then(|ids| ids.first().copied().ok_or_else(|| "no id".into())),
-                    );
-                }
+                tracing::error!(%err, rows = rows.len(), "batched call-record write failed; writing row by row");
+                write_singly(&db, rows, replies, released).await;
             }
         }
     }
 }
 
-async fn write(db: &Db, rows: &[NewCallLog]) -> Result<Vec<i64>, sea_orm::DbErr> {
+/// One bad row must not take the others with it.
+async fn write_singly(
+    db: &Db,
+    rows: Vec<NewCallLog>,
+    replies: Vec<Reply>,
+    released: Vec<Reservation>,
+) {
+    for (row, reply) in rows.into_iter().zip(replies) {
+        let result = match retrying(|| write(db, std::slice::from_ref(&row), &[])).await {
+            Ok(ids) => Ok(ids),
+            Err(err) => {
+                tracing::error!(%err, "call record refused; storing it without its bodies");
+                let stripped = without_bodies(&row, &err);
+                retrying(|| write(db, std::slice::from_ref(&stripped), &[])).await
+            }
+        };
+        let answer = result
+            .map_err(|err| {
+                // Nothing more can be done; at least the reservation goes back.
+                tracing::error!(%err, "call record lost");
+                err.to_string()
+            })
+            .and_then(|ids| ids.first().copied().ok_or_else(|| "no id".into()));
+        if answer.is_err()
+            && let Some(reservation) = row.reservation
+        {
+            release_now(db, reservation).await;
+        }
+        let _ = reply.send(answer);
+    }
+    for reservation in released {
+        release_now(db, reservation).await;
+    }
+}
+
+async fn release_now(db: &Db, reservation: Reservation) {
+    if let Err(err) = retrying(|| write(db, &[], std::slice::from_ref(&reservation))).await {
+        tracing::error!(%err, "releasing a quota reservation failed; the next start releases it");
+    }
+}
+
+/// The record with its request and answer bodies replaced by a note: what remains (who,
+/// what config, tokens, cost, status) is what accounting needs.
+fn without_bodies(row: &NewCallLog, err: &DbErr) -> NewCallLog {
+    let note = format!("record stored without its bodies: {err}");
+    let mut stripped = row.clone();
+    stripped.request_messages = json!({ "omitted": note });
+    stripped.request_params = None;
+    stripped.response_data = None;
+    stripped.response_content = None;
+    stripped.error_message = Some(match &row.error_message {
+        Some(message) => format!("{message} ({note})"),
+        None => note,
+    });
+    stripped
+}
+
+/// Retries `write` with backoff while its error is transient, for up to `RETRY_FOR`.
+async fn retrying<T, F, Fut>(mut write: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match write().await {
+            Err(err) if db::is_transient(&err) && started.elapsed() < RETRY_FOR => {
+                tracing::warn!(%err, ?backoff, "transient database error writing call records; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn write(db: &Db, rows: &[NewCallLog], released: &[Reservation]) -> Result<Vec<i64>, DbErr> {
     let txn = db.write.begin().await?;
-    let ids = crate::db::call_logs::insert_batch(&txn, rows).await?;
+    let ids = db::call_logs::insert_batch(&txn, rows, released).await?;
     txn.commit().await?;
     Ok(ids)
 }

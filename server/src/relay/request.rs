@@ -7,11 +7,11 @@ use entity::llm_configs;
 
 use super::template;
 use crate::{
-    api::validate,
     crypto::Cipher,
     db::{self, Db},
     error::{AppError, AppResult},
     providers::{ChatMessage, ChatRequest, ProviderKind, Role, Target},
+    validate,
 };
 
 /// Per-call parameters a client may set; each overrides the config's within the same range.
@@ -51,6 +51,14 @@ pub struct PreparedCall {
     pub target: Target,
     pub request: ChatRequest,
     pub caller: Caller,
+}
+
+impl PreparedCall {
+    /// The most the call can use: its prompt (estimated) plus everything it may generate.
+    pub fn worst_case_tokens(&self) -> i64 {
+        i64::from(super::usage::prompt_estimate(&self.request.messages))
+            + i64::from(self.request.max_tokens)
+    }
 }
 
 pub async fn prepare(

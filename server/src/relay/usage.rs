@@ -1,20 +1,44 @@
-//! Token accounting: the provider's usage when it sent one, a local count otherwise,
-//! and the cost from the config's prices.
+//! Token accounting: a call is charged what it used. The provider's usage when it sent one,
+//! a local estimate of what was actually generated otherwise, and nothing at all for a call
+//! that produced no output (refused, failed or timed out before any). Cost comes from the
+//! config's prices.
 
 use entity::llm_configs;
 
 use crate::providers::{ChatMessage, Usage};
 
 /// Usage as recorded, with whether it had to be estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Accounted {
     pub usage: Usage,
     pub estimated: bool,
 }
 
-/// The provider's usage, or a local estimate from the texts when it sent none.
-pub fn account(reported: Option<Usage>, messages: &[ChatMessage], reply: &str) -> Accounted {
-    match reported {
+/// What a call got back from the upstream, for charging.
+pub struct Produced<'a> {
+    pub reported: Option<Usage>,
+    pub text: &'a str,
+    pub reasoning: &'a str,
+    /// The upstream answered in full (a success is charged even when its text is empty:
+    /// the model may have spent its tokens on hidden reasoning).
+    pub complete: bool,
+}
+
+impl Produced<'_> {
+    fn any_output(&self) -> bool {
+        self.complete
+            || !self.text.is_empty()
+            || !self.reasoning.is_empty()
+            || self.reported.is_some_and(|u| u.completion_tokens > 0)
+    }
+}
+
+/// The charge for one call: zero without output, else the reported usage or an estimate.
+pub fn account(produced: &Produced<'_>, messages: &[ChatMessage]) -> Accounted {
+    if !produced.any_output() {
+        return Accounted::default();
+    }
+    match produced.reported {
         Some(mut usage) => {
             if usage.total_tokens == 0 {
                 usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
@@ -25,12 +49,8 @@ pub fn account(reported: Option<Usage>, messages: &[ChatMessage], reply: &str) -
             }
         }
         None => {
-            // Each message carries a few tokens of framing (role, separators).
-            let prompt = messages
-                .iter()
-                .map(|m| estimate_tokens(&m.content) + 4)
-                .sum::<u32>();
-            let completion = estimate_tokens(reply);
+            let prompt = prompt_estimate(messages);
+            let completion = estimate_tokens(produced.text) + estimate_tokens(produced.reasoning);
             Accounted {
                 usage: Usage {
                     prompt_tokens: prompt,
@@ -41,6 +61,15 @@ pub fn account(reported: Option<Usage>, messages: &[ChatMessage], reply: &str) -
             }
         }
     }
+}
+
+/// The prompt's tokens as estimated before sending: each message carries a few tokens of
+/// framing (role, separators).
+pub fn prompt_estimate(messages: &[ChatMessage]) -> u32 {
+    messages
+        .iter()
+        .map(|m| estimate_tokens(&m.content) + 4)
+        .sum()
 }
 
 /// A tokenizer-free estimate: about one token per CJK character and one per four other
@@ -72,6 +101,15 @@ mod tests {
     use super::*;
     use crate::providers::Role;
 
+    fn produced<'a>(reported: Option<Usage>, text: &'a str, complete: bool) -> Produced<'a> {
+        Produced {
+            reported,
+            text,
+            reasoning: "",
+            complete,
+        }
+    }
+
     #[test]
     fn reported_usage_wins_and_gets_a_total() {
         let reported = Usage {
@@ -79,7 +117,7 @@ mod tests {
             completion_tokens: 5,
             total_tokens: 0,
         };
-        let accounted = account(Some(reported), &[], "ignored");
+        let accounted = account(&produced(Some(reported), "ignored", true), &[]);
         assert!(!accounted.estimated);
         assert_eq!(accounted.usage.total_tokens, 15);
     }
@@ -92,10 +130,34 @@ mod tests {
             role: Role::User,
             content: "你好".into(),
         }];
-        let accounted = account(None, &messages, "很高兴为您服务");
+        let accounted = account(&produced(None, "很高兴为您服务", true), &messages);
         assert!(accounted.estimated);
         assert_eq!(accounted.usage.prompt_tokens, 6);
         assert_eq!(accounted.usage.completion_tokens, 7);
         assert_eq!(accounted.usage.total_tokens, 13);
+    }
+
+    #[test]
+    fn no_output_costs_nothing_and_partial_output_is_charged() {
+        let messages = [ChatMessage {
+            role: Role::User,
+            content: "你好".into(),
+        }];
+        let refused = account(&produced(None, "", false), &messages);
+        assert_eq!(refused, Accounted::default());
+        let cut = account(&produced(None, "半句", false), &messages);
+        assert_eq!(cut.usage.prompt_tokens, 6);
+        assert_eq!(cut.usage.completion_tokens, 2);
+        assert!(cut.estimated);
+        let thinking_only = Produced {
+            reported: None,
+            text: "",
+            reasoning: "让我想想",
+            complete: false,
+        };
+        assert_eq!(
+            account(&thinking_only, &messages).usage.completion_tokens,
+            4
+        );
     }
 }

@@ -181,6 +181,9 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub text: String,
+    /// Reasoning sent before the text, one `reasoning_content` delta per `chunk_chars`
+    /// (OpenAI-style streams only).
+    pub reasoning: String,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
     /// In the provider's vocabulary; `None` gives its usual stop (`stop`, `end_turn`, `normal`).
@@ -208,6 +211,7 @@ impl Reply {
     pub fn new(text: &str) -> Self {
         Self {
             text: text.to_owned(),
+            reasoning: String::new(),
             prompt_tokens: 11,
             completion_tokens: 7,
             finish: None,
@@ -221,6 +225,10 @@ impl Reply {
     }
     pub fn usage(mut self, prompt: u32, completion: u32) -> Self {
         (self.prompt_tokens, self.completion_tokens) = (prompt, completion);
+        self
+    }
+    pub fn thinking(mut self, reasoning: &str) -> Self {
+        self.reasoning = reasoning.to_owned();
         self
     }
     pub fn finish(mut self, reason: &str) -> Self {
@@ -882,14 +890,27 @@ fn stream_events(proto: Proto, model: &str, r: &Reply) -> (Vec<String>, Vec<Stri
                 json!([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]),
                 Value::Null,
             )];
-            let deltas = pieces
+            let thoughts: Vec<String> = {
+                let chars: Vec<char> = r.reasoning.chars().collect();
+                chars
+                    .chunks(r.chunk_chars)
+                    .map(|c| c.iter().collect())
+                    .collect()
+            };
+            let deltas = thoughts
                 .iter()
                 .map(|t| {
+                    chunk(
+                        json!([{"index":0,"delta":{"reasoning_content":t},"finish_reason":null}]),
+                        Value::Null,
+                    )
+                })
+                .chain(pieces.iter().map(|t| {
                     chunk(
                         json!([{"index":0,"delta":{"content":t},"finish_reason":null}]),
                         Value::Null,
                     )
-                })
+                }))
                 .collect();
             let epilogue = vec![
                 chunk(

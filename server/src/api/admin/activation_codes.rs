@@ -14,12 +14,12 @@ use crate::{
     api::{
         ApiTags,
         envelope::{Deleted, Reply, deleted, ok},
-        validate,
     },
     auth::AdminAuth,
     db::{self, activation_codes::CodeFields},
     error::{AppError, AppResult},
     state::AppState,
+    validate,
 };
 
 #[derive(Debug, Object)]

@@ -10,15 +10,14 @@ use crate::{
     api::{
         ApiTags,
         envelope::{Deleted, Reply, deleted, ok},
-        validate,
     },
     auth::{AdminAuth, Principal},
     crypto::mask_key,
     db::{self, configs::ConfigFields},
     error::{AppError, AppResult},
     providers::ProviderKind,
-    relay,
     state::AppState,
+    validate,
 };
 
 /// A config as an admin sees it: never the key itself.
@@ -248,9 +247,7 @@ impl ConfigsApi {
             .filter(|m| !m.trim().is_empty())
             .unwrap_or_else(|| "Hello".into());
         let caller = crate::api::client::caller(&auth.0);
-        let call = relay::request::prepare_test(config, message, caller, &state.cipher)?;
-        let admission = state.quotas.admit(&state.db, &call).await?;
-        let result = state.relay.complete(call, admission).await?;
+        let result = state.relay.test_config(config, message, caller).await?;
         Ok(Json(TestResult {
             success: true,
             message: "配置测试成功".into(),

@@ -9,12 +9,12 @@ use crate::{
     api::{
         ApiTags,
         envelope::{Deleted, Reply, deleted, ok},
-        validate,
     },
     auth::AdminAuth,
     db::{self, groups::GroupFields},
     error::AppResult,
     state::AppState,
+    validate,
 };
 
 #[derive(Debug, Object)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::{
     clock::Clock,
-    db::call_logs::LogFilter,
+    db::call_logs::{CallStatus, LogFilter},
     error::{AppError, AppResult},
 };
 
@@ -65,16 +65,11 @@ pub struct LogQuery {
 
 impl LogQuery {
     pub fn filter(self, clock: &Clock) -> AppResult<LogFilter> {
-        let success = match self.status.as_deref().map(str::trim) {
+        let status = match self.status.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some("success") => Some(true),
-            Some("error") => Some(false),
-            Some(_) => {
-                return Err(AppError::validation(
-                    "status",
-                    "状态只能是 success 或 error",
-                ));
-            }
+            Some(value) => Some(CallStatus::parse(value).ok_or_else(|| {
+                AppError::validation("status", "状态只能是 success、error 或 interrupted")
+            })?),
         };
         let non_empty = |value: Option<String>| {
             value
@@ -85,7 +80,7 @@ impl LogQuery {
             config_id: self.config_id,
             group_id: self.group_id,
             activation_code: non_empty(self.activation_code),
-            success,
+            status,
             from: start(clock, self.start_date.as_deref())?,
             until: end(clock, self.end_date.as_deref())?,
             text: non_empty(self.q),

@@ -40,7 +40,7 @@ pub struct LogSummary {
     pub tokens_used: Option<i32>,
     pub prompt_tokens: Option<i32>,
     pub completion_tokens: Option<i32>,
-    /// success | error
+    /// success | error | interrupted
     pub status: String,
     pub error_code: Option<String>,
     pub duration_ms: Option<i32>,
@@ -77,6 +77,8 @@ pub struct LogDetail {
     /// The upstream's answer, or the assembled stream.
     pub response_data: Option<Value>,
     pub status: String,
+    /// Why the model stopped (`stop`, `length`, `content_filter` …), as the upstream said.
+    pub finish_reason: Option<String>,
     pub error_code: Option<String>,
     /// What went wrong, with the upstream's own words.
     pub error_message: Option<String>,
@@ -117,7 +119,7 @@ impl LogsApi {
         config_id: Query<Option<i32>>,
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
-        /// success | error
+        /// success | error | interrupted
         status: Query<Option<String>>,
         /// YYYY-MM-DD (local day) or RFC 3339
         start_date: Query<Option<String>>,
@@ -312,6 +314,7 @@ fn detail(row: Model) -> LogDetail {
         response_content: row.response_content,
         response_data: row.response_data,
         status: row.status,
+        finish_reason: row.finish_reason,
         error_code: row.error_code,
         error_message: row.error_message,
         tokens_used: row.tokens_used,

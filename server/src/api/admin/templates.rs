@@ -14,13 +14,13 @@ use crate::{
     api::{
         ApiTags,
         envelope::{Deleted, Reply, deleted, ok},
-        validate,
     },
     auth::AdminAuth,
     db::{self, templates::TemplateFields},
     error::{AppError, AppResult},
     relay::template,
     state::AppState,
+    validate,
 };
 
 #[derive(Debug, Object)]

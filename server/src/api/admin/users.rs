@@ -10,12 +10,12 @@ use crate::{
     api::{
         ApiTags,
         envelope::{Deleted, Reply, deleted, ok},
-        validate,
     },
     auth::{AdminAuth, Principal, Role, password},
     db::{self, users::UserFields},
     error::{AppError, AppResult},
     state::AppState,
+    validate,
 };
 
 #[derive(Debug, Object)]

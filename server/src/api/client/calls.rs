@@ -4,6 +4,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use futures::StreamExt;
 use poem::web::sse::Event;
 use poem_openapi::{ApiResponse, Object, ResponseContent, payload::EventStream, types::ToJSON};
 
@@ -12,7 +13,7 @@ use crate::{
     auth::Principal,
     error::AppResult,
     providers::{ChatMessage, Role},
-    relay::{self, CallInput, Caller, Overrides, RelayEvent},
+    relay::{CallInput, Caller, Overrides, RelayEvent},
     state::AppState,
 };
 
@@ -179,17 +180,15 @@ fn message(message: Message) -> AppResult<ChatMessage> {
     })
 }
 
-/// Runs a prepared call and answers it as JSON or as a stream in `format`.
+/// Hands the call to the relay and answers it as JSON or as a stream in `format`.
 pub async fn answer(
     state: &AppState,
     input: CallInput,
     principal: &Principal,
     stream: Option<StreamFormat>,
 ) -> AppResult<CallReply> {
-    let call = relay::request::prepare(&state.db, &state.cipher, input, caller(principal)).await?;
-    let admission = state.quotas.admit(&state.db, &call).await?;
     let Some(format) = stream else {
-        let result = state.relay.complete(call, admission).await?;
+        let result = state.relay.complete(input, caller(principal)).await?;
         return Ok(CallReply::Ok(
             CallBody::Json(ok(CallResult {
                 response: result.response,
@@ -204,11 +203,13 @@ pub async fn answer(
             None,
         ));
     };
-    let session = state.relay.stream(call, admission).await?;
-    let messages: Messages = Box::pin(futures::stream::unfold(
-        session.events,
-        |mut events| async move { events.recv().await.map(|event| (to_message(event), events)) },
-    ));
+    let session = state.relay.stream(input, caller(principal)).await?;
+    let messages: Messages = Box::pin(
+        futures::stream::unfold(session.events, |mut events| async move {
+            events.recv().await.map(|event| (to_message(event), events))
+        })
+        .filter_map(|message| async move { message }),
+    );
     let stream = EventStream::new(messages)
         .keep_alive(KEEP_ALIVE)
         .to_event(move |message| to_sse(message, format));
@@ -219,7 +220,8 @@ pub async fn answer(
     ))
 }
 
-fn to_message(event: RelayEvent) -> StreamMessage {
+/// The requirements' stream has no place for reasoning: it is recorded, not sent.
+fn to_message(event: RelayEvent) -> Option<StreamMessage> {
     let mut message = StreamMessage {
         kind: None,
         content: None,
@@ -236,10 +238,12 @@ fn to_message(event: RelayEvent) -> StreamMessage {
             message.kind = Some("chunk".into());
             message.content = Some(text);
         }
+        RelayEvent::Reasoning(_) => return None,
         RelayEvent::Done {
             usage,
             estimated,
             call_log_id,
+            ..
         } => {
             message.kind = Some("done".into());
             message.tokens_used = Some(usage.total_tokens);
@@ -257,7 +261,7 @@ fn to_message(event: RelayEvent) -> StreamMessage {
             message.message = Some(text);
         }
     }
-    message
+    Some(message)
 }
 
 fn to_sse(mut message: StreamMessage, format: StreamFormat) -> Event {

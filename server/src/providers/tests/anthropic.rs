@@ -139,6 +139,8 @@ fn stream_usage_is_cumulative_latest_wins() {
         events,
         [
             StreamEvent::Delta("你好！".to_owned()),
+            // The thinking delta is reasoning, not reply text.
+            StreamEvent::Reasoning("not text".to_owned()),
             StreamEvent::Usage(Usage {
                 prompt_tokens: 31,
                 completion_tokens: 5,

@@ -1,0 +1,67 @@
+//! This instance's lease among the servers sharing the database, and the sweep that releases
+//! the quota reservations of instances that stopped renewing theirs (killed, crashed, cut
+//! off). On one SQLite file the "other instance" is usually this server's previous run.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+
+use crate::db::{self, Db};
+
+/// A random id per process run, so a restarted server never mistakes its predecessor's
+/// reservations for its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    pub fn generate() -> Self {
+        let bytes: [u8; 8] = rand::rng().random();
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Registers the instance and releases what dead instances held; run once before serving.
+pub async fn start(db: &Db, instance: &InstanceId, lease: Duration) -> Result<(), sea_orm::DbErr> {
+    db::instances::renew(db, instance.as_str(), std::process::id(), Utc::now()).await?;
+    sweep(db, lease).await;
+    Ok(())
+}
+
+/// Renews the lease and sweeps, three times per lease, until the task is aborted.
+pub async fn run(db: Db, instance: InstanceId, lease: Duration) {
+    let mut every = tokio::time::interval(lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) =
+            db::instances::renew(&db, instance.as_str(), std::process::id(), Utc::now()).await
+        {
+            tracing::warn!(%err, "renewing the instance lease failed");
+        }
+        sweep(&db, lease).await;
+    }
+}
+
+async fn sweep(db: &Db, lease: Duration) {
+    let cutoff = Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    match db::usage::release_orphans(db, cutoff).await {
+        Ok(0) => {}
+        Ok(released) => tracing::warn!(
+            released,
+            "released quota reservations of a stopped instance"
+        ),
+        Err(err) => tracing::warn!(%err, "releasing reservations of stopped instances failed"),
+    }
+}
+
+/// Leaves the table at a clean stop, once every call of this instance is recorded.
+pub async fn stop(db: &Db, instance: &InstanceId) {
+    if let Err(err) = db::instances::remove(db, instance.as_str()).await {
+        tracing::warn!(%err, "removing the instance registration failed");
+    }
+}

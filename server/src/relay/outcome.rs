@@ -1,0 +1,214 @@
+//! What a call produced and how it ended, turned into its record and its answer.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{
+    request::PreparedCall,
+    usage::{self, Accounted, Produced},
+};
+use crate::{
+    db::{
+        call_logs::{CallStatus, NewCallLog},
+        usage::Reservation,
+    },
+    error::{AppError, UpstreamFailure},
+    providers::{FailureKind, UpstreamError, Usage},
+    quotas::Admission,
+};
+
+/// The code recorded when the client hangs up (or stops reading) before the end.
+pub const CLIENT_DISCONNECTED: &str = "CLIENT_DISCONNECTED";
+/// The code recorded when the server stopped while the call ran.
+pub const SERVER_SHUTDOWN: &str = "SERVER_SHUTDOWN";
+
+/// How a call ended.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    Finished,
+    Failed(UpstreamError),
+    /// The client hung up, or stopped reading (`stalled`).
+    ClientGone {
+        stalled: Option<Duration>,
+    },
+    Interrupted,
+    /// The call task panicked (a bug); what it produced is lost.
+    Crashed,
+}
+
+/// Everything the upstream sent, as far as the call got.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub text: String,
+    pub reasoning: String,
+    pub reported: Option<Usage>,
+    pub finish_reason: Option<String>,
+    /// The upstream's answer as received (non-streamed), or the assembled stream.
+    pub raw: Option<Value>,
+    pub chunks: u32,
+}
+
+impl Output {
+    /// A stream's record of itself: there is no single upstream body.
+    pub fn assembled(&self) -> Value {
+        json!({
+            "text": self.text,
+            "reasoning": self.reasoning,
+            "usage": self.reported,
+            "finish_reason": self.finish_reason,
+            "chunks": self.chunks,
+        })
+    }
+}
+
+pub(crate) struct Outcome {
+    pub output: Output,
+    pub ending: Ending,
+    pub accounted: Accounted,
+    pub retries: u32,
+}
+
+impl Outcome {
+    pub fn new(call: &PreparedCall, output: Output, ending: Ending, retries: u32) -> Self {
+        let accounted = usage::account(
+            &Produced {
+                reported: output.reported,
+                text: &output.text,
+                reasoning: &output.reasoning,
+                complete: matches!(ending, Ending::Finished),
+            },
+            &call.request.messages,
+        );
+        Self {
+            output,
+            ending,
+            accounted,
+            retries,
+        }
+    }
+
+    fn status(&self) -> CallStatus {
+        match self.ending {
+            Ending::Finished => CallStatus::Success,
+            Ending::Interrupted => CallStatus::Interrupted,
+            Ending::Failed(_) | Ending::ClientGone { .. } | Ending::Crashed => CallStatus::Error,
+        }
+    }
+
+    /// The stable code and the admin's one-line account of a call that did not succeed.
+    fn failure(&self) -> Option<(&'static str, String)> {
+        Some(match &self.ending {
+            Ending::Finished => return None,
+            Ending::Failed(err) => (upstream_error(err).code(), describe(err)),
+            Ending::ClientGone { stalled: None } => {
+                (CLIENT_DISCONNECTED, "client disconnected".into())
+            }
+            Ending::ClientGone {
+                stalled: Some(limit),
+            } => (
+                CLIENT_DISCONNECTED,
+                format!("client stopped reading for {} s", limit.as_secs()),
+            ),
+            Ending::Interrupted => (
+                SERVER_SHUTDOWN,
+                "the server stopped while the call ran".into(),
+            ),
+            Ending::Crashed => (
+                AppError::Internal(String::new()).code(),
+                "the call failed inside the proxy".into(),
+            ),
+        })
+    }
+
+    /// What the client is told when the call did not succeed; `None` when it is gone.
+    pub fn client_error(&self) -> Option<AppError> {
+        match &self.ending {
+            Ending::Finished | Ending::ClientGone { .. } => None,
+            Ending::Failed(err) => Some(upstream_error(err)),
+            Ending::Interrupted => Some(AppError::ShuttingDown),
+            Ending::Crashed => Some(AppError::Internal("call task panicked".into())),
+        }
+    }
+
+    pub fn record(
+        &self,
+        call: &PreparedCall,
+        admission: &Admission,
+        reservation: Option<Reservation>,
+        duration: Duration,
+        is_stream: bool,
+    ) -> NewCallLog {
+        let request = &call.request;
+        let usage = self.accounted.usage;
+        let failure = self.failure();
+        let status = self.status();
+        NewCallLog {
+            config_id: Some(call.config.id),
+            template_id: call.template_id,
+            group_id: call.caller.group_id,
+            activation_code: call.caller.activation_code.clone(),
+            user_id: call.caller.user_id,
+            config_name: call.config.name.clone(),
+            provider: call.config.provider.clone(),
+            model: request.model.clone(),
+            request_messages: json!(request.messages),
+            request_params: Some(json!({
+                "model": request.model,
+                "max_tokens": request.max_tokens,
+                "temperature": request.temperature,
+                "top_p": request.top_p,
+                "frequency_penalty": request.frequency_penalty,
+                "presence_penalty": request.presence_penalty,
+                "stream": is_stream,
+            })),
+            response_content: (!self.output.text.is_empty() || status == CallStatus::Success)
+                .then(|| self.output.text.clone()),
+            response_data: self.output.raw.clone(),
+            status,
+            finish_reason: self.output.finish_reason.clone(),
+            error_code: failure.as_ref().map(|(code, _)| code.to_string()),
+            error_message: failure.map(|(_, detail)| detail),
+            prompt_tokens: Some(usage.prompt_tokens as i32),
+            completion_tokens: Some(usage.completion_tokens as i32),
+            tokens_estimated: self.accounted.estimated,
+            cost: usage::cost(&call.config, &usage),
+            retry_count: self.retries as i32,
+            is_stream,
+            call_time: admission.at,
+            duration_ms: duration.as_millis().min(i32::MAX as u128) as i32,
+            period: admission.period.clone(),
+            reservation,
+        }
+    }
+}
+
+/// The client-facing error for an upstream failure: 429 when the upstream said so,
+/// 504 for a timeout, 502 for anything else.
+pub fn upstream_error(err: &UpstreamError) -> AppError {
+    if err.kind == FailureKind::RateLimited || err.status == Some(429) {
+        AppError::Upstream(UpstreamFailure::RateLimited {
+            retry_after: err.retry_after,
+        })
+    } else if err.kind == FailureKind::Timeout {
+        AppError::Upstream(UpstreamFailure::Timeout)
+    } else {
+        AppError::Upstream(UpstreamFailure::Failed)
+    }
+}
+
+/// One line for the admin: what failed and what the upstream said (never the key).
+pub fn describe(err: &UpstreamError) -> String {
+    let mut text = format!("{:?}", err.kind);
+    if let Some(status) = err.status {
+        text.push_str(&format!(" HTTP {status}"));
+    }
+    if let Some(code) = &err.code {
+        text.push_str(&format!(" [{code}]"));
+    }
+    if !err.detail.is_empty() {
+        text.push_str(": ");
+        text.push_str(&err.detail);
+    }
+    text
+}

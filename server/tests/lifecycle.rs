@@ -1,0 +1,623 @@
+//! The call lifecycle at its edges: every call that reached an upstream is recorded exactly
+//! once and charged what it used, whatever happens around it — deletions mid-call, refusals,
+//! `kill -9`, a shutdown past its grace, clients that hang up or stop reading, long thinking
+//! phases, a record the database refuses. Runs on SQLite, and on PostgreSQL when
+//! `LLM_PROXY_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "support/fake_upstream.rs"]
+mod fake_upstream;
+
+use std::time::{Duration, Instant};
+
+use common::{Options, TestServer, assert_error, sse_events};
+use fake_upstream::{FakeUpstream, Outcome, Reply};
+use llm_proxy::providers::ProviderKind;
+use sea_orm::{ConnectionTrait, EntityTrait};
+use serde_json::{Value, json};
+
+struct Setup {
+    server: TestServer,
+    fake: FakeUpstream,
+    admin: String,
+}
+
+async fn setup_with(options: Options) -> Setup {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start_with(options).await;
+    let admin = server.admin_token().await;
+    Setup {
+        server,
+        fake,
+        admin,
+    }
+}
+
+async fn setup() -> Setup {
+    setup_with(Options::default()).await
+}
+
+fn user_message(config_id: i64) -> Value {
+    json!({"config_id": config_id, "messages": [{"role": "user", "content": "你好"}]})
+}
+
+impl Setup {
+    async fn config(&self, extra: Value) -> i64 {
+        let mut body = json!({
+            "name": format!("lifecycle-{}", unique()),
+            "provider": "openai",
+            "api_url": self.fake.url(ProviderKind::Openai),
+            "api_key": FakeUpstream::key(ProviderKind::Openai),
+            "model": "gpt-4o-mini",
+            "max_tokens": 100,
+            "max_retries": 0,
+            "timeout_seconds": 10,
+            "input_price": 2.0,
+            "output_price": 8.0,
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let created = self
+            .server
+            .post("/api/admin/llm/configs", Some(&self.admin), body)
+            .await;
+        assert_eq!(created.status, 200, "{}", created.text);
+        created.body["data"]["id"].as_i64().unwrap()
+    }
+
+    /// A client of a new group with a daily token limit.
+    async fn limited_client(&self, daily: i64) -> (String, i64, String) {
+        let (token, group_id, code) = self.server.client_token(&self.admin).await;
+        let updated = self
+            .server
+            .put(
+                &format!("/api/admin/groups/{group_id}"),
+                Some(&self.admin),
+                json!({"daily_token_limit": daily}),
+            )
+            .await;
+        assert_eq!(updated.status, 200, "{}", updated.text);
+        (token, group_id, code)
+    }
+
+    /// The group's counters for today: (used, reserved).
+    async fn usage(&self, group_id: i64) -> (i64, i64) {
+        group_usage(&self.server, group_id).await
+    }
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Used and reserved tokens over every day row of the group, read from the database.
+async fn group_usage(server: &TestServer, group_id: i64) -> (i64, i64) {
+    let db = sea_orm::Database::connect(server.effective_database_url())
+        .await
+        .unwrap();
+    let rows = entity::group_usage::Entity::find().all(&db).await.unwrap();
+    db.close().await.unwrap();
+    rows.iter()
+        .filter(|row| i64::from(row.group_id) == group_id && row.period == "day")
+        .fold((0, 0), |(used, reserved), row| {
+            (used + row.used_tokens, reserved + row.reserved_tokens)
+        })
+}
+
+async fn reservation_rows(server: &TestServer) -> usize {
+    let db = sea_orm::Database::connect(server.effective_database_url())
+        .await
+        .unwrap();
+    let rows = entity::quota_reservations::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    rows.len()
+}
+
+/// Waits until `check` holds, up to `limit`.
+async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
+    let s = setup().await;
+    let slow = || Reply::new("慢慢回答").delay(Duration::from_millis(800));
+
+    // The config (JSON and stream).
+    for stream in [false, true] {
+        let config_id = s.config(json!({})).await;
+        let (client, _, _) = s.server.client_token(&s.admin).await;
+        s.fake.push(slow());
+        let mut body = user_message(config_id);
+        body["stream"] = json!(stream);
+        let call = {
+            let (server, client) = (s.server.client.clone(), client.clone());
+            let url = s.server.url("/api/llm/call");
+            tokio::spawn(async move {
+                let response = server
+                    .post(url)
+                    .bearer_auth(client)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let deleted = s
+            .server
+            .delete(
+                &format!("/api/admin/llm/configs/{config_id}"),
+                Some(&s.admin),
+            )
+            .await;
+        assert_eq!(deleted.status, 200, "{}", deleted.text);
+        let (status, text) = call.await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("慢慢回答") || text.contains("慢慢"), "{text}");
+        let logs = s.server.wait_for_logs(if stream { 2 } else { 1 }).await;
+        let log = logs.last().unwrap();
+        assert_eq!(log.status, "success", "stream={stream}");
+        assert_eq!(log.config_id, None, "the reference becomes null");
+        assert!(
+            log.config_name.starts_with("lifecycle-"),
+            "the snapshot stays"
+        );
+    }
+
+    // The template, the activation code and (for an admin with a group) the group and the user.
+    let config_id = s.config(json!({})).await;
+    let template = s
+        .server
+        .post(
+            "/api/admin/llm/templates",
+            Some(&s.admin),
+            json!({"config_id": config_id, "template_name": "t", "template_content": "说 {x}"}),
+        )
+        .await;
+    assert_eq!(template.status, 200, "{}", template.text);
+    let template_id = template.body["data"]["id"].as_i64().unwrap();
+    let (client, group_id, code) = s.server.client_token(&s.admin).await;
+    s.fake.push(slow());
+    let call = {
+        let url = s.server.url("/api/llm/call-template");
+        let http = s.server.client.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(client)
+                .json(&json!({"template_id": template_id, "variables": {"x": "好"}}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let codes = s
+        .server
+        .get("/api/admin/activation-codes", Some(&s.admin))
+        .await;
+    let code_id = codes.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["code"] == json!(code))
+        .map(|row| row["id"].as_i64().unwrap())
+        .unwrap();
+    for path in [
+        format!("/api/admin/llm/templates/{template_id}"),
+        format!("/api/admin/activation-codes/{code_id}"),
+        format!("/api/admin/groups/{group_id}"),
+    ] {
+        let deleted = s.server.delete(&path, Some(&s.admin)).await;
+        assert_eq!(deleted.status, 200, "{path}: {}", deleted.text);
+    }
+    assert_eq!(call.await.unwrap(), 200);
+    let log = s.server.wait_for_logs(3).await.pop().unwrap();
+    assert_eq!(log.status, "success");
+    assert_eq!((log.template_id, log.group_id), (None, None));
+    assert_eq!(log.config_id, Some(config_id as i32));
+    assert_eq!(log.activation_code.as_deref(), Some(code.as_str()));
+
+    // A user (an admin in a group) deleted while the call runs.
+    let (_, group_id, _) = s.server.client_token(&s.admin).await;
+    let user = s
+        .server
+        .post(
+            "/api/admin/users",
+            Some(&s.admin),
+            json!({"username": format!("ops-{}", unique()), "password": "Passw0rd-ops!", "role": "admin", "group_id": group_id}),
+        )
+        .await;
+    assert_eq!(user.status, 200, "{}", user.text);
+    let user_id = user.body["data"]["id"].as_i64().unwrap();
+    let token = s
+        .server
+        .login(
+            user.body["data"]["username"].as_str().unwrap(),
+            "Passw0rd-ops!",
+        )
+        .await;
+    s.fake.push(slow());
+    let call = {
+        let url = s.server.url("/api/llm/call");
+        let http = s.server.client.clone();
+        let body = user_message(config_id);
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deleted = s
+        .server
+        .delete(&format!("/api/admin/users/{user_id}"), Some(&s.admin))
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    assert_eq!(call.await.unwrap(), 200);
+    let log = s.server.wait_for_logs(4).await.pop().unwrap();
+    assert_eq!(log.status, "success");
+    assert_eq!(log.user_id, None, "user {user_id} deleted meanwhile");
+    assert_eq!(log.group_id, Some(group_id as i32));
+}
+
+#[tokio::test]
+async fn a_refused_call_charges_nothing() {
+    let s = setup().await;
+    let (client, group_id, _) = s.limited_client(100_000).await;
+    let bad_key = s.config(json!({"api_key": "sk-wrong"})).await;
+    let refused = s
+        .server
+        .post("/api/llm/call", Some(&client), user_message(bad_key))
+        .await;
+    assert_error(&refused, 502, "UPSTREAM_ERROR");
+
+    let rate_limited = s.config(json!({"max_retries": 1})).await;
+    s.fake
+        .push(Outcome::http(429, "rate_limit_exceeded", "slow down"));
+    s.fake
+        .push(Outcome::http(429, "rate_limit_exceeded", "slow down"));
+    let response = s
+        .server
+        .post("/api/llm/call", Some(&client), user_message(rate_limited))
+        .await;
+    assert_error(&response, 429, "UPSTREAM_RATE_LIMITED");
+
+    let unreachable = s
+        .config(json!({"api_url": "http://127.0.0.1:9/v1/chat/completions"}))
+        .await;
+    let mut body = user_message(unreachable);
+    body["stream"] = json!(true);
+    let response = s.server.post("/api/llm/call", Some(&client), body).await;
+    assert_error(&response, 502, "UPSTREAM_ERROR");
+
+    let logs = s.server.call_logs().await;
+    assert_eq!(logs.len(), 3);
+    for log in &logs {
+        assert_eq!(log.status, "error");
+        assert_eq!(log.tokens_used, Some(0), "{log:?}");
+        assert_eq!(log.cost, 0.0);
+        assert!(!log.tokens_estimated);
+    }
+    assert_eq!(
+        s.usage(group_id).await,
+        (0, 0),
+        "no quota used, nothing held"
+    );
+    assert_eq!(reservation_rows(&s.server).await, 0);
+
+    // A call that produced output before failing is charged what it produced.
+    let cut = s.config(json!({})).await;
+    s.fake
+        .push(Reply::new("一二三四五六").chunk_chars(2).cut_after(2));
+    let mut body = user_message(cut);
+    body["stream"] = json!(true);
+    let (_, _, text) = s.server.post_stream("/api/llm/call", &client, body).await;
+    assert!(text.contains("error"), "{text}");
+    let log = s.server.call_logs().await.pop().unwrap();
+    assert_eq!(
+        log.completion_tokens,
+        Some(4),
+        "the four characters that came"
+    );
+    assert!(log.tokens_estimated);
+    let (used, reserved) = s.usage(group_id).await;
+    assert_eq!(used, i64::from(log.tokens_used.unwrap()));
+    assert_eq!(reserved, 0);
+}
+
+#[tokio::test]
+async fn kill_9_with_calls_in_flight_leaves_no_reservation() {
+    let options = Options::default().env("LLM_PROXY_INSTANCE_LEASE_SECONDS", "3");
+    let mut s = setup_with(options.clone()).await;
+    let (client, group_id, _) = s.limited_client(1_000_000).await;
+    let config_id = s.config(json!({"timeout_seconds": 60})).await;
+    s.fake.set_default(Outcome::Hang);
+
+    // A second instance on the same database holds calls of its own.
+    let mut second_options = options.clone();
+    second_options.database_url = Some(s.server.database_url.clone());
+    let second = if s.server.database_url.is_empty() {
+        // SQLite: the same file, through a data dir argument.
+        let mut opts = options.clone();
+        opts.args = vec![
+            "--data-dir".into(),
+            s.server.data_dir().display().to_string(),
+        ];
+        TestServer::start_with(opts).await
+    } else {
+        TestServer::start_with(second_options).await
+    };
+
+    let spawn_calls = |server: &TestServer, n: usize| {
+        (0..n)
+            .map(|_| {
+                let url = server.url("/api/llm/call");
+                let http = server.client.clone();
+                let (client, body) = (client.clone(), user_message(config_id));
+                tokio::spawn(async move {
+                    let _ = http.post(url).bearer_auth(client).json(&body).send().await;
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let first_calls = spawn_calls(&s.server, 3);
+    let second_calls = spawn_calls(&second, 2);
+    assert!(eventually(Duration::from_secs(10), || async { s.fake.hits() >= 5 }).await);
+    let (_, reserved) = s.usage(group_id).await;
+    assert!(reserved > 0);
+    let per_call = reserved / 5;
+
+    s.server.kill9();
+    for call in first_calls {
+        call.abort();
+    }
+    // Only the killed instance's reservations are released, once its lease ran out.
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            group_usage(&s.server, group_id).await.1 == 2 * per_call
+        })
+        .await,
+        "reserved: {:?}",
+        group_usage(&s.server, group_id).await
+    );
+    drop(second);
+    for call in second_calls {
+        call.abort();
+    }
+    // Both gone: a restart releases the rest.
+    s.server.spawn().await;
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            s.usage(group_id).await.1 == 0
+        })
+        .await
+    );
+    assert_eq!(reservation_rows(&s.server).await, 0);
+}
+
+#[tokio::test]
+async fn a_shutdown_past_its_grace_records_interrupted_calls() {
+    let options = Options::default().env("LLM_PROXY_SHUTDOWN_GRACE_SECONDS", "1");
+    let mut s = setup_with(options).await;
+    let (client, group_id, _) = s.limited_client(1_000_000).await;
+    let config_id = s.config(json!({"timeout_seconds": 60})).await;
+    s.fake.set_default(Outcome::Hang);
+    let json_call = {
+        let url = s.server.url("/api/llm/call");
+        let http = s.server.client.clone();
+        let (client, body) = (client.clone(), user_message(config_id));
+        tokio::spawn(async move {
+            let response = http.post(url).bearer_auth(client).json(&body).send().await;
+            match response {
+                Ok(response) => (
+                    response.status().as_u16(),
+                    response.text().await.unwrap_or_default(),
+                ),
+                Err(err) => (0, err.to_string()),
+            }
+        })
+    };
+    s.fake.push(Reply::new("开始").stall_after(1));
+    s.fake.set_default(Outcome::Hang);
+    let stream_call = {
+        let url = s.server.url("/api/llm/call");
+        let http = s.server.client.clone();
+        let mut body = user_message(config_id);
+        body["stream"] = json!(true);
+        tokio::spawn(async move {
+            match http.post(url).bearer_auth(client).json(&body).send().await {
+                Ok(response) => response.text().await.unwrap_or_default(),
+                Err(err) => err.to_string(),
+            }
+        })
+    };
+    assert!(eventually(Duration::from_secs(10), || async { s.fake.hits() >= 2 }).await);
+    s.server.stop();
+    let (status, text) = json_call.await.unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("SERVER_SHUTTING_DOWN"), "{text}");
+    let streamed = stream_call.await.unwrap();
+    assert!(streamed.contains("SERVER_SHUTTING_DOWN"), "{streamed}");
+    let logs = s.server.call_logs().await;
+    assert_eq!(logs.len(), 2, "both calls recorded");
+    for log in &logs {
+        assert_eq!(log.status, "interrupted");
+        assert_eq!(log.error_code.as_deref(), Some("SERVER_SHUTDOWN"));
+    }
+    assert_eq!(s.usage(group_id).await.1, 0, "nothing left reserved");
+    assert_eq!(reservation_rows(&s.server).await, 0);
+}
+
+#[tokio::test]
+async fn a_reader_that_stops_reading_is_cut() {
+    let options = Options::default().env("LLM_PROXY_CLIENT_WRITE_TIMEOUT_SECONDS", "1");
+    let s = setup_with(options).await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s.config(json!({"timeout_seconds": 30})).await;
+    // Far more than the socket buffers between us hold.
+    let long = "长".repeat(6_000_000);
+    s.fake.push(Reply::new(&long).chunk_chars(20_000));
+    let mut body = user_message(config_id);
+    body["stream"] = json!(true);
+    let mut response = s
+        .server
+        .client
+        .post(s.server.url("/api/llm/call"))
+        .bearer_auth(&client)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    response.chunk().await.unwrap();
+    // Keep the connection open, read nothing.
+    let logs = s.server.wait_for_logs(1).await;
+    let log = logs.last().expect("the stalled call is recorded");
+    assert_eq!(log.error_code.as_deref(), Some("CLIENT_DISCONNECTED"));
+    assert!(
+        log.error_message
+            .as_deref()
+            .unwrap()
+            .contains("stopped reading"),
+        "{:?}",
+        log.error_message
+    );
+    drop(response);
+}
+
+#[tokio::test]
+async fn a_thinking_phase_longer_than_the_timeout_is_not_cut() {
+    let s = setup().await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s
+        .config(json!({"timeout_seconds": 2, "max_retries": 2}))
+        .await;
+    // Five seconds of reasoning, a delta every half second, with a two-second timeout.
+    s.fake.push(
+        Reply::new("答案")
+            .thinking("想想想想想想想想想想")
+            .chunk_chars(1)
+            .event_delay(Duration::from_millis(500)),
+    );
+    let mut body = user_message(config_id);
+    body["stream"] = json!(true);
+    let (status, _, text) = s.server.post_stream("/api/llm/call", &client, body).await;
+    assert_eq!(status, 200);
+    let events = sse_events(&text);
+    assert_eq!(events.last().unwrap().1["type"], "done", "{text}");
+    let log = s.server.call_logs().await.pop().unwrap();
+    assert_eq!(log.status, "success");
+    assert_eq!(log.retry_count, 0);
+    assert_eq!(s.fake.hits(), 1, "never retried, never billed twice");
+    assert_eq!(log.response_content.as_deref(), Some("答案"));
+    assert_eq!(
+        log.response_data.as_ref().unwrap()["reasoning"],
+        json!("想想想想想想想想想想")
+    );
+
+    // A non-streamed call that times out after it was sent is not sent again.
+    s.fake.push(Outcome::Hang);
+    let response = s
+        .server
+        .post("/api/llm/call", Some(&client), user_message(config_id))
+        .await;
+    assert_error(&response, 504, "UPSTREAM_TIMEOUT");
+    assert_eq!(s.fake.hits(), 2, "one attempt only");
+}
+
+#[tokio::test]
+async fn a_row_the_database_refuses_does_not_take_its_batch_with_it() {
+    let s = setup().await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s.config(json!({})).await;
+    let db = sea_orm::Database::connect(s.server.effective_database_url())
+        .await
+        .unwrap();
+    if s.server.database_url.is_empty() {
+        db.execute_unprepared(
+            "CREATE TRIGGER poison BEFORE INSERT ON llm_call_logs \
+             WHEN CAST(NEW.request_messages AS TEXT) LIKE '%poison-pill%' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+        )
+        .await
+        .unwrap();
+    } else {
+        db.execute_unprepared(
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+               IF NEW.request_messages::text LIKE '%poison-pill%' THEN RAISE EXCEPTION 'poisoned row'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql",
+        )
+        .await
+        .unwrap();
+        db.execute_unprepared(
+            "CREATE TRIGGER poison BEFORE INSERT ON llm_call_logs FOR EACH ROW EXECUTE FUNCTION poison()",
+        )
+        .await
+        .unwrap();
+    }
+    db.close().await.unwrap();
+    s.fake
+        .set_default(Reply::new("好").delay(Duration::from_millis(200)));
+    // Calls finishing together share batches; one of them carries the poison.
+    let calls: Vec<_> = (0..12)
+        .map(|i| {
+            let url = s.server.url("/api/llm/call");
+            let http = s.server.client.clone();
+            let client = client.clone();
+            let text = if i == 5 { "poison-pill" } else { "normal" };
+            let body =
+                json!({"config_id": config_id, "messages": [{"role": "user", "content": text}]});
+            tokio::spawn(async move {
+                let response = http
+                    .post(url)
+                    .bearer_auth(client)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16()
+            })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), 200);
+    }
+    let logs = s.server.call_logs().await;
+    assert_eq!(logs.len(), 12, "every call recorded");
+    let stripped: Vec<_> = logs
+        .iter()
+        .filter(|log| log.request_messages.get("omitted").is_some())
+        .collect();
+    assert_eq!(stripped.len(), 1, "only the refused row lost its bodies");
+    assert!(logs.iter().all(|log| log.status == "success"));
+}
