@@ -480,6 +480,50 @@ async fn a_shutdown_past_its_grace_records_interrupted_calls() {
 }
 
 #[tokio::test]
+async fn a_client_that_hangs_up_mid_stream_is_noticed_while_the_upstream_works() {
+    let s = setup().await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s.config(json!({"timeout_seconds": 30})).await;
+    // Three chunks four seconds apart; the client leaves after the first.
+    s.fake.push(
+        Reply::new("一二三")
+            .chunk_chars(1)
+            .event_delay(Duration::from_secs(4)),
+    );
+    let mut body = user_message(config_id);
+    body["stream"] = json!(true);
+    let mut response = s
+        .server
+        .client
+        .post(s.server.url("/api/llm/call"))
+        .bearer_auth(&client)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    while !String::from_utf8_lossy(&response.chunk().await.unwrap().unwrap()).contains("一") {}
+    let left = Instant::now();
+    drop(response);
+    let logs = s.server.wait_for_logs(1).await;
+    assert!(
+        left.elapsed() < Duration::from_millis(3500),
+        "noticed before the next chunk, after {:?}",
+        left.elapsed()
+    );
+    let log = logs.last().unwrap();
+    assert_eq!(log.error_code.as_deref(), Some("CLIENT_DISCONNECTED"));
+    assert_eq!(log.response_content.as_deref(), Some("一"));
+    // Had the request gone on, its pooled connection would stay open once the answer ended.
+    assert!(
+        eventually(Duration::from_secs(8), || async {
+            s.fake.open_connections() == 0
+        })
+        .await,
+        "the upstream request is cancelled"
+    );
+}
+
+#[tokio::test]
 async fn a_reader_that_stops_reading_is_cut() {
     let options = Options::default().env("LLM_PROXY_CLIENT_WRITE_TIMEOUT_SECONDS", "1");
     let s = setup_with(options).await;

@@ -469,6 +469,12 @@ impl FakeUpstream {
         self.state.connections.load(Ordering::Relaxed)
     }
 
+    /// TCP connections still open (a pooling client keeps idle ones open; one its client
+    /// dropped mid-answer closes once the next write to it fails).
+    pub fn open_connections(&self) -> usize {
+        self.state.kills.lock().unwrap().len()
+    }
+
     /// Baidu tokens issued so far.
     pub fn baidu_tokens_issued(&self) -> usize {
         self.state.token_serial.load(Ordering::Relaxed)
