@@ -2,8 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "support/fake_upstream.rs"]
+mod fake_upstream;
 
-use common::TestServer;
+use common::{TestServer, assert_error};
+use fake_upstream::{FakeUpstream, Outcome};
+use llm_proxy::providers::ProviderKind;
+use serde_json::json;
 
 /// The data folder is the owner's alone, and so is every SQLite file in it, from creation.
 #[cfg(unix)]
@@ -25,4 +30,63 @@ async fn data_folder_and_database_files_are_owner_only() {
     for file in ["llm-proxy.db", "llm-proxy.db-wal", "llm-proxy.db-shm"] {
         assert_eq!(mode(file), 0o600, "{file}");
     }
+}
+
+/// A 3xx from an upstream is not followed: the credential never leaves for the other
+/// origin, the call fails at once (no retry), and the admin sees where it pointed.
+#[tokio::test]
+async fn upstream_redirects_are_not_followed() {
+    let fake = FakeUpstream::start().await;
+    let elsewhere = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (client, _, _) = server.client_token(&admin).await;
+    let kind = ProviderKind::Anthropic;
+    let created = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            json!({
+                "name": "redirecting",
+                "provider": kind.as_str(),
+                "api_url": fake.url(kind),
+                "api_key": FakeUpstream::key(kind),
+                "model": "claude-sonnet-4-5",
+                "max_retries": 2,
+                "timeout_seconds": 5,
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let config_id = created.body["data"]["id"].as_i64().unwrap();
+    let location = elsewhere.url(kind);
+    fake.set_default(Outcome::raw(307, "text/plain", "moved").header("location", &location));
+
+    let response = server
+        .post(
+            "/api/llm/call",
+            Some(&client),
+            json!({"config_id": config_id, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_error(&response, 502, "UPSTREAM_ERROR");
+    assert_eq!(
+        elsewhere.hits(),
+        0,
+        "the redirect target was never contacted"
+    );
+    assert!(
+        elsewhere
+            .requests()
+            .iter()
+            .all(|r| r.header("x-api-key").is_none() && r.header("authorization").is_none())
+    );
+    assert_eq!(fake.hits(), 1, "a redirect is not retried");
+    let logs = server.wait_for_logs(1).await;
+    let detail = logs[0].error_message.clone().unwrap_or_default();
+    assert!(
+        detail.contains("307") && detail.contains(&location),
+        "{detail}"
+    );
+    assert!(!detail.contains(&FakeUpstream::key(kind)), "{detail}");
 }

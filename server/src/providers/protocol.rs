@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::errors::{body_snippet, from_reqwest};
 use super::stream::{Decoder, SseStream};
 use super::{
-    ChatRequest, Completion, EventStream, Providers, StreamEvent, Target, UpstreamError,
-    UpstreamResult,
+    ChatRequest, Completion, EventStream, FailureKind, Providers, StreamEvent, Target,
+    UpstreamError, UpstreamResult,
 };
 
 pub(crate) trait Protocol: Sync {
@@ -120,9 +120,26 @@ async fn send<P: Protocol>(
         return Ok(response);
     }
     let headers = response.headers().clone();
+    if status.is_redirection() {
+        return Err(redirect_error(status.as_u16(), &headers));
+    }
     // The status alone still classifies the failure if its body cannot be read.
     let body = response.bytes().await.unwrap_or_default();
     Err(p.error(status.as_u16(), &headers, &body))
+}
+
+/// A 3xx (never followed, see [`super::http_client`]): the admin must fix the URL, so it is
+/// not retried, and the detail says where the upstream wanted to go.
+fn redirect_error(status: u16, headers: &HeaderMap) -> UpstreamError {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    UpstreamError::new(
+        FailureKind::Rejected,
+        format!("HTTP {status}: redirect not followed (Location: {location}); check the config's api_url"),
+    )
+    .with_status(status)
 }
 
 async fn complete_once<P: Protocol>(
