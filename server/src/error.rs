@@ -47,6 +47,10 @@ pub enum AppError {
     Upstream(UpstreamFailure),
     #[error("服务器内部错误，请稍后重试")]
     Internal(String),
+    /// A dependency (the database) failed where the answer would otherwise be a refusal:
+    /// the caller should try again, not sign in again.
+    #[error("服务暂时不可用，请稍后重试")]
+    ServiceUnavailable,
 }
 
 /// Why a request was not authenticated; each has its own stable code.
@@ -116,6 +120,7 @@ impl AppError {
             Self::Upstream(UpstreamFailure::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(UpstreamFailure::Failed) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -144,6 +149,7 @@ impl AppError {
             Self::Upstream(UpstreamFailure::Timeout) => "UPSTREAM_TIMEOUT",
             Self::Upstream(UpstreamFailure::Failed) => "UPSTREAM_ERROR",
             Self::Internal(_) => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -218,7 +224,7 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 10] = [
+        let statuses: [(u16, &'static str); 11] = [
             (400, "请求格式错误 / 模板变量缺失"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
@@ -228,6 +234,7 @@ impl ApiResponse for AppError {
             (429, "请求过于频繁或配额用完"),
             (500, "服务器内部错误"),
             (502, "上游大模型调用失败"),
+            (503, "服务暂时不可用（如数据库无法读取）"),
             (504, "上游大模型超时"),
         ];
         MetaResponses {
@@ -335,6 +342,7 @@ mod tests {
                 500,
                 "INTERNAL_ERROR",
             ),
+            (AppError::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status, "{err:?}");

@@ -90,3 +90,44 @@ async fn upstream_redirects_are_not_followed() {
     );
     assert!(!detail.contains(&FakeUpstream::key(kind)), "{detail}");
 }
+
+/// A database that cannot be read while a token is checked is the server's trouble (503),
+/// not the token's (401): the client keeps its token and tries again.
+#[tokio::test]
+async fn unreadable_database_during_authentication_is_503_not_401() {
+    if common::is_postgres() {
+        return;
+    }
+    let options = common::Options::default().env("LLM_PROXY_LOGIN_ATTEMPTS_PER_MINUTE", "1000");
+    let server = TestServer::start_with(options).await;
+    let admin = server.admin_token().await;
+    assert_eq!(server.get("/api/auth/me", Some(&admin)).await.status, 200);
+    let file = server.data_dir().join("llm-proxy.db");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[..100].fill(0xA5);
+    {
+        use std::io::{Seek, Write};
+        let mut handle = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        handle.seek(std::io::SeekFrom::Start(0)).unwrap();
+        handle.write_all(&bytes[..100]).unwrap();
+        handle.sync_all().unwrap();
+    }
+    // SQLite keeps serving its page cache until the write-ahead log changes; a write (a
+    // login's last-login time) makes a later read go to the file.
+    let mut response = server.get("/api/auth/me", Some(&admin)).await;
+    for _ in 0..20 {
+        if response.status != 200 {
+            break;
+        }
+        let _ = server
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"username": "admin", "password": common::ADMIN_PASSWORD}),
+            )
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        response = server.get("/api/auth/me", Some(&admin)).await;
+    }
+    assert_error(&response, 503, "SERVICE_UNAVAILABLE");
+}

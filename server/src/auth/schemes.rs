@@ -120,7 +120,7 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
     if claims.role == Role::Client {
         let code = db::activation_codes::cached(&state.db, id)
             .await
-            .map_err(|_| invalid())?;
+            .map_err(lookup_error)?;
         if claims.code.as_deref() != Some(code.code.as_str()) {
             return Err(invalid());
         }
@@ -136,7 +136,7 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
             group_id: code.group_id,
         });
     }
-    let user = db::users::get(&state.db, id).await.map_err(|_| invalid())?;
+    let user = db::users::get(&state.db, id).await.map_err(lookup_error)?;
     if !user.is_active {
         return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
     }
@@ -147,4 +147,16 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
         role,
         group_id: user.group_id,
     })
+}
+
+/// Only a missing row makes a token invalid. A database that cannot be read says nothing
+/// about the token: 503, so the caller retries instead of throwing its token away.
+fn lookup_error(err: AppError) -> AppError {
+    match err {
+        AppError::NotFound(_) => AppError::Unauthorized(AuthFailure::InvalidToken),
+        other => {
+            tracing::error!(error = ?other, "cannot read the caller's account");
+            AppError::ServiceUnavailable
+        }
+    }
 }
