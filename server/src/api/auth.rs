@@ -66,17 +66,17 @@ impl AuthApi {
     ) -> AppResult<Reply<LoginResult>> {
         throttle(&state, req)?;
         let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
-        let Some(user) = user else {
-            return Err(AppError::Unauthorized(AuthFailure::BadCredentials));
-        };
-        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let (typed, stored) = (body.0.password, user.password_hash.clone());
+        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An
+        // unknown name is checked against a dummy hash, so it takes as long as a known one.
+        let typed = body.0.password;
+        let stored =
+            password::hash_to_check(user.as_ref().map(|u| u.password_hash.as_str())).to_string();
         let matches = tokio::task::spawn_blocking(move || password::verify(&typed, &stored))
             .await
             .unwrap_or(false);
-        if !matches {
+        let Some(user) = user.filter(|_| matches) else {
             return Err(AppError::Unauthorized(AuthFailure::BadCredentials));
-        }
+        };
         if !user.is_active {
             return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
         }
