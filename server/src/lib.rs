@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod headers;
 pub mod logging;
 pub mod providers;
 pub mod quotas;
