@@ -36,6 +36,8 @@ pub struct ServerSection {
     pub tls_key: String,
     pub cors_origins: Vec<String>,
     pub shutdown_grace_seconds: u64,
+    pub max_body_bytes: u64,
+    pub max_auth_body_bytes: u64,
 }
 
 impl Default for ServerSection {
@@ -47,6 +49,8 @@ impl Default for ServerSection {
             tls_key: String::new(),
             cors_origins: Vec::new(),
             shutdown_grace_seconds: 30,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_auth_body_bytes: 16 * 1024,
         }
     }
 }
@@ -152,6 +156,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "server.shutdown_grace_seconds",
         "LLM_PROXY_SHUTDOWN_GRACE_SECONDS",
     ),
+    ("server.max_body_bytes", "LLM_PROXY_MAX_BODY_BYTES"),
+    (
+        "server.max_auth_body_bytes",
+        "LLM_PROXY_MAX_AUTH_BODY_BYTES",
+    ),
     ("storage.data_dir", "LLM_PROXY_DATA_DIR"),
     ("storage.database_url", "LLM_PROXY_DATABASE_URL"),
     ("security.jwt_secret", "LLM_PROXY_JWT_SECRET"),
@@ -192,6 +201,10 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub cors_origins: Vec<String>,
     pub shutdown_grace: std::time::Duration,
+    /// Largest request body accepted, in bytes (calls and admin API).
+    pub max_body_bytes: u64,
+    /// Largest request body on the unauthenticated `/api/auth/*`.
+    pub max_auth_body_bytes: u64,
     pub data_dir: PathBuf,
     /// Empty means the SQLite file in the data dir.
     pub database_url: String,
@@ -293,6 +306,8 @@ impl Config {
             tls,
             cors_origins: file.server.cors_origins,
             shutdown_grace: std::time::Duration::from_secs(file.server.shutdown_grace_seconds),
+            max_body_bytes: file.server.max_body_bytes.max(1),
+            max_auth_body_bytes: file.server.max_auth_body_bytes.max(1),
             data_dir,
             database_url: file.storage.database_url,
             jwt_secret: non_empty(file.security.jwt_secret),
@@ -378,6 +393,8 @@ fn apply_override(
                 .collect()
         }
         "server.shutdown_grace_seconds" => file.server.shutdown_grace_seconds = number(value)?,
+        "server.max_body_bytes" => file.server.max_body_bytes = number(value)?,
+        "server.max_auth_body_bytes" => file.server.max_auth_body_bytes = number(value)?,
         "storage.data_dir" => file.storage.data_dir = text,
         "storage.database_url" => file.storage.database_url = text,
         "security.jwt_secret" => file.security.jwt_secret = text,

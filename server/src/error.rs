@@ -24,6 +24,9 @@ pub enum AppError {
         field: &'static str,
         message: String,
     },
+    /// Over `server.max_body_bytes` (or `max_auth_body_bytes` for `/api/auth/*`).
+    #[error("请求体过大")]
+    PayloadTooLarge,
     #[error("模板变量缺失：{}", .0.join(", "))]
     MissingVariables(Vec<String>),
     #[error("{0}")]
@@ -111,6 +114,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) | Self::MissingVariables(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -129,6 +133,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::Validation { .. } => "VALIDATION_FAILED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MissingVariables(_) => "TEMPLATE_VARIABLES_MISSING",
             Self::Unauthorized(reason) => match reason {
                 AuthFailure::MissingToken => "UNAUTHORIZED",
@@ -224,12 +229,13 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 11] = [
+        let statuses: [(u16, &'static str); 12] = [
             (400, "请求格式错误 / 模板变量缺失"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
             (404, "资源不存在"),
             (409, "冲突或资源不可用"),
+            (413, "请求体过大"),
             (422, "字段校验失败"),
             (429, "请求过于频繁或配额用完"),
             (500, "服务器内部错误"),
@@ -271,7 +277,7 @@ pub async fn render_error(err: poem::Error) -> Response {
         StatusCode::FORBIDDEN => AppError::Forbidden,
         StatusCode::NOT_FOUND => AppError::NotFound("请求的接口"),
         StatusCode::METHOD_NOT_ALLOWED => AppError::BadRequest("不支持该请求方法".into()),
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::BadRequest("请求体过大".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         status if status.is_client_error() => AppError::BadRequest(client_error_detail(&err)),
         _ => AppError::Internal(err.to_string()),
     };
@@ -343,6 +349,7 @@ mod tests {
                 "INTERNAL_ERROR",
             ),
             (AppError::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"),
+            (AppError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status, "{err:?}");

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod guard;
 pub mod headers;
 pub mod logging;
 pub mod providers;

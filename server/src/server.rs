@@ -57,6 +57,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         route = route.with(cors).boxed();
     }
     route
+        .around(crate::guard::guard)
         .data(state)
         .catch_all_error(render_error)
         .around(crate::headers::secure)

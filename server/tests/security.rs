@@ -131,3 +131,75 @@ async fn unreadable_database_during_authentication_is_503_not_401() {
     }
     assert_error(&response, 503, "SERVICE_UNAVAILABLE");
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A 20 MB chunked body (no Content-Length) to the unauthenticated login is refused with
+/// 413 once the small auth limit is passed, and the server stops reading: the rest of the
+/// upload fails and its memory does not grow. Raw TCP, so the test sees exactly what a
+/// client sees while it is still sending.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn oversized_chunked_body_is_refused_while_reading() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let pid = server.pid().unwrap();
+    server.admin_token().await;
+    let before = rss_kib(pid);
+
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let head = "POST /api/auth/login HTTP/1.1\r\nhost: localhost\r\n\
+                content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = |data: &[u8]| {
+        let mut framed = format!("{:x}\r\n", data.len()).into_bytes();
+        framed.extend_from_slice(data);
+        framed.extend_from_slice(b"\r\n");
+        framed
+    };
+    let mut first = b"{\"username\":\"admin\",\"password\":\"".to_vec();
+    first.resize(17 * 1024, b'x');
+    stream.write_all(&chunk(&first)).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered before the body ended")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+
+    // The rest of the 20 MB finds no reader.
+    let block = chunk(&vec![b'x'; 1024 * 1024]);
+    let mut sent = 0;
+    for _ in 0..20 {
+        if stream.write_all(&block).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    assert!(sent < 20, "the server kept reading the oversized body");
+    let grown = rss_kib(pid).saturating_sub(before);
+    assert!(grown < 8 * 1024, "the server grew by {grown} KiB");
+
+    // Declared too large (5 MiB on the admin API, over its 4 MiB): refused before reading.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let head = "POST /api/admin/users HTTP/1.1\r\nhost: localhost\r\n\
+                content-type: application/json\r\ncontent-length: 5242880\r\n\r\n{";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Normal requests are unaffected.
+    server.admin_token().await;
+}

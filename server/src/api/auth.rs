@@ -1,9 +1,7 @@
 //! `/api/auth`: admin/user sign-in and the Windows client's activation.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use chrono::{DateTime, Duration, Utc};
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
@@ -56,15 +54,13 @@ pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
-    /// 管理员/用户登录 (rate-limited per source address)
+    /// 管理员/用户登录 (rate-limited per source address, before the body is read)
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         state: Data<&AppState>,
-        req: &Request,
         body: Json<LoginRequest>,
     ) -> AppResult<Reply<LoginResult>> {
-        throttle(&state, req)?;
         let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
         // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An
         // unknown name is checked against a dummy hash, so it takes as long as a known one.
@@ -99,15 +95,13 @@ impl AuthApi {
         }))
     }
 
-    /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address)
+    /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address, before the body is read)
     #[oai(path = "/activate", method = "post", operation_id = "activate")]
     async fn activate(
         &self,
         state: Data<&AppState>,
-        req: &Request,
         body: Json<ActivateRequest>,
     ) -> AppResult<Reply<ActivateResult>> {
-        throttle(&state, req)?;
         let code = db::activation_codes::find_by_code(&state.db, body.activation_code.trim())
             .await?
             .ok_or(AppError::Unauthorized(AuthFailure::ActivationCodeInvalid))?;
@@ -149,20 +143,4 @@ impl AuthApi {
             group_id: user.group_id,
         }))
     }
-}
-
-fn throttle(state: &AppState, req: &Request) -> AppResult<()> {
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|addr| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    state
-        .login_limiter
-        .check(ip)
-        .map_err(|wait| AppError::TooManyRequests {
-            code: "LOGIN_RATE_LIMITED",
-            message: "尝试次数过多，请稍后再试".into(),
-            retry_after: Some(wait),
-        })
 }

@@ -1,30 +1,43 @@
 //! Login and activation attempts per source address, so passwords and activation codes
-//! cannot be guessed at speed.
+//! cannot be guessed at speed. Each kind has its own budget: failed logins behind one office
+//! NAT do not block the Windows clients activating from the same address.
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Login,
+    Activation,
+}
+
 pub struct LoginLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    login: DefaultKeyedRateLimiter<IpAddr>,
+    activation: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl LoginLimiter {
     pub fn new(per_minute: u32) -> Self {
         let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            login: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            activation: RateLimiter::keyed(Quota::per_minute(per_minute)),
         }
     }
 
-    /// `Err(wait)` when this address has used up its attempts.
-    pub fn check(&self, addr: IpAddr) -> Result<(), Duration> {
+    /// `Err(wait)` when this address has used up its attempts of this kind.
+    pub fn check(&self, attempt: Attempt, addr: IpAddr) -> Result<(), Duration> {
+        let limiter = match attempt {
+            Attempt::Login => &self.login,
+            Attempt::Activation => &self.activation,
+        };
         // The wait must be measured on the limiter's own clock.
-        self.limiter
+        limiter
             .check_key(&addr)
-            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))?;
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
+            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))?;
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
         }
         Ok(())
     }
@@ -40,10 +53,20 @@ mod tests {
         let limiter = LoginLimiter::new(2);
         let one: IpAddr = [10, 0, 0, 1].into();
         let two: IpAddr = [10, 0, 0, 2].into();
-        assert!(limiter.check(one).is_ok());
-        assert!(limiter.check(one).is_ok());
-        let wait = limiter.check(one).unwrap_err();
+        assert!(limiter.check(Attempt::Login, one).is_ok());
+        assert!(limiter.check(Attempt::Login, one).is_ok());
+        let wait = limiter.check(Attempt::Login, one).unwrap_err();
         assert!(wait > Duration::ZERO);
-        assert!(limiter.check(two).is_ok());
+        assert!(limiter.check(Attempt::Login, two).is_ok());
+    }
+
+    #[test]
+    fn logins_and_activations_have_separate_budgets() {
+        let limiter = LoginLimiter::new(1);
+        let office: IpAddr = [10, 0, 0, 1].into();
+        assert!(limiter.check(Attempt::Login, office).is_ok());
+        assert!(limiter.check(Attempt::Login, office).is_err());
+        assert!(limiter.check(Attempt::Activation, office).is_ok());
+        assert!(limiter.check(Attempt::Activation, office).is_err());
     }
 }
