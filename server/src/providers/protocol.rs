@@ -15,6 +15,7 @@ use super::{
     ChatRequest, Completion, EventStream, FailureKind, Providers, StreamEvent, Target,
     UpstreamError, UpstreamResult,
 };
+use crate::secret::Secret;
 
 pub(crate) trait Protocol: Sync {
     /// The HTTP request of one attempt: URL, credential headers, JSON body.
@@ -83,7 +84,14 @@ pub(crate) async fn open_stream<P: Protocol>(
 ) -> UpstreamResult<EventStream> {
     refreshing(p, ctx, target, || stream_once(p, ctx, target, req))
         .await
+        .map(|stream| scrubbed(stream, target.api_key.clone()))
         .map_err(|err| err.scrub(target.api_key.expose()))
+}
+
+/// The errors a stream yields after it opened (an in-band error event, a cut) may quote the
+/// credential too, like the opening error: each is scrubbed before it leaves `providers`.
+pub(crate) fn scrubbed(stream: EventStream, key: Secret) -> EventStream {
+    Box::pin(stream.map(move |item| item.map_err(|err| err.scrub(key.expose()))))
 }
 
 /// Runs `attempt`, and once more if its error shows a stale cached credential.
