@@ -203,3 +203,63 @@ async fn oversized_chunked_body_is_refused_while_reading() {
     // Normal requests are unaffected.
     server.admin_token().await;
 }
+
+/// "Keep one active admin" holds when the last admins are deactivated all at once: the
+/// check and the change are one serialised step.
+#[tokio::test]
+async fn concurrent_deactivations_keep_one_active_admin() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let server = TestServer::start().await;
+    let root = server.admin_token().await;
+    let mut ids = Vec::new();
+    let mut tokens = Vec::new();
+    for name in ["admin-a", "admin-b", "admin-c"] {
+        let created = server
+            .post(
+                "/api/admin/users",
+                Some(&root),
+                json!({"username": name, "password": "Passw0rd-admin", "role": "admin"}),
+            )
+            .await;
+        assert_eq!(created.status, 200, "{}", created.text);
+        ids.push(created.body["data"]["id"].as_i64().unwrap());
+        tokens.push(server.login(name, "Passw0rd-admin").await);
+    }
+    // Three admins left: a, b and c.
+    let off = json!({"is_active": false});
+    let first = server
+        .put("/api/admin/users/1", Some(&tokens[0]), off.clone())
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+
+    let paths: Vec<String> = [ids[1], ids[2], ids[0]]
+        .iter()
+        .map(|id| format!("/api/admin/users/{id}"))
+        .collect();
+    let (one, two, three) = tokio::join!(
+        server.put(&paths[0], Some(&tokens[0]), off.clone()),
+        server.put(&paths[1], Some(&tokens[1]), off.clone()),
+        server.put(&paths[2], Some(&tokens[2]), off.clone()),
+    );
+    let statuses = [one.status, two.status, three.status].map(|s| s.as_u16());
+    for response in [&one, &two, &three] {
+        match response.status.as_u16() {
+            200 => {}
+            409 => common::assert_error(response, 409, "CONFLICT"),
+            // The caller itself was deactivated a moment before its request was checked.
+            401 => common::assert_error(response, 401, "ACCOUNT_DISABLED"),
+            other => panic!("unexpected {other}: {}", response.text),
+        }
+    }
+    let db = sea_orm::Database::connect(server.effective_database_url())
+        .await
+        .unwrap();
+    let active = entity::users::Entity::find()
+        .filter(entity::users::Column::Role.eq("admin"))
+        .filter(entity::users::Column::IsActive.eq(true))
+        .count(&db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(active, 1, "statuses {statuses:?}");
+}
