@@ -14,6 +14,7 @@ mod m20261126_000007_create_app_settings;
 mod m20261126_000008_create_group_usage;
 mod m20261126_000009_create_call_stats_hourly;
 mod m20261126_000010_index_call_logs_status_time;
+mod m20261130_000020_users_credentials_changed_at;
 mod timestamps;
 
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_create_group_usage::Migration),
             Box::new(m20261126_000009_create_call_stats_hourly::Migration),
             Box::new(m20261126_000010_index_call_logs_status_time::Migration),
+            Box::new(m20261130_000020_users_credentials_changed_at::Migration),
         ]
     }
 }

@@ -263,3 +263,26 @@ async fn concurrent_deactivations_keep_one_active_admin() {
     db.close().await.unwrap();
     assert_eq!(active, 1, "statuses {statuses:?}");
 }
+
+/// A password change ends the sessions opened before it; a login right after works at once.
+#[tokio::test]
+async fn tokens_issued_before_a_password_change_are_refused() {
+    let server = TestServer::start().await;
+    let old = server.admin_token().await;
+    // `iat` has whole seconds: let the change fall in a later second than the old login.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let changed = server
+        .put(
+            "/api/admin/users/1",
+            Some(&old),
+            json!({"password": "N3w-Passw0rd!"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let refused = server.get("/api/auth/me", Some(&old)).await;
+    assert_error(&refused, 401, "TOKEN_REVOKED");
+    assert_eq!(refused.body["message"], "登录状态已失效，请重新登录");
+    let new = server.login("admin", "N3w-Passw0rd!").await;
+    assert_eq!(server.get("/api/auth/me", Some(&new)).await.status, 200);
+    assert_eq!(server.get("/api/admin/users", Some(&new)).await.status, 200);
+}

@@ -97,10 +97,16 @@ pub async fn update(
     if loses_admin {
         lock_other_admins(&txn, id).await?;
     }
+    let credentials_changed = password_hash.is_some()
+        || fields.role != current.role
+        || fields.is_active != current.is_active;
     let mut row: ActiveModel = current.into();
     fields.apply(&mut row);
     if let Some(hash) = password_hash {
         row.password_hash = Set(hash);
+    }
+    if credentials_changed {
+        row.credentials_changed_at = Set(Some(Utc::now()));
     }
     let updated = row
         .update(&txn)
