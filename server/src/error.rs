@@ -90,9 +90,13 @@ impl std::fmt::Display for AuthFailure {
 /// An upstream call that failed after retries; `detail` is kept for the admin's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamFailure {
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        retry_after: Option<Duration>,
+    },
     Timeout,
     Failed,
+    /// A 2xx answer that is not the provider's format (`FailureKind::Protocol`).
+    BadResponse,
 }
 
 impl std::fmt::Display for UpstreamFailure {
@@ -101,6 +105,7 @@ impl std::fmt::Display for UpstreamFailure {
             Self::RateLimited { .. } => "大模型服务繁忙（请求过于频繁），请稍后重试",
             Self::Timeout => "大模型服务响应超时，请稍后重试",
             Self::Failed => "大模型服务调用失败，请稍后重试或联系管理员",
+            Self::BadResponse => "大模型服务返回了无法识别的响应，请联系管理员",
         })
     }
 }
@@ -125,7 +130,9 @@ impl AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::Timeout) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Upstream(UpstreamFailure::Failed) => StatusCode::BAD_GATEWAY,
+            Self::Upstream(UpstreamFailure::Failed | UpstreamFailure::BadResponse) => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -157,6 +164,7 @@ impl AppError {
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => "UPSTREAM_RATE_LIMITED",
             Self::Upstream(UpstreamFailure::Timeout) => "UPSTREAM_TIMEOUT",
             Self::Upstream(UpstreamFailure::Failed) => "UPSTREAM_ERROR",
+            Self::Upstream(UpstreamFailure::BadResponse) => "UPSTREAM_BAD_RESPONSE",
             Self::Internal(_) => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
@@ -346,6 +354,11 @@ mod tests {
                 AppError::Upstream(UpstreamFailure::Failed),
                 502,
                 "UPSTREAM_ERROR",
+            ),
+            (
+                AppError::Upstream(UpstreamFailure::BadResponse),
+                502,
+                "UPSTREAM_BAD_RESPONSE",
             ),
             (
                 AppError::Upstream(UpstreamFailure::RateLimited { retry_after: None }),

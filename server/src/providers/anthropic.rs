@@ -80,11 +80,15 @@ impl Protocol for Anthropic {
         if body.get("type").and_then(Value::as_str) == Some("error") {
             return Err(envelope_error(in_band_base(&body), &body));
         }
-        let text = body
-            .get("content")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        // A Messages answer always has a `content` list; without one it is not an answer.
+        let Some(content) = body.get("content").and_then(Value::as_array) else {
+            return Err(UpstreamError::protocol(format!(
+                "answer has no content: {}",
+                body_snippet(body.to_string().as_bytes())
+            )));
+        };
+        let text = content
+            .iter()
             .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
             .filter_map(|block| block.get("text").and_then(Value::as_str))
             .collect::<String>();

@@ -132,7 +132,7 @@ async fn send<P: Protocol>(
         return Err(redirect_error(status.as_u16(), &headers));
     }
     // The status alone still classifies the failure if its body cannot be read.
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_body(response).await.unwrap_or_default();
     Err(p.error(status.as_u16(), &headers, &body))
 }
 
@@ -157,7 +157,7 @@ async fn complete_once<P: Protocol>(
     req: &ChatRequest,
 ) -> UpstreamResult<Completion> {
     let response = send(p, ctx, target, req, false).await?;
-    let body = response.bytes().await.map_err(from_reqwest)?;
+    let body = read_body(response).await?;
     p.completion(parse_json(&body)?)
 }
 
@@ -176,13 +176,31 @@ async fn stream_once<P: Protocol>(
     if is_json {
         // A JSON body instead of SSE: an error (Baidu, DashScope), or an upstream that
         // ignored `stream`. Either way the body says it all.
-        let body = response.bytes().await.map_err(from_reqwest)?;
+        let body = read_body(response).await?;
         let completion = p.completion(parse_json(&body)?)?;
         return Ok(completion_events(completion));
     }
     let mut stream = SseStream::new(Box::pin(response.bytes_stream()), p.decoder());
     stream.prime().await?;
     Ok(Box::pin(stream))
+}
+
+/// Largest upstream body read into memory: a whole answer is a few hundred KiB at most, so
+/// this only stops a hostile or broken upstream from exhausting memory.
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The whole body, or a protocol error once it passes [`MAX_BODY`] (nothing more is read).
+pub(crate) async fn read_body(mut response: reqwest::Response) -> UpstreamResult<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(UpstreamError::protocol(format!(
+                "answer longer than {MAX_BODY} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
@@ -239,3 +257,7 @@ fn completion_events(completion: Completion) -> EventStream {
     }
     Box::pin(futures::stream::iter(events))
 }
+
+#[cfg(test)]
+#[path = "tests/limits.rs"]
+mod tests;

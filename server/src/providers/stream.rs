@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures::Stream;
 
 use super::errors::from_reqwest;
-use super::sse::{Frame, SseEvent, SseParser};
-use super::{StreamEvent, UpstreamResult, Usage};
+use super::sse::{Frame, MAX_LINE, SseEvent, SseParser};
+use super::{StreamEvent, UpstreamError, UpstreamResult, Usage};
 
 /// What one protocol does with the frames of its stream.
 pub(crate) trait Decoder: Send {
@@ -105,7 +105,19 @@ impl SseStream {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let chunk = ready!(self.body.as_mut().poll_next(cx));
         match chunk {
-            Some(Ok(bytes)) => self.parser.push(&bytes, &mut self.frames),
+            Some(Ok(bytes)) => {
+                self.parser.push(&bytes, &mut self.frames);
+                if self.parser.overflowed() {
+                    self.decode_frames();
+                    self.done = true;
+                    self.out
+                        .queue
+                        .push_back(Err(UpstreamError::protocol(format!(
+                            "stream line or event longer than {MAX_LINE} bytes"
+                        ))));
+                    return Poll::Ready(());
+                }
+            }
             Some(Err(err)) => {
                 self.done = true;
                 self.out.queue.push_back(Err(from_reqwest(err)));
