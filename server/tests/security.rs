@@ -286,3 +286,38 @@ async fn tokens_issued_before_a_password_change_are_refused() {
     assert_eq!(server.get("/api/auth/me", Some(&new)).await.status, 200);
     assert_eq!(server.get("/api/admin/users", Some(&new)).await.status, 200);
 }
+
+/// Repeated wrong passwords lock that account name (429 with Retry-After, even with the
+/// right password), while other accounts from the same address still sign in.
+#[tokio::test]
+async fn repeated_failures_lock_the_account_not_the_address() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let created = server
+        .post(
+            "/api/admin/users",
+            Some(&admin),
+            json!({"username": "worker", "password": "Passw0rd-worker", "role": "user"}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let login = |password: &'static str| {
+        server.post(
+            "/api/auth/login",
+            None,
+            json!({"username": "admin", "password": password}),
+        )
+    };
+    for _ in 0..5 {
+        assert_error(&login("wrong-password").await, 401, "INVALID_CREDENTIALS");
+    }
+    let locked = login(common::ADMIN_PASSWORD).await;
+    assert_error(&locked, 429, "ACCOUNT_LOCKED");
+    let wait: u64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    server.login("worker", "Passw0rd-worker").await;
+}

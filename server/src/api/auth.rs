@@ -61,7 +61,16 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<LoginRequest>,
     ) -> AppResult<Reply<LoginResult>> {
-        let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
+        let name = body.username.trim().to_owned();
+        state
+            .login_limiter
+            .check_account(&name)
+            .map_err(|wait| AppError::TooManyRequests {
+                code: "ACCOUNT_LOCKED",
+                message: "该账号登录失败次数过多，请稍后再试".into(),
+                retry_after: Some(wait),
+            })?;
+        let user = db::users::find_by_username(&state.db, &name).await?;
         // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An
         // unknown name is checked against a dummy hash, so it takes as long as a known one.
         let typed = body.0.password;
@@ -71,8 +80,10 @@ impl AuthApi {
             .await
             .unwrap_or(false);
         let Some(user) = user.filter(|_| matches) else {
+            state.login_limiter.account_failed(&name);
             return Err(AppError::Unauthorized(AuthFailure::BadCredentials));
         };
+        state.login_limiter.account_succeeded(&name);
         if !user.is_active {
             return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
         }
