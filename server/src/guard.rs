@@ -12,11 +12,17 @@ use std::{
 };
 
 use futures::StreamExt;
-use poem::{Body, Endpoint, IntoResponse, Request, Response, http::header::CONTENT_LENGTH};
+use poem::{
+    Body, Endpoint, IntoResponse, Request, Response,
+    http::{
+        StatusCode,
+        header::{ALLOW, CONTENT_LENGTH},
+    },
+};
 
 use crate::{
     auth::login_limiter::Attempt,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, render_error},
     state::AppState,
 };
 
@@ -25,13 +31,13 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
         .data::<AppState>()
         .cloned()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let path = req.uri().path();
+    let path = req.uri().path().to_owned();
     let limit = if path.starts_with("/api/auth/") {
         state.config.max_auth_body_bytes
     } else {
         state.config.max_body_bytes
     };
-    match path {
+    match path.as_str() {
         "/api/auth/login" => throttle(&state, &req, Attempt::Login)?,
         "/api/auth/activate" => throttle(&state, &req, Attempt::Activation)?,
         _ => {}
@@ -52,7 +58,17 @@ pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     if exceeded.load(Ordering::Relaxed) {
         return Err(AppError::PayloadTooLarge.into());
     }
-    result.map(IntoResponse::into_response)
+    match result {
+        Ok(response) => Ok(response.into_response()),
+        Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            let mut response = render_error(err).await;
+            if let Some(methods) = crate::allow::allowed(&path) {
+                response.headers_mut().insert(ALLOW, methods);
+            }
+            Ok(response)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// The body, failing once more than `limit` bytes arrived: nothing beyond is read.

@@ -132,3 +132,19 @@ async fn security_headers_on_ui_swagger_api_and_errors() {
         }
     }
 }
+
+/// A 405 names the methods the path does support.
+#[tokio::test]
+async fn method_not_allowed_carries_allow() {
+    let server = TestServer::start().await;
+    let response = server.delete("/api/health", None).await;
+    assert_eq!(response.status, 405, "{}", response.text);
+    assert_eq!(response.headers["allow"], "GET");
+    assert_eq!(response.body["success"], false);
+    let response = server
+        .request(reqwest::Method::PATCH, "/api/admin/users/1", None, None)
+        .await;
+    assert_eq!(response.status, 405, "{}", response.text);
+    let allow = response.headers["allow"].to_str().unwrap();
+    assert!(allow.contains("PUT") && allow.contains("DELETE"), "{allow}");
+}
