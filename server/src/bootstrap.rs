@@ -192,10 +192,41 @@ fn admin_error(err: AppError) -> StartupError {
 }
 
 fn ensure_dir(path: &Path) -> Result<(), StartupError> {
-    std::fs::create_dir_all(path).map_err(|source| StartupError::DataDir {
+    let io_error = |source| StartupError::DataDir {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    std::fs::create_dir_all(path).map_err(io_error)?;
+    restrict_existing(path).map_err(io_error)
+}
+
+/// Owner-only access for everything created from now on (the SQLite file and its `-wal`,
+/// `-shm` and journal, secrets, backups): without it they would be world-readable under the
+/// usual umask 022, and the database holds password hashes and call records. Windows has no
+/// umask; there files inherit the data folder's ACL.
+pub fn restrict_new_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Folders and database files made by an older version (or another umask) are tightened at
+/// every start: the folder to 0700, the SQLite files to 0600.
+fn restrict_existing(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = dir.join(format!("llm-proxy.db{suffix}"));
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Reads a generated secret, or creates it with owner-only permissions.

@@ -112,6 +112,8 @@ async fn run_command(cli: Cli) -> ExitCode {
         Err(err) => return fail(err),
     };
     crate::logging::init(&config.log_level);
+    // Before any file is created, for every subcommand (a backup is as sensitive as the database).
+    bootstrap::restrict_new_files();
     let result = match command {
         Command::Healthcheck => healthcheck(&config).await,
         Command::Serve => serve(config).await,

@@ -38,6 +38,8 @@ pub struct ServerSection {
     pub shutdown_grace_seconds: u64,
     pub client_write_timeout_seconds: u64,
     pub instance_lease_seconds: u64,
+    pub max_body_bytes: u64,
+    pub max_auth_body_bytes: u64,
 }
 
 impl Default for ServerSection {
@@ -51,6 +53,8 @@ impl Default for ServerSection {
             shutdown_grace_seconds: 30,
             client_write_timeout_seconds: 30,
             instance_lease_seconds: 30,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_auth_body_bytes: 16 * 1024,
         }
     }
 }
@@ -164,6 +168,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "server.instance_lease_seconds",
         "LLM_PROXY_INSTANCE_LEASE_SECONDS",
     ),
+    ("server.max_body_bytes", "LLM_PROXY_MAX_BODY_BYTES"),
+    (
+        "server.max_auth_body_bytes",
+        "LLM_PROXY_MAX_AUTH_BODY_BYTES",
+    ),
     ("storage.data_dir", "LLM_PROXY_DATA_DIR"),
     ("storage.database_url", "LLM_PROXY_DATABASE_URL"),
     ("security.jwt_secret", "LLM_PROXY_JWT_SECRET"),
@@ -206,6 +215,10 @@ pub struct Config {
     pub shutdown_grace: std::time::Duration,
     pub client_write_timeout: std::time::Duration,
     pub instance_lease: std::time::Duration,
+    /// Largest request body accepted, in bytes (calls and admin API).
+    pub max_body_bytes: u64,
+    /// Largest request body on the unauthenticated `/api/auth/*`.
+    pub max_auth_body_bytes: u64,
     pub data_dir: PathBuf,
     /// Empty means the SQLite file in the data dir.
     pub database_url: String,
@@ -313,6 +326,8 @@ impl Config {
             instance_lease: std::time::Duration::from_secs(
                 file.server.instance_lease_seconds.max(3),
             ),
+            max_body_bytes: file.server.max_body_bytes.max(1),
+            max_auth_body_bytes: file.server.max_auth_body_bytes.max(1),
             data_dir,
             database_url: file.storage.database_url,
             jwt_secret: non_empty(file.security.jwt_secret),
@@ -402,6 +417,8 @@ fn apply_override(
             file.server.client_write_timeout_seconds = number(value)?
         }
         "server.instance_lease_seconds" => file.server.instance_lease_seconds = number(value)?,
+        "server.max_body_bytes" => file.server.max_body_bytes = number(value)?,
+        "server.max_auth_body_bytes" => file.server.max_auth_body_bytes = number(value)?,
         "storage.data_dir" => file.storage.data_dir = text,
         "storage.database_url" => file.storage.database_url = text,
         "security.jwt_secret" => file.security.jwt_secret = text,

@@ -24,6 +24,9 @@ pub enum AppError {
         field: &'static str,
         message: String,
     },
+    /// Over `server.max_body_bytes` (or `max_auth_body_bytes` for `/api/auth/*`).
+    #[error("请求体过大")]
+    PayloadTooLarge,
     #[error("模板变量缺失：{}", .0.join(", "))]
     MissingVariables(Vec<String>),
     #[error("{0}")]
@@ -50,6 +53,10 @@ pub enum AppError {
     ShuttingDown,
     #[error("服务器内部错误，请稍后重试")]
     Internal(String),
+    /// A dependency (the database) failed where the answer would otherwise be a refusal:
+    /// the caller should try again, not sign in again.
+    #[error("服务暂时不可用，请稍后重试")]
+    ServiceUnavailable,
 }
 
 /// Why a request was not authenticated; each has its own stable code.
@@ -58,6 +65,8 @@ pub enum AuthFailure {
     MissingToken,
     InvalidToken,
     ExpiredToken,
+    /// Issued before the account's password, role or active flag changed.
+    RevokedToken,
     BadCredentials,
     AccountDisabled,
     ActivationCodeInvalid,
@@ -71,6 +80,7 @@ impl std::fmt::Display for AuthFailure {
             Self::MissingToken => "请先登录",
             Self::InvalidToken => "登录凭证无效，请重新登录",
             Self::ExpiredToken => "登录已过期，请重新登录",
+            Self::RevokedToken => "登录状态已失效，请重新登录",
             Self::BadCredentials => "用户名或密码错误",
             Self::AccountDisabled => "账号已被停用",
             Self::ActivationCodeInvalid => "激活码无效",
@@ -83,9 +93,13 @@ impl std::fmt::Display for AuthFailure {
 /// An upstream call that failed after retries; `detail` is kept for the admin's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpstreamFailure {
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        retry_after: Option<Duration>,
+    },
     Timeout,
     Failed,
+    /// A 2xx answer that is not the provider's format (`FailureKind::Protocol`).
+    BadResponse,
 }
 
 impl std::fmt::Display for UpstreamFailure {
@@ -94,6 +108,7 @@ impl std::fmt::Display for UpstreamFailure {
             Self::RateLimited { .. } => "大模型服务繁忙（请求过于频繁），请稍后重试",
             Self::Timeout => "大模型服务响应超时，请稍后重试",
             Self::Failed => "大模型服务调用失败，请稍后重试或联系管理员",
+            Self::BadResponse => "大模型服务返回了无法识别的响应，请联系管理员",
         })
     }
 }
@@ -110,6 +125,7 @@ impl AppError {
         match self {
             Self::BadRequest(_) | Self::MissingVariables(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -117,9 +133,12 @@ impl AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::Timeout) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Upstream(UpstreamFailure::Failed) => StatusCode::BAD_GATEWAY,
+            Self::Upstream(UpstreamFailure::Failed | UpstreamFailure::BadResponse) => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -128,11 +147,13 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::Validation { .. } => "VALIDATION_FAILED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MissingVariables(_) => "TEMPLATE_VARIABLES_MISSING",
             Self::Unauthorized(reason) => match reason {
                 AuthFailure::MissingToken => "UNAUTHORIZED",
                 AuthFailure::InvalidToken => "TOKEN_INVALID",
                 AuthFailure::ExpiredToken => "TOKEN_EXPIRED",
+                AuthFailure::RevokedToken => "TOKEN_REVOKED",
                 AuthFailure::BadCredentials => "INVALID_CREDENTIALS",
                 AuthFailure::AccountDisabled => "ACCOUNT_DISABLED",
                 AuthFailure::ActivationCodeInvalid => "ACTIVATION_CODE_INVALID",
@@ -147,8 +168,10 @@ impl AppError {
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => "UPSTREAM_RATE_LIMITED",
             Self::Upstream(UpstreamFailure::Timeout) => "UPSTREAM_TIMEOUT",
             Self::Upstream(UpstreamFailure::Failed) => "UPSTREAM_ERROR",
+            Self::Upstream(UpstreamFailure::BadResponse) => "UPSTREAM_BAD_RESPONSE",
             Self::ShuttingDown => "SERVER_SHUTTING_DOWN",
             Self::Internal(_) => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -223,17 +246,18 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 11] = [
+        let statuses: [(u16, &'static str); 12] = [
             (400, "请求格式错误 / 模板变量缺失"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
             (404, "资源不存在"),
             (409, "冲突或资源不可用"),
+            (413, "请求体过大"),
             (422, "字段校验失败"),
             (429, "请求过于频繁或配额用完"),
             (500, "服务器内部错误"),
             (502, "上游大模型调用失败"),
-            (503, "服务正在停止"),
+            (503, "服务暂时不可用（数据库无法读取，或服务正在停止）"),
             (504, "上游大模型超时"),
         ];
         MetaResponses {
@@ -270,7 +294,7 @@ pub async fn render_error(err: poem::Error) -> Response {
         StatusCode::FORBIDDEN => AppError::Forbidden,
         StatusCode::NOT_FOUND => AppError::NotFound("请求的接口"),
         StatusCode::METHOD_NOT_ALLOWED => AppError::BadRequest("不支持该请求方法".into()),
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::BadRequest("请求体过大".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
         status if status.is_client_error() => AppError::BadRequest(client_error_detail(&err)),
         _ => AppError::Internal(err.to_string()),
     };
@@ -318,6 +342,11 @@ mod tests {
                 401,
                 "TOKEN_EXPIRED",
             ),
+            (
+                AppError::Unauthorized(AuthFailure::RevokedToken),
+                401,
+                "TOKEN_REVOKED",
+            ),
             (AppError::Forbidden, 403, "FORBIDDEN"),
             (AppError::NotFound("配置"), 404, "NOT_FOUND"),
             (AppError::Conflict("配置名称已存在".into()), 409, "CONFLICT"),
@@ -332,6 +361,11 @@ mod tests {
                 "UPSTREAM_ERROR",
             ),
             (
+                AppError::Upstream(UpstreamFailure::BadResponse),
+                502,
+                "UPSTREAM_BAD_RESPONSE",
+            ),
+            (
                 AppError::Upstream(UpstreamFailure::RateLimited { retry_after: None }),
                 429,
                 "UPSTREAM_RATE_LIMITED",
@@ -342,6 +376,8 @@ mod tests {
                 500,
                 "INTERNAL_ERROR",
             ),
+            (AppError::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"),
+            (AppError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status, "{err:?}");

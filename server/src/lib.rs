@@ -1,6 +1,7 @@
 //! llm-proxy: a large-model API proxy with encrypted provider keys, call records,
 //! quotas and an embedded admin UI. `main.rs` is a thin shell around [`cli::run`].
 
+pub mod allow;
 pub mod api;
 pub mod auth;
 pub mod banner;
@@ -11,6 +12,8 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod guard;
+pub mod headers;
 pub mod logging;
 pub mod providers;
 pub mod quotas;

@@ -56,7 +56,11 @@ pub fn app(state: AppState) -> impl Endpoint {
         }
         route = route.with(cors).boxed();
     }
-    route.data(state).catch_all_error(render_error)
+    route
+        .around(crate::guard::guard)
+        .data(state)
+        .catch_all_error(render_error)
+        .around(crate::headers::secure)
 }
 
 /// Binds now, so a busy port is reported before anything else starts.

@@ -42,6 +42,33 @@ impl Endpoint for AdminUi {
     }
 }
 
+/// The bodies of the inline `<script>` elements of `index.html` (trunk's loader), for the
+/// Content-Security-Policy's hashes.
+pub fn inline_scripts() -> Vec<String> {
+    let Some(index) = Assets::get("index.html") else {
+        return Vec::new();
+    };
+    let html = String::from_utf8_lossy(&index.data).into_owned();
+    let mut scripts = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let tag = &rest[..open_end];
+        rest = &rest[open_end + 1..];
+        let Some(close) = rest.find("</script>") else {
+            break;
+        };
+        if !tag.contains("src=") {
+            scripts.push(rest[..close].to_string());
+        }
+        rest = &rest[close..];
+    }
+    scripts
+}
+
 fn file_response(path: &str, file: rust_embed::EmbeddedFile, cacheable: bool) -> Response {
     let mime = mime_for(path);
     let cache = if cacheable && path != "index.html" {

@@ -471,17 +471,21 @@ async fn log_search_filters_pages_and_details() {
     assert_eq!(last["data"].as_array().unwrap().len(), 1);
     let beyond = f.logs("page=9&page_size=2").await;
     assert_eq!(beyond["data"], json!([]));
-    for bad in [
-        "page_size=0",
-        "page_size=101",
-        "status=maybe",
-        "start_date=yesterday",
+    for (bad, field) in [
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("page=0", "page"),
+        // Once a panic (overflow converting the offset), now a refusal naming the field.
+        ("page=99999999999999", "page"),
+        ("page=99999999999999&page_size=100", "page"),
+        ("status=maybe", "status"),
+        ("start_date=yesterday", "start_date"),
     ] {
-        let response = f
-            .server
-            .get(&format!("/api/admin/llm/logs?{bad}"), Some(&f.admin))
-            .await;
-        assert_error(&response, 422, "VALIDATION_FAILED");
+        for path in ["/api/admin/llm/logs", "/api/llm/logs"] {
+            let response = f.server.get(&format!("{path}?{bad}"), Some(&f.admin)).await;
+            assert_error(&response, 422, "VALIDATION_FAILED");
+            assert_eq!(response.body["field"], field, "{path}?{bad}");
+        }
     }
 
     // Detail: everything, and the script stays text.

@@ -318,6 +318,15 @@ async fn login_attempts_are_rate_limited_per_address() {
         .await;
     assert_error(&limited, 429, "LOGIN_RATE_LIMITED");
     assert!(limited.headers.get("retry-after").is_some());
+    // Activations from the same address (Windows clients behind one NAT) have their own budget.
+    let activation = server
+        .post(
+            "/api/auth/activate",
+            None,
+            json!({"activation_code": "NO-SUCH-CODE"}),
+        )
+        .await;
+    assert_error(&activation, 401, "ACTIVATION_CODE_INVALID");
 }
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! `/api/auth`: admin/user sign-in and the Windows client's activation.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use chrono::{DateTime, Duration, Utc};
-use poem::{Request, web::Data};
+use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::{
@@ -56,27 +54,36 @@ pub struct AuthApi;
 
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
-    /// 管理员/用户登录 (rate-limited per source address)
+    /// 管理员/用户登录 (rate-limited per source address, before the body is read)
     #[oai(path = "/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
         state: Data<&AppState>,
-        req: &Request,
         body: Json<LoginRequest>,
     ) -> AppResult<Reply<LoginResult>> {
-        throttle(&state, req)?;
-        let user = db::users::find_by_username(&state.db, body.username.trim()).await?;
-        let Some(user) = user else {
-            return Err(AppError::Unauthorized(AuthFailure::BadCredentials));
-        };
-        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let (typed, stored) = (body.0.password, user.password_hash.clone());
+        let name = body.username.trim().to_owned();
+        state
+            .login_limiter
+            .check_account(&name)
+            .map_err(|wait| AppError::TooManyRequests {
+                code: "ACCOUNT_LOCKED",
+                message: "该账号登录失败次数过多，请稍后再试".into(),
+                retry_after: Some(wait),
+            })?;
+        let user = db::users::find_by_username(&state.db, &name).await?;
+        // Argon2 takes tens of milliseconds of CPU: keep it off the async workers. An
+        // unknown name is checked against a dummy hash, so it takes as long as a known one.
+        let typed = body.0.password;
+        let stored =
+            password::hash_to_check(user.as_ref().map(|u| u.password_hash.as_str())).to_string();
         let matches = tokio::task::spawn_blocking(move || password::verify(&typed, &stored))
             .await
             .unwrap_or(false);
-        if !matches {
+        let Some(user) = user.filter(|_| matches) else {
+            state.login_limiter.account_failed(&name);
             return Err(AppError::Unauthorized(AuthFailure::BadCredentials));
-        }
+        };
+        state.login_limiter.account_succeeded(&name);
         if !user.is_active {
             return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
         }
@@ -99,15 +106,13 @@ impl AuthApi {
         }))
     }
 
-    /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address)
+    /// Windows客户端激活：用激活码换取 ClientToken (rate-limited per source address, before the body is read)
     #[oai(path = "/activate", method = "post", operation_id = "activate")]
     async fn activate(
         &self,
         state: Data<&AppState>,
-        req: &Request,
         body: Json<ActivateRequest>,
     ) -> AppResult<Reply<ActivateResult>> {
-        throttle(&state, req)?;
         let code = db::activation_codes::find_by_code(&state.db, body.activation_code.trim())
             .await?
             .ok_or(AppError::Unauthorized(AuthFailure::ActivationCodeInvalid))?;
@@ -149,20 +154,4 @@ impl AuthApi {
             group_id: user.group_id,
         }))
     }
-}
-
-fn throttle(state: &AppState, req: &Request) -> AppResult<()> {
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|addr| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    state
-        .login_limiter
-        .check(ip)
-        .map_err(|wait| AppError::TooManyRequests {
-            code: "LOGIN_RATE_LIMITED",
-            message: "尝试次数过多，请稍后再试".into(),
-            retry_after: Some(wait),
-        })
 }

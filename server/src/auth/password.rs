@@ -19,6 +19,27 @@ pub fn hash(password: &str) -> Result<String, String> {
         .map_err(|err| err.to_string())
 }
 
+/// The hash a login checks the typed password against: the account's, or for an unknown
+/// user name a dummy with the same parameters, so both answers take the same Argon2 work
+/// and the time of a refusal does not tell which names exist.
+pub fn hash_to_check(stored: Option<&str>) -> &str {
+    stored.unwrap_or_else(|| dummy_hash())
+}
+
+/// Made once, at the first login with an unknown name, with [`hash`]'s parameters.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        // Only a broken hasher fails, and then every real login fails the same way; a
+        // fixed valid hash keeps the unknown-name path doing comparable work regardless.
+        hash("no account has this password").unwrap_or_else(|_| {
+            "$argon2id$v=19$m=7168,t=5,p=1$c29tZXNhbHRzb21lc2FsdA$\
+             AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                .into()
+        })
+    })
+}
+
 /// Constant-time check; a malformed stored hash simply does not match.
 pub fn verify(password: &str, stored: &str) -> bool {
     hasher()
@@ -45,5 +66,21 @@ mod tests {
             verify("old", &default_params),
             "hashes made with other parameters still verify"
         );
+    }
+
+    #[test]
+    fn unknown_users_are_checked_against_a_dummy_hash_of_equal_cost() {
+        let real = hash("secret-1").unwrap();
+        assert_eq!(hash_to_check(Some(&real)), real);
+        let dummy = hash_to_check(None);
+        assert_eq!(dummy, hash_to_check(None), "made once");
+        // Same algorithm and parameters as a real hash, so verifying costs the same.
+        let params = |h: &str| h.rsplitn(3, '$').nth(2).unwrap().to_string();
+        assert_eq!(params(dummy), params(&real), "{dummy}");
+        assert!(
+            argon2::PasswordHash::new(dummy).is_ok(),
+            "a well-formed hash"
+        );
+        assert!(!verify("secret-1", dummy));
     }
 }

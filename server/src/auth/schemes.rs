@@ -2,7 +2,7 @@
 //! call it and Swagger shows it. Every check re-reads the account or activation code, so
 //! disabling one takes effect at once, not when its token expires.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
@@ -120,7 +120,7 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
     if claims.role == Role::Client {
         let code = db::activation_codes::cached(&state.db, id)
             .await
-            .map_err(|_| invalid())?;
+            .map_err(lookup_error)?;
         if claims.code.as_deref() != Some(code.code.as_str()) {
             return Err(invalid());
         }
@@ -136,9 +136,12 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
             group_id: code.group_id,
         });
     }
-    let user = db::users::get(&state.db, id).await.map_err(|_| invalid())?;
+    let user = db::users::get(&state.db, id).await.map_err(lookup_error)?;
     if !user.is_active {
         return Err(AppError::Unauthorized(AuthFailure::AccountDisabled));
+    }
+    if issued_before(claims, user.credentials_changed_at) {
+        return Err(AppError::Unauthorized(AuthFailure::RevokedToken));
     }
     // The role is read from the account, not the token: a demoted admin loses access now.
     let role = Role::parse_user_role(&user.role).ok_or_else(invalid)?;
@@ -147,4 +150,52 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
         role,
         group_id: user.group_id,
     })
+}
+
+/// Whether the token predates the account's last credential change. `iat` has whole
+/// seconds, so the change is compared at second granularity too: a token issued in the same
+/// second as the change (the new login right after a password change) stays valid.
+fn issued_before(claims: &Claims, changed_at: Option<DateTime<Utc>>) -> bool {
+    changed_at.is_some_and(|at| claims.iat < at.timestamp())
+}
+
+/// Only a missing row makes a token invalid. A database that cannot be read says nothing
+/// about the token: 503, so the caller retries instead of throwing its token away.
+fn lookup_error(err: AppError) -> AppError {
+    match err {
+        AppError::NotFound(_) => AppError::Unauthorized(AuthFailure::InvalidToken),
+        other => {
+            tracing::error!(error = ?other, "cannot read the caller's account");
+            AppError::ServiceUnavailable
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn issued_at(iat: i64) -> Claims {
+        Claims {
+            sub: "user:1".into(),
+            role: Role::Admin,
+            gid: None,
+            code: None,
+            iat,
+            exp: iat + 3600,
+        }
+    }
+
+    #[test]
+    fn tokens_older_than_the_credential_change_are_refused_at_second_granularity() {
+        let changed = DateTime::from_timestamp(1_000, 700_000_000).unwrap();
+        assert!(!issued_before(&issued_at(999), None));
+        assert!(issued_before(&issued_at(999), Some(changed)));
+        assert!(
+            !issued_before(&issued_at(1_000), Some(changed)),
+            "same second"
+        );
+        assert!(!issued_before(&issued_at(1_001), Some(changed)));
+    }
 }

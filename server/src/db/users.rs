@@ -3,11 +3,12 @@
 use chrono::Utc;
 use entity::users::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{Db, delete_row, find_row, write_error};
-use crate::error::AppResult;
+use super::{Db, find_row, write_error};
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserFields {
@@ -79,20 +80,80 @@ pub async fn create(db: &Db, fields: UserFields, password_hash: String) -> AppRe
         .map_err(|err| write_error(err, DUPLICATE))
 }
 
+/// Changes an account. Taking away an active admin (demotion or deactivation) is refused
+/// with 409 when no other active admin would remain; see [`lock_other_admins`].
 pub async fn update(
     db: &Db,
     id: i32,
     fields: UserFields,
     password_hash: Option<String>,
 ) -> AppResult<Model> {
-    let mut row: ActiveModel = get(db, id).await?.into();
+    let txn = db.write.begin().await?;
+    let current = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("用户"))?;
+    let loses_admin = is_active_admin(&current) && (fields.role != "admin" || !fields.is_active);
+    if loses_admin {
+        lock_other_admins(&txn, id).await?;
+    }
+    let credentials_changed = password_hash.is_some()
+        || fields.role != current.role
+        || fields.is_active != current.is_active;
+    let mut row: ActiveModel = current.into();
     fields.apply(&mut row);
     if let Some(hash) = password_hash {
         row.password_hash = Set(hash);
     }
-    row.update(&db.write)
+    if credentials_changed {
+        row.credentials_changed_at = Set(Some(Utc::now()));
+    }
+    let updated = row
+        .update(&txn)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error(err, DUPLICATE))?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes an account (its sub-accounts go with it); the last active admin is kept.
+pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
+    let txn = db.write.begin().await?;
+    let current = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("用户"))?;
+    if is_active_admin(&current) {
+        lock_other_admins(&txn, id).await?;
+    }
+    Entity::delete_by_id(id)
+        .exec(&txn)
+        .await
+        .map_err(|err| write_error(err, "该用户仍被引用"))?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn is_active_admin(user: &Model) -> bool {
+    user.role == "admin" && user.is_active
+}
+
+/// 409 unless an active admin other than `id` exists. "Check, then write" must be one
+/// serialised step, or concurrent demotions of the last two admins both pass: SQLite has a
+/// single writer connection, and on PostgreSQL every active admin row is locked in id order
+/// (`FOR UPDATE`, no deadlock between two such transactions) until the change commits.
+async fn lock_other_admins(txn: &DatabaseTransaction, id: i32) -> AppResult<()> {
+    let admins = Entity::find()
+        .filter(Column::Role.eq("admin"))
+        .filter(Column::IsActive.eq(true))
+        .order_by_asc(Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    if admins.iter().all(|admin| admin.id == id) {
+        return Err(AppError::Conflict("至少需要保留一个启用的管理员".into()));
+    }
+    Ok(())
 }
 
 pub async fn touch_login(db: &Db, id: i32) -> AppResult<()> {
@@ -104,8 +165,4 @@ pub async fn touch_login(db: &Db, id: i32) -> AppResult<()> {
     .update(&db.write)
     .await?;
     Ok(())
-}
-
-pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "用户", "该用户仍被引用").await
 }

@@ -80,11 +80,16 @@ impl Protocol for Anthropic {
         if body.get("type").and_then(Value::as_str) == Some("error") {
             return Err(envelope_error(in_band_base(&body), &body));
         }
+        // A Messages answer always has a `content` list; without one it is not an answer.
+        let Some(content) = body.get("content").and_then(Value::as_array) else {
+            return Err(UpstreamError::protocol(format!(
+                "answer has no content: {}",
+                body_snippet(body.to_string().as_bytes())
+            )));
+        };
         let blocks = |kind: &str| {
-            body.get("content")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            content
+                .iter()
                 .filter(|block| block.get("type").and_then(Value::as_str) == Some(kind))
                 .filter_map(|block| block.get(kind).and_then(Value::as_str))
                 .collect::<String>()

@@ -110,6 +110,13 @@ impl Protocol for Baidu {
         }
         let answer = Answer::deserialize(&body)
             .map_err(|err| UpstreamError::protocol(format!("unexpected answer ({err})")))?;
+        // ERNIE always answers with `result`; without it the body is not an answer.
+        if answer.result.is_none() {
+            return Err(UpstreamError::protocol(format!(
+                "answer has no result: {}",
+                body_snippet(body.to_string().as_bytes())
+            )));
+        }
         Ok(Completion {
             finish_reason: Some(answer.finish_reason()),
             usage: answer.usage.map(WireUsage::into_usage),

@@ -92,7 +92,14 @@ impl Protocol for DashScope {
         }
         let chunk = Chunk::deserialize(&body)
             .map_err(|err| UpstreamError::protocol(format!("unexpected answer ({err})")))?;
-        let parts = chunk.output.map(Output::into_parts).unwrap_or_default();
+        // Every DashScope answer has `output`; without it the body is not an answer.
+        let Some(output) = chunk.output else {
+            return Err(UpstreamError::protocol(format!(
+                "answer has no output: {}",
+                body_snippet(body.to_string().as_bytes())
+            )));
+        };
+        let parts = output.into_parts();
         Ok(Completion {
             text: parts.text.unwrap_or_default(),
             reasoning: parts.reasoning.unwrap_or_default(),

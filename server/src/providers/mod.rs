@@ -337,8 +337,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The shared upstream client: rustls, pooled keep-alive connections, `TCP_NODELAY`.
 /// It has no overall timeout: the relay applies each config's timeouts around the futures
 /// and streams of [`Providers`].
+///
+/// Redirects are never followed: a redirect would carry the provider credential (in a
+/// header or Baidu's query string) to an origin the admin did not configure. A 3xx is an
+/// upstream error whose detail names the `Location`.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .tcp_keepalive(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(90))

@@ -188,7 +188,15 @@ impl Protocol for OpenAi {
         {
             return Err(err);
         }
-        let choice = body.pointer("/choices/0");
+        // A 2xx without a choice is not an (empty) answer: the upstream is not speaking
+        // this protocol, and the call must fail rather than bill an empty success.
+        let Some(choice) = body.pointer("/choices/0").filter(|c| c.is_object()) else {
+            return Err(UpstreamError::protocol(format!(
+                "answer has no choices: {}",
+                body_snippet(body.to_string().as_bytes())
+            )));
+        };
+        let choice = Some(choice);
         let message_text = |field: &str| {
             choice
                 .and_then(|c| c.get("message"))

@@ -13,9 +13,10 @@ use serde_json::Value;
 use super::errors::{body_snippet, from_reqwest};
 use super::stream::{Decoder, SseStream};
 use super::{
-    ChatRequest, Completion, EventStream, Progress, Providers, StreamEvent, Target, UpstreamError,
-    UpstreamResult,
+    ChatRequest, Completion, EventStream, FailureKind, Progress, Providers, StreamEvent, Target,
+    UpstreamError, UpstreamResult,
 };
+use crate::secret::Secret;
 
 pub(crate) trait Protocol: Sync {
     /// The HTTP request of one attempt: URL, credential headers, JSON body.
@@ -85,7 +86,14 @@ pub(crate) async fn open_stream<P: Protocol>(
 ) -> UpstreamResult<EventStream> {
     refreshing(p, at, || stream_once(p, at))
         .await
+        .map(|stream| scrubbed(stream, at.target.api_key.clone()))
         .map_err(|err| err.scrub(at.target.api_key.expose()))
+}
+
+/// The errors a stream yields after it opened (an in-band error event, a cut) may quote the
+/// credential too, like the opening error: each is scrubbed before it leaves `providers`.
+pub(crate) fn scrubbed(stream: EventStream, key: Secret) -> EventStream {
+    Box::pin(stream.map(move |item| item.map_err(|err| err.scrub(key.expose()))))
 }
 
 /// Runs `attempt`, and once more if its error shows a stale cached credential.
@@ -116,14 +124,31 @@ async fn send<P: Protocol>(
         return Ok(response);
     }
     let headers = response.headers().clone();
+    if status.is_redirection() {
+        return Err(redirect_error(status.as_u16(), &headers));
+    }
     // The status alone still classifies the failure if its body cannot be read.
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_body(response).await.unwrap_or_default();
     Err(p.error(status.as_u16(), &headers, &body))
+}
+
+/// A 3xx (never followed, see [`super::http_client`]): the admin must fix the URL, so it is
+/// not retried, and the detail says where the upstream wanted to go.
+fn redirect_error(status: u16, headers: &HeaderMap) -> UpstreamError {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    UpstreamError::new(
+        FailureKind::Rejected,
+        format!("HTTP {status}: redirect not followed (Location: {location}); check the config's api_url"),
+    )
+    .with_status(status)
 }
 
 async fn complete_once<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Completion> {
     let response = send(p, at, false).await?;
-    let body = response.bytes().await.map_err(from_reqwest)?;
+    let body = read_body(response).await?;
     at.progress.mark_bytes();
     p.completion(parse_json(&body)?)
 }
@@ -138,7 +163,7 @@ async fn stream_once<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Eve
     if is_json {
         // A JSON body instead of SSE: an error (Baidu, DashScope), or an upstream that
         // ignored `stream`. Either way the body says it all.
-        let body = response.bytes().await.map_err(from_reqwest)?;
+        let body = read_body(response).await?;
         at.progress.mark_bytes();
         let completion = p.completion(parse_json(&body)?)?;
         return Ok(completion_events(completion));
@@ -147,6 +172,24 @@ async fn stream_once<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Eve
     let mut stream = SseStream::new(body, p.decoder(), at.progress.clone());
     stream.prime().await?;
     Ok(Box::pin(stream))
+}
+
+/// Largest upstream body read into memory: a whole answer is a few hundred KiB at most, so
+/// this only stops a hostile or broken upstream from exhausting memory.
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The whole body, or a protocol error once it passes [`MAX_BODY`] (nothing more is read).
+pub(crate) async fn read_body(mut response: reqwest::Response) -> UpstreamResult<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(from_reqwest)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(UpstreamError::protocol(format!(
+                "answer longer than {MAX_BODY} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
@@ -204,3 +247,7 @@ fn completion_events(completion: Completion) -> EventStream {
     }
     Box::pin(futures::stream::iter(events))
 }
+
+#[cfg(test)]
+#[path = "tests/limits.rs"]
+mod tests;

@@ -29,8 +29,14 @@ pub(crate) enum Frame {
     Stray(String),
 }
 
+/// Longest line (and longest event data) kept: far beyond any real chunk, small enough that
+/// a hostile upstream sending one endless line cannot exhaust memory.
+pub(crate) const MAX_LINE: usize = 1024 * 1024;
+
 #[derive(Debug, Default)]
 pub(crate) struct SseParser {
+    /// A line or an event went over [`MAX_LINE`]: nothing more is parsed.
+    overflowed: bool,
     /// Bytes of the line not yet terminated.
     line: Vec<u8>,
     /// The previous chunk ended with `\r`: a `\n` opening the next one belongs to it.
@@ -54,7 +60,7 @@ impl SseParser {
 
     /// Feeds one chunk of the body; complete frames are appended to `out`.
     pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<Frame>) {
-        if chunk.is_empty() {
+        if chunk.is_empty() || self.overflowed {
             return;
         }
         if self.at_start {
@@ -101,6 +107,21 @@ impl SseParser {
             i += 1;
         }
         self.line.extend_from_slice(&chunk[start..]);
+        if self.line.len() > MAX_LINE || self.data.len() > MAX_LINE {
+            self.overflow();
+        }
+    }
+
+    /// Whether the stream went over [`MAX_LINE`]; the caller ends it with an error.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.line = Vec::new();
+        self.data = String::new();
+        self.has_data = false;
     }
 
     /// The body ended. Per the spec an unterminated event is dropped (a cut must not look
@@ -119,6 +140,13 @@ impl SseParser {
     }
 
     fn process_line(&mut self, line: &[u8], out: &mut Vec<Frame>) {
+        if self.overflowed {
+            return;
+        }
+        if line.len() > MAX_LINE || self.data.len() + line.len() > MAX_LINE {
+            self.overflow();
+            return;
+        }
         if line.is_empty() {
             self.dispatch(out);
             return;

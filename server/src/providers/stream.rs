@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures::Stream;
 
 use super::errors::from_reqwest;
-use super::sse::{Frame, SseEvent, SseParser};
-use super::{Progress, StreamEvent, UpstreamResult, Usage};
+use super::sse::{Frame, MAX_LINE, SseEvent, SseParser};
+use super::{Progress, StreamEvent, UpstreamError, UpstreamResult, Usage};
 
 /// What one protocol does with the frames of its stream.
 pub(crate) trait Decoder: Send {
@@ -119,6 +119,16 @@ impl SseStream {
             Some(Ok(bytes)) => {
                 self.progress.mark_bytes();
                 self.parser.push(&bytes, &mut self.frames);
+                if self.parser.overflowed() {
+                    self.decode_frames();
+                    self.done = true;
+                    self.out
+                        .queue
+                        .push_back(Err(UpstreamError::protocol(format!(
+                            "stream line or event longer than {MAX_LINE} bytes"
+                        ))));
+                    return Poll::Ready(());
+                }
             }
             Some(Err(err)) => {
                 self.done = true;

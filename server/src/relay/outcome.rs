@@ -184,7 +184,7 @@ impl Outcome {
 }
 
 /// The client-facing error for an upstream failure: 429 when the upstream said so,
-/// 504 for a timeout, 502 for anything else.
+/// 504 for a timeout, 502 for an answer not in the provider's format or anything else.
 pub fn upstream_error(err: &UpstreamError) -> AppError {
     if err.kind == FailureKind::RateLimited || err.status == Some(429) {
         AppError::Upstream(UpstreamFailure::RateLimited {
@@ -192,6 +192,8 @@ pub fn upstream_error(err: &UpstreamError) -> AppError {
         })
     } else if err.kind == FailureKind::Timeout {
         AppError::Upstream(UpstreamFailure::Timeout)
+    } else if err.kind == FailureKind::Protocol {
+        AppError::Upstream(UpstreamFailure::BadResponse)
     } else {
         AppError::Upstream(UpstreamFailure::Failed)
     }

@@ -247,6 +247,11 @@ impl TestServer {
         }
     }
 
+    /// The server process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Hard kill (SIGKILL), as a crash or power-less stop would.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

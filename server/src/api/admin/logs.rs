@@ -23,6 +23,8 @@ use crate::{
 const PREVIEW_CHARS: usize = 50;
 const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
+/// Far beyond any real log, and small enough that `page * page_size` cannot overflow.
+const MAX_PAGE: u64 = 1_000_000;
 
 #[derive(Debug, Object)]
 pub struct LogSummary {
@@ -240,7 +242,13 @@ async fn list_logs(
     page_size: Option<u64>,
 ) -> AppResult<Json<LogPage>> {
     let filter: LogFilter = query.filter(state.quotas.clock())?;
-    let page = page.unwrap_or(1).max(1);
+    let page = page.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AppError::validation(
+            "page",
+            format!("页码须在 1 到 {MAX_PAGE} 之间"),
+        ));
+    }
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
         return Err(AppError::validation(

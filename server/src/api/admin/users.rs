@@ -98,7 +98,7 @@ impl UsersApi {
         Ok(ok(view(&db::users::create(&state.db, fields, hash).await?)))
     }
 
-    /// 更新用户（改密码、角色、分组、启用/停用）
+    /// 更新用户（改密码、角色、分组、启用/停用；不能停用或降级最后一个启用的管理员）
     #[oai(path = "/:id", method = "put", operation_id = "admin_update_user")]
     async fn update(
         &self,
@@ -126,12 +126,6 @@ impl UsersApi {
             fields.is_active = active;
         }
         let fields = validated(&state, fields).await?;
-        let loses_admin = current.role == "admin"
-            && current.is_active
-            && (fields.role != "admin" || !fields.is_active);
-        if loses_admin {
-            keep_one_admin(&state).await?;
-        }
         let hash = body.password.as_deref().map(hashed).transpose()?;
         Ok(ok(view(
             &db::users::update(&state.db, id.0, fields, hash).await?,
@@ -149,20 +143,10 @@ impl UsersApi {
         if matches!(auth.0, Principal::User { id: me, .. } if me == id.0) {
             return Err(AppError::Conflict("不能删除当前登录的账号".into()));
         }
-        let current = db::users::get(&state.db, id.0).await?;
-        if current.role == "admin" && current.is_active {
-            keep_one_admin(&state).await?;
-        }
+        // Refused there when it is the last active admin.
         db::users::delete(&state.db, id.0).await?;
         Ok(deleted(id.0))
     }
-}
-
-async fn keep_one_admin(state: &AppState) -> AppResult<()> {
-    if db::users::count_active_admins(&state.db).await? <= 1 {
-        return Err(AppError::Conflict("至少需要保留一个启用的管理员".into()));
-    }
-    Ok(())
 }
 
 fn hashed(password: &str) -> AppResult<String> {

@@ -415,3 +415,33 @@ fn error_in_200_body_is_an_error() {
         .unwrap_err();
     assert_eq!((err.kind, err.retryable), (FailureKind::Unavailable, true));
 }
+
+#[test]
+fn keys_quoted_in_mid_stream_errors_are_scrubbed() {
+    use crate::providers::{EventStream, protocol::scrubbed, stream::SseStream};
+    use crate::secret::Secret;
+    use futures::StreamExt;
+    let key = "sk-live-0123456789abcdefghij";
+    let body = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"Hi\"}}}}]}}\n\n\
+         data: {{\"error\":{{\"message\":\"Incorrect API key provided: {key}\",\
+         \"type\":\"invalid_request_error\",\"code\":\"invalid_api_key\"}}}}\n\n"
+    );
+    let chunks: Vec<reqwest::Result<bytes::Bytes>> = vec![Ok(bytes::Bytes::from(body))];
+    let stream: EventStream = Box::pin(SseStream::new(
+        Box::pin(futures::stream::iter(chunks)),
+        OpenAi(Dialect::OpenAi).decoder(),
+    ));
+    let events: Vec<_> = futures::executor::block_on(scrubbed(stream, Secret::new(key)).collect());
+    assert_eq!(
+        events[0].as_ref().unwrap(),
+        &StreamEvent::Delta("Hi".to_owned())
+    );
+    let err = last_err(&events);
+    assert!(
+        err.detail.contains("Incorrect API key provided: ***"),
+        "{}",
+        err.detail
+    );
+    assert!(!err.detail.contains(key), "{}", err.detail);
+}
