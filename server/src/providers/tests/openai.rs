@@ -431,6 +431,7 @@ fn keys_quoted_in_mid_stream_errors_are_scrubbed() {
     let stream: EventStream = Box::pin(SseStream::new(
         Box::pin(futures::stream::iter(chunks)),
         OpenAi(Dialect::OpenAi).decoder(),
+        crate::providers::Progress::new(),
     ));
     let events: Vec<_> = futures::executor::block_on(scrubbed(stream, Secret::new(key)).collect());
     assert_eq!(
