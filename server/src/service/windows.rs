@@ -33,6 +33,8 @@ const DISPLAY_NAME: &str = "LLM Proxy 大模型API代理";
 const DESCRIPTION: &str = "Large-model API proxy with an admin UI (llm-proxy)";
 /// Win32 ERROR_SERVICE_DOES_NOT_EXIST.
 const ERROR_SERVICE_DOES_NOT_EXIST: i32 = 1060;
+/// Win32 ERROR_SERVICE_ALREADY_RUNNING.
+const ERROR_SERVICE_ALREADY_RUNNING: i32 = 1056;
 /// How long `start` waits for the service to report that it runs.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_WAIT_HINT: Duration = Duration::from_secs(60 * 60);
@@ -155,7 +157,9 @@ fn install(global_args: Vec<OsString>) -> Result<(), ServiceError> {
 }
 
 /// Restarts after 5 s, 30 s, then every 60 s; the count resets after a day without failure.
-/// Also when the server exits with an error rather than crashing (e.g. the port is busy).
+/// Also, where Windows allows it, when the server exits with an error rather than crashing
+/// (e.g. the port is busy). Wine 8 refuses that second setting; the first one then still
+/// holds, so it is a warning, not a failed install.
 fn set_restart_on_failure(service: &Service) -> Result<(), ServiceError> {
     let restart = |seconds| ServiceAction {
         action_type: ServiceActionType::Restart,
@@ -169,9 +173,12 @@ fn set_restart_on_failure(service: &Service) -> Result<(), ServiceError> {
             actions: Some(vec![restart(5), restart(30), restart(60)]),
         })
         .map_err(scm("set the restart-on-failure actions"))?;
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .map_err(scm("apply the failure actions to error exits"))
+    if let Err(err) = service.set_failure_actions_on_non_crash_failures(true) {
+        eprintln!(
+            "警告 / warning: restart after an error exit could not be enabled ({err}); restart after a crash is set"
+        );
+    }
+    Ok(())
 }
 
 fn uninstall(stop_timeout: Duration) -> Result<(), ServiceError> {
@@ -184,9 +191,12 @@ fn uninstall(stop_timeout: Duration) -> Result<(), ServiceError> {
 
 fn start() -> Result<(), ServiceError> {
     let service = open(ServiceAccess::QUERY_STATUS | ServiceAccess::START)?;
-    service
-        .start(&[] as &[&OsStr])
-        .map_err(scm("start the service"))?;
+    match service.start(&[] as &[&OsStr]) {
+        // What was asked for is already the case (an automatic start got there first).
+        Err(windows_service::Error::Winapi(err))
+            if err.raw_os_error() == Some(ERROR_SERVICE_ALREADY_RUNNING) => {}
+        other => other.map_err(scm("start the service"))?,
+    }
     wait_for(&service, ServiceState::Running, START_TIMEOUT)?;
     println!("服务已启动 / service '{SERVICE_NAME}' is running");
     Ok(())
