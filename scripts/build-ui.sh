@@ -4,11 +4,10 @@
 #   scripts/build-ui.sh           build the bundle and refresh assets/ui.hash
 #   scripts/build-ui.sh --hash    print the hash of the current ui/ sources (no build)
 #
-# The build runs trunk through the offline toolchain recipe (wasm-env.sh: Debian rustc-web +
-# -Zbuild-std, no rustup target needed) when it is present, else a trunk on PATH (a machine
-# with `rustup target add wasm32-unknown-unknown`). Knobs:
-#   WASM_ENV=path/to/wasm-env.sh   the recipe (default ../shared/toolchain/wasm-env.sh beside the repo)
-#   UI_TRUNK=plain                 use the trunk on PATH even if the recipe exists
+# The build runs trunk through scripts/toolchain/wasm.sh (Debian rustc-web + -Zbuild-std, no
+# rustup target needed; it installs trunk, wasm-bindgen-cli and wasm-opt at pinned versions), or
+# a trunk on PATH (a machine with `rustup target add wasm32-unknown-unknown`). Knobs:
+#   UI_TRUNK=plain                 use the trunk on PATH instead of scripts/toolchain/wasm.sh
 #   CARGO_TARGET_DIR               default target/wasm, apart from the server's target dir
 #
 # assets/ui.hash = SHA-256 of a manifest of the UI sources, one line per file in the exact
@@ -51,14 +50,13 @@ export CARGO_PROFILE_RELEASE_LTO=true
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 export CARGO_PROFILE_RELEASE_PANIC=abort
 
-WASM_ENV="${WASM_ENV:-$ROOT/../shared/toolchain/wasm-env.sh}"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 
 # Build into a scratch folder: trunk empties its dist folder first and leaves a lock file.
 cd "$UI"
-if [ "${UI_TRUNK:-}" != plain ] && [ -f "$WASM_ENV" ]; then
-  bash "$WASM_ENV" trunk build --release --dist "$stage"
+if [ "${UI_TRUNK:-}" != plain ]; then
+  bash "$ROOT/scripts/toolchain/wasm.sh" trunk build --release --dist "$stage"
 else
   trunk build --release --dist "$stage"
 fi

@@ -6,13 +6,13 @@
 # then checks it: console subsystem, x86-64, the admin UI / Swagger UI / migrations compiled in,
 # and that it imports only Windows system DLLs (no libgcc/libwinpthread/OpenSSL side-car DLLs).
 #
-# The toolchain comes from ../shared/toolchain/windows-env.sh (Debian's rustc-web 1.96 with
-# -Zbuild-std, mingw-w64 as linker), set through environment variables for this one command
-# only: nothing is committed, so `cargo build --release --target x86_64-pc-windows-gnu` with a
-# rustup Windows target, or a plain `cargo build --release` on Windows, work as usual.
+# The toolchain comes from scripts/toolchain/windows.sh (Debian's rustc-web 1.96 with
+# -Zbuild-std, mingw-w64 as linker; it installs them when missing), set through environment
+# variables for this one command only: nothing is committed, so `cargo build --release --target
+# x86_64-pc-windows-gnu` with a rustup Windows target, or a plain `cargo build --release` on
+# Windows, work as usual.
 #
 # Knobs (environment, all optional):
-#   WINDOWS_ENV_SH    path to windows-env.sh      (default: <repo>/../shared/toolchain/windows-env.sh)
 #   WIN_TARGET_DIR    cargo target dir for this build (default: target/windows). It is kept apart
 #                     from target/ because cargo locks the host's target/release even for a
 #                     cross build: a host build running at the same time would block this one
@@ -26,7 +26,6 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 TARGET=x86_64-pc-windows-gnu
 EXE="$ROOT/target/$TARGET/release/llm-proxy.exe"
-WINDOWS_ENV_SH="${WINDOWS_ENV_SH:-$ROOT/../shared/toolchain/windows-env.sh}"
 OBJDUMP=x86_64-w64-mingw32-objdump
 
 # DLLs every Windows 10/11 (and Server 2016+) has in System32. Anything else would have to be
@@ -43,12 +42,10 @@ fail() { echo "build-windows: FAILED: $*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  [ -f "$WINDOWS_ENV_SH" ] || fail "toolchain script not found: $WINDOWS_ENV_SH (set WINDOWS_ENV_SH)"
   step "cargo build --release --target $TARGET (Debian rustc-web + -Zbuild-std + mingw-w64)"
   started=$(date +%s)
-  # WINE_SETUP=0: the build needs no wine; windows-smoke.sh installs it.
   target_dir="${WIN_TARGET_DIR:-$ROOT/target/windows}"
-  WINE_SETUP=0 CARGO_TARGET_DIR="$target_dir" bash "$WINDOWS_ENV_SH" \
+  CARGO_TARGET_DIR="$target_dir" bash "$ROOT/scripts/toolchain/windows.sh" build \
     cargo build --release --locked --target "$TARGET" -p llm-proxy --bin llm-proxy
   built="$target_dir/$TARGET/release/llm-proxy.exe"
   if [ "$(readlink -f "$built")" != "$(readlink -f "$EXE" 2>/dev/null || true)" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, every test on SQLite and on a real
 # PostgreSQL server that this script starts itself (browser tests in Debian's Chromium
-# included), then the Windows .exe built and smoke-tested under Wine. Installs what it needs
+# included), then the release artifacts built (scripts/release.sh, which cross-builds the
+# Windows .exe once) and that .exe smoke-tested under Wine. Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,10 @@ PG_URL=$(bash scripts/start-postgres.sh)
 trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
 LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests
 
-step "Windows .exe: cross-build with mingw-w64, smoke test under Wine"
-bash scripts/build-windows.sh
+step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
+bash scripts/release.sh
+
+step "Windows .exe: smoke test under Wine (the .exe release.sh built)"
 LINUX_BIN=target/debug/llm-proxy bash scripts/windows-smoke.sh
 
 step "all tests passed"

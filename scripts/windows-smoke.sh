@@ -21,12 +21,15 @@
 # 5. Ctrl+C (SIGINT, which Wine turns into CTRL_C_EVENT) while a slow streamed call is in flight:
 #    the call finishes, the process exits 0, every call record is in the SQLite file;
 # 6. second start with `open_browser = false` set in the generated config.toml: no new password,
-#    no browser, same password logs in, the call records (>= 3) are listed.
+#    no browser, same password logs in, the call records (>= 3) are listed;
+# 7. the same folder as a Windows service through Wine's service manager: `service install`
+#    (with --bind), `service status`, `service start`, Wine's own `sc query`, login and a call,
+#    the log file in data\logs\, `service stop` (graceful, the log says so), `service
+#    uninstall`; then `service run` from a console must refuse (it is for the SCM only).
 # Idle memory (under Wine) is measured after the first start and after the calls.
 #
-# Needs: root on Debian 12 (installs wine/mingw through windows-env.sh), python3, curl.
+# Needs: root on Debian 12 (installs wine/mingw through scripts/toolchain/windows.sh), python3, curl.
 # Knobs (environment, all optional):
-#   WINDOWS_ENV_SH     path to windows-env.sh (default: <repo>/../shared/toolchain/windows-env.sh)
 #   SMOKE_WINEPREFIX   Wine prefix used only by this test (default /opt/wine-llm-proxy-smoke)
 #   SMOKE_TIMEOUT      seconds to wait for the server to answer (default 120)
 #   SMOKE_KEEP=1       keep the temporary folder even on success
@@ -36,7 +39,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 EXE_SRC="$(readlink -f "${1:-$ROOT/target/x86_64-pc-windows-gnu/release/llm-proxy.exe}")"
-WINDOWS_ENV_SH="${WINDOWS_ENV_SH:-$ROOT/../shared/toolchain/windows-env.sh}"
 TIMEOUT="${SMOKE_TIMEOUT:-120}"
 T0=$(date +%s)
 
@@ -71,6 +73,8 @@ cleanup() {
   for pid in "${SERVER_PIDS[@]}" $FAKE_PID; do
     if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
+  # Leave no service behind in the prefix (a later run would find it installed).
+  if [ "${SERVICE_INSTALLED:-0}" = 1 ]; then timeout 60 wine "$EXE" service uninstall >/dev/null 2>&1 || true; fi
   # The prefix is this test's own: wait for Wine's helper processes to end by themselves.
   if [ -n "${WINEPREFIX:-}" ]; then timeout 30 wineserver -w 2>/dev/null || true; fi
   if [ $rc = 0 ] && [ -n "$SMOKE_ROOT" ] && [ "${SMOKE_KEEP:-0}" != 1 ]; then rm -rf "$SMOKE_ROOT"; fi
@@ -78,13 +82,11 @@ cleanup() {
 trap cleanup EXIT
 
 [ -f "$EXE_SRC" ] || fail "no $EXE_SRC (run scripts/build-windows.sh first)"
-[ -f "$WINDOWS_ENV_SH" ] || fail "toolchain script not found: $WINDOWS_ENV_SH (set WINDOWS_ENV_SH)"
 
 say "toolchain: wine, the bcryptprimitives shim and a Wine prefix of our own"
 export WINEPREFIX="${SMOKE_WINEPREFIX:-/opt/wine-llm-proxy-smoke}"
-eval "$(WIN_ENV_QUIET=1 bash "$WINDOWS_ENV_SH" --print)" || fail "windows-env.sh --print failed"
-# This script builds nothing: keep -Zbuild-std & co. out of anything it might start.
-unset CARGO_UNSTABLE_BUILD_STD RUSTC_BOOTSTRAP RUSTC
+wine_env="$(bash "$ROOT/scripts/toolchain/windows.sh" wine)" || fail "scripts/toolchain/windows.sh wine failed"
+eval "$wine_env"
 missing=()
 for tool in python3 curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -191,7 +193,7 @@ check_no_escape_codes() {
 say "command line: --help, --version, openapi, subcommand help"
 run_exe help --help
 [ $RUN_RC = 0 ] || fail "--help exited with $RUN_RC"
-for word in Usage serve healthcheck migrate openapi create-admin backup rotate-key --config --bind --data-dir; do
+for word in Usage serve healthcheck migrate openapi create-admin backup rotate-key service --config --bind --data-dir; do
   grep -q -- "$word" "$LOGS/help.log" || fail "--help does not mention $word"
 done
 ok "--help lists every subcommand and option"
@@ -203,7 +205,7 @@ run_exe openapi openapi
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["openapi"].startswith("3") and "/api/auth/login" in d["paths"]' \
   "$LOGS/openapi.log" || fail "openapi did not print the OpenAPI spec"
 ok "openapi prints the spec"
-for sub in serve healthcheck migrate openapi create-admin backup rotate-key; do
+for sub in serve healthcheck migrate openapi create-admin backup rotate-key service; do
   run_exe "help-$sub" "$sub" --help
   [ $RUN_RC = 0 ] || fail "$sub --help exited with $RUN_RC"
 done
@@ -218,7 +220,7 @@ if [ -z "$linux_bin" ]; then
 fi
 if [ -n "$linux_bin" ]; then
   mismatch=0
-  for sub in "" serve healthcheck migrate openapi create-admin backup rotate-key; do
+  for sub in "" serve healthcheck migrate openapi create-admin backup rotate-key service; do
     name="help${sub:+-$sub}"
     # shellcheck disable=SC2086
     "$linux_bin" $sub --help >"$LOGS/linux-$name.log" 2>&1 || true
@@ -458,6 +460,62 @@ stop_server
 [ "$STOP_RC" = 0 ] || fail "exit code $STOP_RC after Ctrl+C on the second run"
 CURRENT_LOG=""
 ok "stopped"
+
+# ---------------------------------------------------------------- 7. Windows service
+say "Windows service through Wine's service manager: install, start, call, stop, uninstall"
+# Wine stops its services (as system processes) once no ordinary Wine process is left, and
+# starts automatic ones when it starts again: a console kept open for the whole section keeps
+# one Wine session, as a logged-in Windows would be.
+mkfifo "$LOGS/keep-wine-up"
+(exec wine cmd) <"$LOGS/keep-wine-up" >/dev/null 2>&1 &
+SERVER_PIDS+=("$!")
+exec 8>"$LOGS/keep-wine-up"
+SERVICE_INSTALLED=0
+run_exe service-preclean service uninstall   # a previous failed run may have left it in the prefix
+PORT3="$(free_port)"
+BASE="http://127.0.0.1:$PORT3"
+run_exe service-install service install --bind "127.0.0.1:$PORT3"
+[ $RUN_RC = 0 ] || fail "service install: rc $RUN_RC"
+SERVICE_INSTALLED=1
+ok "installed: $(grep -a 'installed' "$CURRENT_LOG" | head -n1 | tr -d '\r')"
+run_exe service-status-stopped service status
+[ $RUN_RC = 0 ] && grep -aq 'Stopped' "$CURRENT_LOG" || fail "service status before start: rc $RUN_RC"
+grep -aqF -- "--bind 127.0.0.1:$PORT3" "$CURRENT_LOG" && grep -aqF 'service run' "$CURRENT_LOG" \
+  || fail "the registered command line lacks --bind or 'service run': $(cat "$CURRENT_LOG")"
+ok "status: Stopped; command line: $(grep -a 'command' "$CURRENT_LOG" | tr -d '\r' | sed 's/.*:  //')"
+run_exe service-start service start
+[ $RUN_RC = 0 ] || fail "service start: rc $RUN_RC"
+for _ in $(seq 1 "$TIMEOUT"); do curl -fsS --max-time 5 -o /dev/null "$BASE/api/health" 2>/dev/null && break; sleep 1; done
+curl -fsS --max-time 5 -o /dev/null "$BASE/api/health" || fail "the service does not answer on $BASE"
+run_exe service-status-running service status
+grep -aq 'Running' "$CURRENT_LOG" || fail "service status while running: $(cat "$CURRENT_LOG")"
+SC_STATE="$(wine sc query llm-proxy 2>/dev/null | tr -d '\r' | grep -a 'STATE' || true)"
+[[ "$SC_STATE" == *RUNNING* ]] || fail "Wine's sc query does not show it running: '$SC_STATE'"
+ok "started; answering on $BASE; status: Running; sc query: $(echo $SC_STATE)"
+ADMIN_TOKEN="$(jget "$(api POST /api/auth/login "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}")" data.token)"
+CALL="$(api POST /api/llm/call "{\"config_id\":$CONFIG_ID,\"messages\":[{\"role\":\"user\",\"content\":\"你好\"}]}" "$CLIENT_TOKEN")"
+[ "$(jget "$CALL" data.response)" = "你好！很高兴为您服务。" ] || fail "call through the service: $CALL"
+ok "admin login and a client call through the service"
+SERVICE_LOG="$APP_DIR/data/logs/llm-proxy.log"
+[ -s "$SERVICE_LOG" ] && grep -aq 'listening' "$SERVICE_LOG" || fail "no server log in data\\logs\\llm-proxy.log"
+ok "log file data\\logs\\llm-proxy.log ($(wc -l <"$SERVICE_LOG") lines)"
+run_exe service-stop service stop
+[ $RUN_RC = 0 ] || fail "service stop: rc $RUN_RC"
+curl -fsS --max-time 3 -o /dev/null "$BASE/api/health" 2>/dev/null && fail "still answering after service stop"
+grep -aq 'stop requested by the service manager' "$SERVICE_LOG" && grep -aq 'stopped' "$SERVICE_LOG" \
+  || fail "no graceful stop in the service log: $(tail -n 5 "$SERVICE_LOG")"
+ok "stopped gracefully (STOP_PENDING, then the usual shutdown in the log)"
+run_exe service-uninstall service uninstall
+[ $RUN_RC = 0 ] || fail "service uninstall: rc $RUN_RC"
+SERVICE_INSTALLED=0
+run_exe service-status-gone service status
+[ $RUN_RC = 1 ] && grep -aq 'not installed' "$CURRENT_LOG" || fail "status after uninstall: rc $RUN_RC"
+ok "uninstalled; status now says it is not installed (exit 1)"
+run_exe service-run-console service run
+[ $RUN_RC = 1 ] || fail "'service run' outside the service manager: rc $RUN_RC"
+ok "'service run' from a console refuses: $(grep -a 'error' "$CURRENT_LOG" | head -n1 | tr -d '\r' | cut -c1-100)"
+exec 8>&-   # end of input: the console keeping Wine up exits
+CURRENT_LOG=""
 
 if [ ${#LATER_FAILURES[@]} -gt 0 ]; then
   printf '    - %s\n' "${LATER_FAILURES[@]}" >&2

@@ -6,7 +6,7 @@ Prints one line `URL KEY` (like `cargo run --example fake_upstream`), then serve
 
 - POST /v1/chat/completions with `Authorization: Bearer KEY` (anything else: 401 in OpenAI's
   error shape, so a wrongly decrypted provider key shows up as a failed call);
-- `"stream": true` answers the SSE bytes of /work/shared/providers.md section 2 (role chunk,
+- `"stream": true` answers OpenAI's streaming SSE bytes, as server/tests/support/fake_upstream.rs (role chunk,
   content chunks, finish chunk, usage chunk with `choices: []`, `data: [DONE]`), otherwise the
   non-streamed JSON;
 - a model name containing "slow" streams one chunk per second (SLOW_CHUNKS chunks), so a

@@ -1,7 +1,8 @@
 //! Command line: `serve` (default), `healthcheck`, `migrate`, `openapi`, `create-admin`,
-//! `backup PATH`, `rotate-key`.
+//! `backup PATH`, `rotate-key`, `service ...` (Windows).
 
 use std::{
+    ffi::OsString,
     path::{Path, PathBuf},
     process::ExitCode,
 };
@@ -19,6 +20,7 @@ use crate::{
     quotas::lease,
     secret::Secret,
     server::{self, HEALTHCHECK_TIMEOUT},
+    service::{self, ServiceAction},
     state::AppState,
 };
 
@@ -72,6 +74,11 @@ pub enum Command {
         #[arg(long)]
         new_key: Option<String>,
     },
+    /// Install and control the Windows service (Windows only).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -111,7 +118,18 @@ async fn run_command(cli: Cli) -> ExitCode {
         Ok(config) => config,
         Err(err) => return fail(err),
     };
-    crate::logging::init(&config.log_level);
+    match command {
+        // Under the service manager there is no console: the log goes to files.
+        Command::Service {
+            action: ServiceAction::Run,
+        } => {
+            let logs = config.data_dir.join("logs");
+            if let Err(err) = crate::logging::init_files(&config.log_level, &logs) {
+                return fail(format!("cannot write logs in {}: {err}", logs.display()));
+            }
+        }
+        _ => crate::logging::init(&config.log_level),
+    }
     // Before any file is created, for every subcommand (a backup is as sensitive as the database).
     bootstrap::restrict_new_files();
     let result = match command {
@@ -125,6 +143,17 @@ async fn run_command(cli: Cli) -> ExitCode {
         }
         Command::Backup { path } => backup(config, &path).await,
         Command::RotateKey { new_key } => rotate_key(config, new_key).await,
+        Command::Service { action } => {
+            let global_args = service_args(&config, &flags);
+            service::command(
+                action,
+                service::Invocation {
+                    config,
+                    global_args,
+                },
+            )
+            .await
+        }
         Command::Openapi => Ok(()),
     };
     match result {
@@ -151,20 +180,39 @@ fn default_config_path() -> PathBuf {
     }
 }
 
+/// The global options a service is registered with: the config file that was resolved now,
+/// and the overrides given, with paths made absolute (a service starts in System32).
+fn service_args(config: &Config, flags: &FlagOverrides) -> Vec<OsString> {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut args: Vec<OsString> = vec!["--config".into(), absolute(&config.config_path).into()];
+    if let Some(bind) = &flags.bind {
+        args.extend(["--bind".into(), bind.into()]);
+    }
+    if let Some(dir) = &flags.data_dir {
+        args.extend(["--data-dir".into(), absolute(dir).into()]);
+    }
+    if let Some(url) = &flags.database_url {
+        args.extend(["--database-url".into(), url.into()]);
+    }
+    args
+}
+
 async fn prepare(config: Config) -> Result<Prepared, String> {
     bootstrap::prepare(config)
         .await
         .map_err(|err| err.to_string())
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
     if !config.config_file_existed && cfg!(windows) {
         // The admin gets a commented file to edit, next to the program.
         let _ = std::fs::write(&config.config_path, include_str!("../../config.toml"));
     }
     // Bind before the database is touched: a start that fails on a busy port must not create
     // the first admin, whose generated password only a successful start prints.
-    let acceptor = server::bind(&config).await.map_err(|err| err.to_string())?;
+    let acceptor = server::bind(&mut config)
+        .await
+        .map_err(|err| err.to_string())?;
     let prepared = prepare(config).await?;
     let (state, recorder) = AppState::new(
         prepared.config,
@@ -190,6 +238,8 @@ async fn serve(config: Config) -> Result<(), String> {
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
     let relay = state.relay.clone();
     let result = server::run(state, acceptor).await;
+    // A console closing leaves seconds, not the configured grace: use what the trigger left.
+    let grace = *result.as_ref().unwrap_or(&grace);
     purge.abort();
     checkpoints.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are
@@ -201,7 +251,7 @@ async fn serve(config: Config) -> Result<(), String> {
     lease::stop(&prepared.db, &instance).await;
     prepared.db.close().await;
     tracing::info!("stopped");
-    result.map_err(|err| err.to_string())
+    result.map(drop).map_err(|err| err.to_string())
 }
 
 async fn healthcheck(config: &Config) -> Result<(), String> {

@@ -20,6 +20,8 @@ pub mod quotas;
 pub mod relay;
 pub mod secret;
 pub mod server;
+pub mod service;
+pub mod shutdown;
 pub mod state;
 pub mod validate;
 pub mod web;

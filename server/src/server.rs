@@ -1,4 +1,5 @@
-//! Assembles the HTTP application and runs it until Ctrl+C / SIGTERM.
+//! Assembles the HTTP application and runs it until a shutdown trigger (Ctrl+C, SIGTERM,
+//! a service stop or a console event; see `shutdown`).
 
 use std::time::Duration;
 
@@ -15,8 +16,9 @@ use poem::{
     web::Redirect,
     web::{LocalAddr, RemoteAddr},
 };
+use tokio::sync::watch;
 
-use crate::{api, config::Config, error::render_error, state::AppState, web::AdminUi};
+use crate::{api, config::Config, error::render_error, shutdown, state::AppState, web::AdminUi};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -63,8 +65,10 @@ pub fn app(state: AppState) -> impl Endpoint {
         .around(crate::headers::secure)
 }
 
-/// Binds now, so a busy port is reported before anything else starts.
-pub async fn bind(config: &Config) -> Result<BoxAcceptor, ServeError> {
+/// Binds now, so a busy port is reported before anything else starts. With port 0 the system
+/// picks a free port: `config.bind` then becomes the real address, which the banner shows (the
+/// tests start servers that way and read the port from it).
+pub async fn bind(config: &mut Config) -> Result<BoxAcceptor, ServeError> {
     let addr = config.bind;
     let tcp = TcpListener::bind(addr)
         .into_acceptor()
@@ -73,6 +77,13 @@ pub async fn bind(config: &Config) -> Result<BoxAcceptor, ServeError> {
             std::io::ErrorKind::AddrInUse => ServeError::PortInUse { port: addr.port() },
             _ => ServeError::Listen { addr, source },
         })?;
+    if let Some(bound) = tcp
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr())
+    {
+        config.bind = *bound;
+    }
     let acceptor = NoDelay(tcp);
     Ok(match &config.tls {
         None => acceptor.boxed(),
@@ -112,49 +123,48 @@ impl Acceptor for NoDelay {
 /// are still open this much later are closed regardless.
 const SHUTDOWN_BACKSTOP: Duration = Duration::from_secs(5);
 
-/// Serves until a shutdown signal, then lets in-flight requests finish within the grace
-/// period; calls still running then are interrupted by the relay (and recorded so).
-pub async fn run(state: AppState, acceptor: BoxAcceptor) -> Result<(), ServeError> {
-    let grace = state.config.shutdown_grace;
+/// Serves until a shutdown trigger (see [`shutdown`]), then lets in-flight requests finish
+/// within the grace period that trigger leaves; calls still running then are interrupted by
+/// the relay (and recorded so). Returns that grace so the caller's own clean-up keeps to it.
+pub async fn run(state: AppState, acceptor: BoxAcceptor) -> Result<Duration, ServeError> {
+    let configured = state.config.shutdown_grace;
     let relay = state.relay.clone();
+    let (grace_tx, mut grace_rx) = watch::channel(configured);
     let signal = async move {
-        shutdown_signal().await;
+        let grace = shutdown::wait(configured).await;
         relay.begin_shutdown(grace);
+        grace_tx.send_replace(grace);
     };
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), signal, Some(grace + SHUTDOWN_BACKSTOP))
-        .await?;
-    Ok(())
+    // poem enforces the configured grace itself (plus a backstop, after the relay answered
+    // the interrupted calls); a shorter one (console closing) is enforced here by no longer
+    // waiting for the server: dropping it closes the listener, and the connections still
+    // open end with the process.
+    let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        app(state),
+        signal,
+        Some(configured + SHUTDOWN_BACKSTOP),
+    );
+    tokio::select! {
+        result = server => result?,
+        () = cut_short(&mut grace_rx, configured) => {
+            tracing::warn!("grace period over: leaving the remaining connections");
+        }
+    }
+    let grace = *grace_rx.borrow();
+    Ok(grace)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// Resolves once a grace shorter than the configured one has passed since the shutdown trigger.
+async fn cut_short(grace_rx: &mut watch::Receiver<Duration>, configured: Duration) {
+    let grace = match grace_rx.changed().await {
+        Ok(()) => *grace_rx.borrow_and_update(),
+        Err(_) => configured,
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(windows)]
-    let terminate = async {
-        // Closing the console window sends CTRL_CLOSE_EVENT; Windows gives about 5 s.
-        match tokio::signal::windows::ctrl_close() {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    if grace < configured {
+        tokio::time::sleep(grace).await;
+    } else {
+        std::future::pending::<()>().await;
     }
-    tracing::info!("shutdown requested: finishing in-flight requests");
 }
 
 /// How long `healthcheck` waits for an answer.

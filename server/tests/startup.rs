@@ -386,3 +386,21 @@ async fn a_busy_port_fails_clearly_before_creating_the_first_admin() {
     );
     drop(busy);
 }
+
+/// The `service` subcommand exists everywhere (the same --help on every platform) but manages
+/// only a Windows service: elsewhere it says so and fails.
+#[cfg(not(windows))]
+#[test]
+fn service_subcommand_fails_outside_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_llm-proxy"))
+        .arg("--config")
+        .arg(dir.path().join("config.toml"))
+        .args(["service", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("only on Windows"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "nothing is created");
+}

@@ -142,10 +142,11 @@ pub(super) async fn json(
                         .await
                 }
             });
+            // Shutdown first: when the server stops it also drops the connections.
             let (output, ending) = tokio::select! {
                 biased;
-                () = reply.closed() => (Output::default(), Ending::ClientGone { stalled: None }),
                 () = task.relay.running.interrupted() => (Output::default(), Ending::Interrupted),
+                () = reply.closed() => (Output::default(), Ending::ClientGone { stalled: None }),
                 result = attempts => match result {
                     Ok((completion, _)) => (
                         Output {
@@ -209,8 +210,8 @@ pub(super) async fn stream(
             });
             let opening = tokio::select! {
                 biased;
-                () = opened.closed() => Err(Ending::ClientGone { stalled: None }),
                 () = task.relay.running.interrupted() => Err(Ending::Interrupted),
+                () = opened.closed() => Err(Ending::ClientGone { stalled: None }),
                 result = attempts => result.map_err(Ending::Failed),
             };
             let (upstream, progress) = match opening {
@@ -279,8 +280,8 @@ async fn forward(
     let ending = loop {
         let next = tokio::select! {
             biased;
-            () = events.closed() => break Ending::ClientGone { stalled: None },
             () = task.relay.running.interrupted() => break Ending::Interrupted,
+            () = events.closed() => break Ending::ClientGone { stalled: None },
             () = idle_for(progress, timeout) => break Ending::Failed(timeout_error(timeout)),
             next = upstream.next() => next,
         };

@@ -6,7 +6,6 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -19,12 +18,14 @@ pub const JWT_SECRET: &str = "test-jwt-secret-0123456789-abcdefghijkl";
 pub const ENCRYPTION_KEY: &str = "0123456789abcdef0123456789abcdef";
 pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd!";
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The scheme and port of the admin URL in a server's start-up banner
+/// ("管理后台 / admin UI:   http://127.0.0.1:PORT/admin/"), if it was printed yet.
+fn banner_address(output: Option<&str>) -> Option<(String, u16)> {
+    let line = output?.lines().find(|line| line.contains("admin UI:"))?;
+    let url = line.split_whitespace().last()?;
+    let (scheme, rest) = url.split_once("://")?;
+    let (_, port) = rest.strip_suffix("/admin/")?.rsplit_once(':')?;
+    Some((scheme.to_string(), port.parse().ok()?))
 }
 
 /// A database for one test server: a SQLite file (empty URL) or a fresh PostgreSQL database.
@@ -181,21 +182,19 @@ impl TestServer {
         command
     }
 
-    /// Starts (or restarts) the server process and waits until it answers.
+    /// Starts (or restarts) the server process and waits until it answers. The server binds
+    /// port 0, so the system hands it a free port that no parallel test can take in between;
+    /// the port is read from the admin URL in its start-up banner.
     pub async fn spawn(&mut self) {
-        self.port = free_port();
-        let tls = self
-            .options
-            .envs
-            .iter()
-            .any(|(key, _)| key == "LLM_PROXY_TLS_CERT");
-        let scheme = if tls { "https" } else { "http" };
-        self.base = format!("{scheme}://127.0.0.1:{}", self.port);
+        self.port = 0;
+        self.base.clear();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log_path())
             .unwrap();
+        // A restart appends to the same log: only what this start prints counts.
+        let log_start = log.metadata().unwrap().len() as usize;
         let mut command = self.command();
         command
             .args(&self.options.args)
@@ -203,10 +202,10 @@ impl TestServer {
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         self.child = Some(command.spawn().unwrap());
-        self.wait_ready().await;
+        self.wait_ready(log_start).await;
     }
 
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self, log_start: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(child) = self.child.as_mut()
@@ -214,7 +213,14 @@ impl TestServer {
             {
                 panic!("server exited early ({status}):\n{}", self.output());
             }
-            if let Ok(response) = self.client.get(self.url("/api/health")).send().await
+            if self.base.is_empty()
+                && let Some((scheme, port)) = banner_address(self.output().get(log_start..))
+            {
+                self.port = port;
+                self.base = format!("{scheme}://127.0.0.1:{port}");
+            }
+            if !self.base.is_empty()
+                && let Ok(response) = self.client.get(self.url("/api/health")).send().await
                 && response.status().is_success()
             {
                 return;
