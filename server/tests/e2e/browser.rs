@@ -8,11 +8,10 @@
 //! leaves `target/browser-failures/<test>-<step>.png` and `.html` behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 #[path = "browser/driver.rs"]
 mod driver;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::fake_upstream;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -2,9 +2,8 @@
 //! graceful stop that finishes in-flight calls and keeps their records.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::common;
+use crate::fake_upstream;
 
 use std::time::Duration;
 

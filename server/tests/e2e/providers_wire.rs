@@ -2,8 +2,7 @@
 //! and what comes back (text, usage, finish, errors and their classification).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::fake_upstream;
 
 use std::time::{Duration, Instant};
 

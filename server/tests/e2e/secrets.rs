@@ -2,7 +2,7 @@
 //! or the database file in plain text.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{
     ENCRYPTION_KEY, JWT_SECRET, TestServer, files_containing, is_postgres, sample_config,

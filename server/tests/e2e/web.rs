@@ -2,7 +2,7 @@
 //! MIME types, compression, and a 404 for a missing file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 
@@ -84,7 +84,7 @@ async fn serves_the_embedded_ui_with_fallback_and_cache_rules() {
 
 /// Every answer forbids framing, sniffing and referrers; each kind of page gets a
 /// Content-Security-Policy that allows exactly what it runs (checked in a real browser by
-/// `tests/browser.rs`).
+/// `tests/e2e/browser.rs`).
 #[tokio::test]
 async fn security_headers_on_ui_swagger_api_and_errors() {
     let server = TestServer::start().await;

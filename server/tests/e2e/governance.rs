@@ -1,9 +1,8 @@
 //! Limits, call-log search, export, statistics and retention through the real server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::common;
+use crate::fake_upstream;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! validation and conflict errors in the envelope.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{TestServer, assert_error, sample_config};
 use serde_json::{Value, json};

@@ -3,9 +3,8 @@
 //! timeouts, error mapping, disconnects, usage, and the call record of every call.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::common;
+use crate::fake_upstream;
 
 use std::time::Duration;
 

@@ -5,9 +5,8 @@
 //! `LLM_PROXY_TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::common;
+use crate::fake_upstream;
 
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,8 @@
 //! Findings of the security review, each checked against the real server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/fake_upstream.rs"]
-mod fake_upstream;
+use crate::common;
+use crate::fake_upstream;
 
 use common::{TestServer, assert_error};
 use fake_upstream::{FakeUpstream, Outcome};

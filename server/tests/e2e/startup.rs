@@ -2,7 +2,7 @@
 //! the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Options, TestServer, assert_error, is_postgres, sample_config};
 use serde_json::json;
