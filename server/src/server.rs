@@ -3,9 +3,18 @@
 
 use std::time::Duration;
 
+use crate::{
+    api,
+    config::Config,
+    connections::{self, Drain},
+    error::render_error,
+    shutdown,
+    state::AppState,
+    web::AdminUi,
+};
 use futures::StreamExt;
 use poem::{
-    Endpoint, EndpointExt, Route, Server,
+    Endpoint, EndpointExt, Route,
     endpoint::make_sync,
     http::uri::Scheme,
     listener::{
@@ -16,9 +25,6 @@ use poem::{
     web::Redirect,
     web::{LocalAddr, RemoteAddr},
 };
-use tokio::sync::watch;
-
-use crate::{api, config::Config, error::render_error, shutdown, state::AppState, web::AdminUi};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -129,42 +135,18 @@ const SHUTDOWN_BACKSTOP: Duration = Duration::from_secs(5);
 pub async fn run(state: AppState, acceptor: BoxAcceptor) -> Result<Duration, ServeError> {
     let configured = state.config.shutdown_grace;
     let relay = state.relay.clone();
-    let (grace_tx, mut grace_rx) = watch::channel(configured);
-    let signal = async move {
-        let grace = shutdown::wait(configured).await;
-        relay.begin_shutdown(grace);
-        grace_tx.send_replace(grace);
+    let drain = Drain {
+        configured,
+        backstop: SHUTDOWN_BACKSTOP,
     };
-    // poem enforces the configured grace itself (plus a backstop, after the relay answered
-    // the interrupted calls); a shorter one (console closing) is enforced here by no longer
-    // waiting for the server: dropping it closes the listener, and the connections still
-    // open end with the process.
-    let server = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+    Ok(connections::serve(
+        acceptor,
         app(state),
-        signal,
-        Some(configured + SHUTDOWN_BACKSTOP),
-    );
-    tokio::select! {
-        result = server => result?,
-        () = cut_short(&mut grace_rx, configured) => {
-            tracing::warn!("grace period over: leaving the remaining connections");
-        }
-    }
-    let grace = *grace_rx.borrow();
-    Ok(grace)
-}
-
-/// Resolves once a grace shorter than the configured one has passed since the shutdown trigger.
-async fn cut_short(grace_rx: &mut watch::Receiver<Duration>, configured: Duration) {
-    let grace = match grace_rx.changed().await {
-        Ok(()) => *grace_rx.borrow_and_update(),
-        Err(_) => configured,
-    };
-    if grace < configured {
-        tokio::time::sleep(grace).await;
-    } else {
-        std::future::pending::<()>().await;
-    }
+        shutdown::wait(configured),
+        |grace| relay.begin_shutdown(grace),
+        drain,
+    )
+    .await)
 }
 
 /// How long `healthcheck` waits for an answer.

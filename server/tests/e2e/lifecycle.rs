@@ -505,21 +505,53 @@ async fn a_client_that_hangs_up_mid_stream_is_noticed_while_the_upstream_works()
     drop(response);
     let logs = s.server.wait_for_logs(1).await;
     assert!(
-        left.elapsed() < Duration::from_millis(3500),
-        "noticed before the next chunk, after {:?}",
+        left.elapsed() < Duration::from_millis(1500),
+        "noticed while the upstream is silent, after {:?}",
         left.elapsed()
     );
     let log = logs.last().unwrap();
     assert_eq!(log.error_code.as_deref(), Some("CLIENT_DISCONNECTED"));
     assert_eq!(log.response_content.as_deref(), Some("一"));
-    // Had the request gone on, its pooled connection would stay open once the answer ended.
+    // Had the request gone on, its pooled connection would stay open once the answer ended;
+    // cancelled, the fake notices at its next writes (it, too, only learns of a close then).
     assert!(
-        eventually(Duration::from_secs(8), || async {
+        eventually(Duration::from_secs(14), || async {
             s.fake.open_connections() == 0
         })
         .await,
         "the upstream request is cancelled"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_gives_up_on_a_json_call_is_noticed_while_the_upstream_works() {
+    let s = setup().await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s.config(json!({"timeout_seconds": 30})).await;
+    s.fake
+        .push(Reply::new("太迟了").delay(Duration::from_secs(4)));
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let left = Instant::now();
+    let gave_up = impatient
+        .post(s.server.url("/api/llm/call"))
+        .bearer_auth(&client)
+        .json(&user_message(config_id))
+        .send()
+        .await;
+    assert!(gave_up.is_err());
+    drop(impatient);
+    let logs = s.server.wait_for_logs(1).await;
+    assert!(
+        left.elapsed() < Duration::from_millis(3000),
+        "recorded before the upstream answered, after {:?}",
+        left.elapsed()
+    );
+    let log = logs.last().unwrap();
+    assert_eq!(log.error_code.as_deref(), Some("CLIENT_DISCONNECTED"));
+    assert_eq!(log.tokens_used, Some(0), "no output, no charge");
 }
 
 #[tokio::test]

@@ -123,10 +123,9 @@ pub enum StreamFormat {
     Named,
 }
 
-/// A comment line this often: proxies keep the stream open, and a client that hung up is
-/// noticed at the next write (its socket refuses the second write after the close), so its
-/// upstream request is cancelled within about two intervals even while the model is silent.
-const KEEP_ALIVE: Duration = Duration::from_secs(1);
+/// A comment line this often keeps proxies between us and the client from closing a quiet
+/// stream (a client that hangs up is noticed at once: see `connections`).
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub fn caller(principal: &Principal) -> Caller {
     match principal {
