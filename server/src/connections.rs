@@ -45,6 +45,9 @@ where
     let endpoint = Arc::new(endpoint.map_to_response());
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    for addr in acceptor.local_addr() {
+        tracing::info!(%addr, "listening");
+    }
     tokio::pin!(trigger);
     let grace = loop {
         let accepted = tokio::select! {
@@ -81,7 +84,6 @@ where
     };
     stopping(grace);
     drop(acceptor);
-    tracing::info!("shutdown requested: finishing in-flight requests");
     let limit = if grace < drain.configured {
         grace
     } else {
