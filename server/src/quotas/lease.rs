@@ -34,7 +34,9 @@ pub async fn start(db: &Db, instance: &InstanceId, lease: Duration) -> Result<()
 
 /// Renews the lease and sweeps, three times per lease, until the task is aborted.
 pub async fn run(db: Db, instance: InstanceId, lease: Duration) {
-    let mut every = tokio::time::interval(lease / 3);
+    // `start` has just renewed and swept: the first tick is one period away, not immediate.
+    let period = lease / 3;
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
