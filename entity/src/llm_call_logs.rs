@@ -38,6 +38,8 @@ pub struct Model {
     pub duration_ms: Option<i32>,
     /// Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter` …).
     pub finish_reason: Option<String>,
+    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
+    pub upstream_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
