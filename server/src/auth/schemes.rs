@@ -88,11 +88,23 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
 
 async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let principal = authenticate(req, &bearer).await?;
+    Ok(model_caller(principal)?)
+}
+
+/// Who may call models: a Windows client, or an admin.
+fn model_caller(principal: Principal) -> Result<Principal, AppError> {
     match principal {
         Principal::Client { .. } => Ok(principal),
         _ if principal.is_admin() => Ok(principal),
-        _ => Err(AppError::Forbidden.into()),
+        _ => Err(AppError::Forbidden),
     }
+}
+
+/// A model caller from a bare token (`/v1` reads it from `Authorization: Bearer` or
+/// `x-api-key`), with the same rules as [`ClientAuth`].
+pub async fn authenticate_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
+    let claims = state.tokens.verify(token).map_err(AppError::Unauthorized)?;
+    model_caller(resolve(state, &claims).await?)
 }
 
 async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
