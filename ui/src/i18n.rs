@@ -280,6 +280,22 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Presence Penalty",
         "Presence penalty",
     ),
+    ("config.reasoning_model", "推理模型", "Reasoning model"),
+    (
+        "config.reasoning_model_hint",
+        "o 系列、GPT-5 和思考模型会拒绝采样参数：开启后不发送上面的温度、Top P 和惩罚参数（调用方自己传的值仍会发送）",
+        "o-series, GPT-5 and thinking models refuse sampling parameters: when on, the temperature, top P and penalties above are not sent (a caller's own values still are)",
+    ),
+    (
+        "config.reasoning_model_on",
+        "不发送采样参数",
+        "Sampling parameters not sent",
+    ),
+    (
+        "config.reasoning_model_off",
+        "发送采样参数",
+        "Sampling parameters sent",
+    ),
     ("config.system_prompt", "System Prompt", "System prompt"),
     (
         "config.system_prompt_placeholder",

@@ -304,6 +304,10 @@ async fn bad_requests_are_refused_in_openai_shape_before_any_upstream_call() {
     assert_eq!(garbage.status(), 400);
     let body: Value = garbage.json().await.unwrap();
     assert_eq!(body["error"]["code"], "BAD_REQUEST");
+    let nowhere = s.post("/v1/completions", json!({})).await;
+    assert_openai_error(&nowhere, 404, "NOT_FOUND");
+    let wrong_method = s.server.get("/v1/chat/completions", Some(&s.client)).await;
+    assert_openai_error(&wrong_method, 405, "BAD_REQUEST");
     assert_eq!(s.fake.hits(), 0, "nothing reached the upstream");
     assert!(s.server.call_logs().await.is_empty(), "nothing to record");
 }

@@ -27,6 +27,8 @@ pub struct ConfigView {
     pub top_p: f64,
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
+    #[serde(default)]
+    pub reasoning_model: bool,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i64,
     pub max_retries: i64,
