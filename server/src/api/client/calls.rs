@@ -139,6 +139,11 @@ pub fn caller(principal: &Principal) -> Caller {
             user_id: Some(*id),
             ..Caller::default()
         },
+        Principal::ApiKey { key_id, group_id } => Caller {
+            group_id: Some(*group_id),
+            api_key_id: Some(*key_id),
+            ..Caller::default()
+        },
     }
 }
 
