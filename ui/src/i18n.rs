@@ -446,6 +446,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("logs.user", "测试用户", "Tested by"),
     ("logs.activation_code", "激活码", "Activation code"),
     ("logs.api_key", "API Key", "API key"),
+    ("logs.finish_reason", "结束原因", "Finish reason"),
+    ("logs.upstream_id", "上游响应ID", "Upstream answer id"),
     (
         "logs.code_placeholder",
         "完整激活码",

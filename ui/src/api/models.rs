@@ -211,6 +211,8 @@ pub struct LogDetail {
     pub response_content: Option<String>,
     pub response_data: Value,
     pub status: String,
+    pub finish_reason: Option<String>,
+    pub upstream_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub tokens_used: Option<i64>,
