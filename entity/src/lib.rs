@@ -5,6 +5,7 @@ pub mod activation_codes;
 pub mod api_keys;
 pub mod app_settings;
 pub mod call_stats_hourly;
+pub mod config_key_states;
 pub mod group_usage;
 pub mod groups;
 pub mod instances;

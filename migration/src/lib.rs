@@ -21,6 +21,7 @@ mod m20261130_000030_create_api_keys;
 mod m20261130_000031_reasoning_configs_upstream_ids;
 mod m20261130_000032_group_config_access;
 mod m20261130_000033_config_fallbacks;
+mod m20261130_000034_create_config_key_states;
 mod timestamps;
 
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000031_reasoning_configs_upstream_ids::Migration),
             Box::new(m20261130_000032_group_config_access::Migration),
             Box::new(m20261130_000033_config_fallbacks::Migration),
+            Box::new(m20261130_000034_create_config_key_states::Migration),
         ]
     }
 }

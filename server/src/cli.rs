@@ -409,9 +409,10 @@ async fn reencrypt(prepared: &Prepared, new_cipher: &Cipher) -> Result<usize, St
     for (id, stored) in &keys {
         let plain = prepared
             .cipher
-            .decrypt(stored)
+            .decrypt_all(stored)
             .map_err(|err| format!("config {id}: {err}"))?;
-        db::configs::set_key(&txn, *id, new_cipher.encrypt(plain.expose()))
+        let plain: Vec<&str> = plain.iter().map(Secret::expose).collect();
+        db::configs::set_key(&txn, *id, new_cipher.encrypt_all(&plain))
             .await
             .map_err(|err| err.to_string())?;
     }

@@ -98,6 +98,32 @@ impl Cipher {
             .map(Secret::new)
             .map_err(|_| CryptoError::Undecryptable)
     }
+
+    /// Several secrets in one stored value (a config's provider keys): each encrypted on
+    /// its own, one per line (base64 has no line breaks). One line is one key, as stored
+    /// before configs had several.
+    pub fn encrypt_all<S: AsRef<str>>(&self, plaintexts: &[S]) -> String {
+        plaintexts
+            .iter()
+            .map(|plain| self.encrypt(plain.as_ref()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn decrypt_all(&self, stored: &str) -> Result<Vec<Secret>, CryptoError> {
+        stored
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| self.decrypt(line))
+            .collect()
+    }
+}
+
+/// A stable, non-reversible name of a provider key, to keep its state (set aside, cooling)
+/// without storing or showing the key.
+pub fn key_id(plain: &str) -> String {
+    let digest = <Sha256 as sha2::Digest>::digest(plain.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn decode_key(text: &str) -> Option<[u8; 32]> {
@@ -141,6 +167,20 @@ pub fn mask_key(plain: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn several_keys_each_encrypted_on_its_own_and_one_line_is_one_key() {
+        let cipher = Cipher::from_secret(&Cipher::generate_key()).unwrap();
+        let stored = cipher.encrypt_all(&["sk-one", "sk-two"]);
+        assert_eq!(stored.lines().count(), 2);
+        let keys = cipher.decrypt_all(&stored).unwrap();
+        let plain: Vec<&str> = keys.iter().map(Secret::expose).collect();
+        assert_eq!(plain, ["sk-one", "sk-two"]);
+        let single = cipher.encrypt("sk-old");
+        assert_eq!(cipher.decrypt_all(&single).unwrap().len(), 1);
+        assert_eq!(key_id("sk-one").len(), 32);
+        assert_ne!(key_id("sk-one"), key_id("sk-two"));
+    }
 
     #[test]
     fn round_trip_with_fresh_nonce_each_time() {

@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod app_settings;
 pub mod cache;
 pub mod call_logs;
+pub mod config_keys;
 pub mod configs;
 pub mod groups;
 pub mod instances;
@@ -59,6 +60,8 @@ pub struct Caches {
     pub configs: TtlCache<i32, entity::llm_configs::Model>,
     pub templates: TtlCache<i32, entity::llm_prompt_templates::Model>,
     pub groups: TtlCache<i32, entity::groups::Model>,
+    /// Per config: the keys set aside.
+    pub key_states: TtlCache<i32, Vec<entity::config_key_states::Model>>,
 }
 
 impl Default for Caches {
@@ -68,6 +71,7 @@ impl Default for Caches {
             configs: TtlCache::new(cache::TTL),
             templates: TtlCache::new(cache::TTL),
             groups: TtlCache::new(cache::TTL),
+            key_states: TtlCache::new(cache::TTL),
         }
     }
 }

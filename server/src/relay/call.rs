@@ -17,15 +17,19 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     CallResult, Relay, RelayEvent,
-    attempts::{RetryPolicy, idle_for, timeout_error},
-    outcome::{Ending, FallbackAttempt, Outcome, Output},
+    attempts::{Failed, RetryPolicy, idle_for, timeout_error},
+    outcome::{Ending, FallbackAttempt, Outcome, Output, describe},
     recorder::Recorder,
     request::{PreparedCall, Route},
 };
 use crate::{
+    db,
     db::usage::Reservation,
     error::{AppError, AppResult},
-    providers::{Progress, StreamEvent as Upstream, UpstreamError, UpstreamResult},
+    providers::{
+        ChatRequest, FailureKind, Progress, StreamEvent as Upstream, Target, UpstreamError,
+        UpstreamResult,
+    },
     quotas::Admission,
 };
 
@@ -95,18 +99,13 @@ impl Task {
         mut attempt: F,
     ) -> UpstreamResult<(T, Arc<Progress>)>
     where
-        F: FnMut(&'r Route, Arc<Progress>) -> Fut,
+        F: FnMut(&'r Target, &'r ChatRequest, Arc<Progress>) -> Fut,
         Fut: Future<Output = UpstreamResult<T>>,
     {
         let last = self.call.routes.len().saturating_sub(1);
         for (index, route) in self.call.routes.iter().enumerate() {
             self.route.store(index, Ordering::Relaxed);
-            let policy = RetryPolicy {
-                max_retries: route.config.max_retries.max(0) as u32,
-                timeout: Duration::from_secs(route.config.timeout_seconds.max(1) as u64),
-                stream,
-            };
-            let failed = match policy.run(&self.retries, |p| attempt(route, p)).await {
+            let failed = match self.attempt_keys(route, stream, &mut attempt).await {
                 Ok(done) => return Ok(done),
                 Err(failed) => failed,
             };
@@ -114,12 +113,77 @@ impl Task {
                 return Err(failed.error);
             }
             tracing::info!(config_id = route.config.id, error = %failed.error, "falling back");
-            self.fell_back
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(FallbackAttempt::new(&route.config, &failed.error));
+            self.note(FallbackAttempt::new(&route.config, None, &failed.error));
         }
         Err(UpstreamError::protocol("a call without a route"))
+    }
+
+    /// One route's keys in turn: a key the upstream refuses (bad key, no balance) is set
+    /// aside and the next one tried, as is one still rate-limited after its retries (it
+    /// cools off); any other failure ends the route.
+    async fn attempt_keys<'r, T, F, Fut>(
+        &'r self,
+        route: &'r Route,
+        stream: bool,
+        attempt: &mut F,
+    ) -> Result<(T, Arc<Progress>), Failed>
+    where
+        F: FnMut(&'r Target, &'r ChatRequest, Arc<Progress>) -> Fut,
+        Fut: Future<Output = UpstreamResult<T>>,
+    {
+        let policy = RetryPolicy {
+            max_retries: route.config.max_retries.max(0) as u32,
+            timeout: Duration::from_secs(route.config.timeout_seconds.max(1) as u64),
+            stream,
+        };
+        let mut last = Failed {
+            error: UpstreamError::new(FailureKind::Auth, "every key of this config is set aside"),
+            may_fall_back: true,
+        };
+        let keys = self.relay.keys.order(&route.keys);
+        let count = keys.len();
+        for (tried, key) in keys.into_iter().enumerate() {
+            let run = policy.run(&self.retries, |p| attempt(&key.target, &route.request, p));
+            let failed = match run.await {
+                Ok(done) => return Ok(done),
+                Err(failed) => failed,
+            };
+            match failed.error.kind {
+                FailureKind::Auth | FailureKind::Billing => {
+                    let reason = describe(&failed.error);
+                    let set_aside = db::config_keys::put_aside(
+                        &self.relay.db,
+                        route.config.id,
+                        &key.key_id,
+                        &reason,
+                    );
+                    if let Err(err) = set_aside.await {
+                        tracing::error!(%err, "could not set a refused key aside");
+                    }
+                    tracing::warn!(config_id = route.config.id, key = key.position, %reason, "key set aside");
+                }
+                FailureKind::RateLimited if failed.may_fall_back => {
+                    self.relay.keys.cool(&key.key_id, failed.error.retry_after);
+                }
+                _ => return Err(failed),
+            }
+            if tried + 1 < count {
+                self.note(FallbackAttempt::new(
+                    &route.config,
+                    Some(key.position),
+                    &failed.error,
+                ));
+            }
+            last = failed;
+        }
+        Err(last)
+    }
+
+    fn note(&self, attempt: FallbackAttempt) {
+        self.fell_back
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(attempt);
     }
 
     fn outcome(&self, output: Output, ending: Ending) -> Outcome {
@@ -183,10 +247,8 @@ pub(super) async fn json(
         let task = task.clone();
         async move {
             let providers = &task.relay.providers;
-            let attempts = task.attempt(false, |route, progress| async move {
-                providers
-                    .complete(&route.target, &route.request, &progress)
-                    .await
+            let attempts = task.attempt(false, |target, request, progress| async move {
+                providers.complete(target, request, &progress).await
             });
             // Shutdown first: when the server stops it also drops the connections.
             let (output, ending) = tokio::select! {
@@ -239,10 +301,8 @@ pub(super) async fn stream(
         let task = task.clone();
         async move {
             let providers = &task.relay.providers;
-            let attempts = task.attempt(true, |route, progress| async move {
-                providers
-                    .open_stream(&route.target, &route.request, &progress)
-                    .await
+            let attempts = task.attempt(true, |target, request, progress| async move {
+                providers.open_stream(target, request, &progress).await
             });
             let opening = tokio::select! {
                 biased;

@@ -10,6 +10,7 @@
 
 mod attempts;
 mod call;
+mod keys;
 mod outcome;
 pub mod recorder;
 pub mod request;
@@ -42,6 +43,7 @@ pub struct Relay {
     providers: Providers,
     recorder: Recorder,
     running: Running,
+    keys: keys::KeyRotation,
     /// A stream whose client reads nothing for this long is cut.
     client_write_timeout: Duration,
 }
@@ -103,6 +105,7 @@ impl Relay {
             providers,
             recorder,
             running: Running::default(),
+            keys: keys::KeyRotation::default(),
             client_write_timeout,
         }
     }

@@ -43,15 +43,23 @@ pub(crate) struct FallbackAttempt {
     config_id: i32,
     config_name: String,
     provider: String,
+    /// The position of the key that failed, when the call went on with another key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<usize>,
     error: String,
 }
 
 impl FallbackAttempt {
-    pub fn new(config: &entity::llm_configs::Model, err: &UpstreamError) -> Self {
+    pub fn new(
+        config: &entity::llm_configs::Model,
+        key: Option<usize>,
+        err: &UpstreamError,
+    ) -> Self {
         Self {
             config_id: config.id,
             config_name: config.name.clone(),
             provider: config.provider.clone(),
+            key,
             error: describe(err),
         }
     }

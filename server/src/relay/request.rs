@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use entity::llm_configs;
 
+use super::keys::KeyedTarget;
 use super::template;
 use crate::{
-    crypto::Cipher,
+    crypto::{Cipher, key_id},
     db::{self, Db},
     error::{AppError, AppResult},
     providers::{
@@ -55,12 +56,13 @@ pub struct Caller {
     pub api_key_id: Option<i32>,
 }
 
-/// One config that may answer a call: where and with what key, and the request built
+/// One config that may answer a call: where and with which keys, and the request built
 /// with that config's prompt and defaults.
 #[derive(Debug, Clone)]
 pub struct Route {
     pub config: llm_configs::Model,
-    pub target: Target,
+    /// The config's keys not set aside (none when every key is).
+    pub keys: Vec<KeyedTarget>,
     pub request: ChatRequest,
 }
 
@@ -131,18 +133,30 @@ pub async fn prepare(
     }
     // A fallback that cannot take this request (its provider lacks a feature, a parameter
     // is out of its range) is left out rather than failing the call.
-    let fallbacks: Vec<Route> = fallbacks(db, &config, caller.group_id)
-        .await?
-        .into_iter()
-        .filter_map(|fallback| {
-            let id = fallback.id;
-            route(fallback, messages.clone(), input.overrides.clone(), cipher)
-                .inspect_err(|err| tracing::debug!(config_id = id, %err, "fallback skipped"))
-                .ok()
-        })
-        .collect();
-    let mut routes = vec![route(config, messages, input.overrides, cipher)?];
-    routes.extend(fallbacks);
+    let mut fallback_routes = Vec::new();
+    for fallback in fallbacks(db, &config, caller.group_id).await? {
+        let id = fallback.id;
+        let set_aside = set_aside(db, id).await?;
+        match route(
+            fallback,
+            messages.clone(),
+            input.overrides.clone(),
+            cipher,
+            &set_aside,
+        ) {
+            Ok(route) => fallback_routes.push(route),
+            Err(err) => tracing::debug!(config_id = id, %err, "fallback skipped"),
+        }
+    }
+    let set_aside = set_aside(db, config.id).await?;
+    let mut routes = vec![route(
+        config,
+        messages,
+        input.overrides,
+        cipher,
+        &set_aside,
+    )?];
+    routes.extend(fallback_routes);
     Ok(PreparedCall {
         routes,
         template_id: template.map(|t| t.id),
@@ -177,6 +191,15 @@ async fn fallbacks(
     Ok(chain)
 }
 
+/// The ids of a config's keys that are set aside.
+async fn set_aside(db: &Db, config_id: i32) -> AppResult<Vec<String>> {
+    Ok(db::config_keys::set_aside(db, config_id)
+        .await?
+        .into_iter()
+        .map(|state| state.key_id)
+        .collect())
+}
+
 /// A bound on how many configs one call may try.
 const MAX_ROUTES: usize = 8;
 
@@ -188,8 +211,9 @@ pub fn prepare_test(
     cipher: &Cipher,
 ) -> AppResult<PreparedCall> {
     let messages = vec![ChatMessage::text(Role::User, message)];
+    // A test tries every key, set aside or not: it is how an admin checks one again.
     Ok(PreparedCall {
-        routes: vec![route(config, messages, Overrides::default(), cipher)?],
+        routes: vec![route(config, messages, Overrides::default(), cipher, &[])?],
         template_id: None,
         caller,
     })
@@ -200,21 +224,32 @@ fn route(
     messages: Vec<ChatMessage>,
     overrides: Overrides,
     cipher: &Cipher,
+    set_aside: &[String],
 ) -> AppResult<Route> {
     let request = build_request(&config, messages, overrides)?;
     let provider = ProviderKind::parse(&config.provider)
         .ok_or_else(|| AppError::Internal(format!("unknown provider {}", config.provider)))?;
     check_capabilities(provider, &request)?;
-    // Decrypted only now, for this call; `Secret` keeps it out of logs.
-    let api_key = cipher
-        .decrypt(&config.api_key)
+    // Decrypted only now, for this call; `Secret` keeps them out of logs.
+    let keys = cipher
+        .decrypt_all(&config.api_key)
         .map_err(|err| AppError::Internal(format!("config {}: {err}", config.id)))?;
+    let keys = keys
+        .into_iter()
+        .enumerate()
+        .map(|(position, api_key)| KeyedTarget {
+            position,
+            key_id: key_id(api_key.expose()),
+            target: Target {
+                provider,
+                api_url: config.api_url.clone(),
+                api_key,
+            },
+        })
+        .filter(|key| !set_aside.contains(&key.key_id))
+        .collect();
     Ok(Route {
-        target: Target {
-            provider,
-            api_url: config.api_url.clone(),
-            api_key,
-        },
+        keys,
         request,
         config,
     })

@@ -952,3 +952,101 @@ async fn a_failing_config_is_answered_by_its_fallback_in_one_record() {
         "charged once per call"
     );
 }
+
+#[tokio::test]
+async fn a_refused_key_is_set_aside_mid_call_and_the_next_key_answers() {
+    let fake = FakeUpstream::start().await;
+    fake.set_default(Reply::new("ok").usage(5, 5));
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let good = FakeUpstream::key(ProviderKind::Openai);
+    let config = openai_config(
+        &server,
+        &fake,
+        &admin,
+        "两个Key",
+        json!({"api_key": format!("sk-revoked-0000000000\n\n{good}\n")}),
+    )
+    .await;
+    let dead = openai_config(
+        &server,
+        &fake,
+        &admin,
+        "全坏",
+        json!({"api_key": "sk-bad-one-00000000\nsk-bad-two-00000000"}),
+    )
+    .await;
+    let (group_id, client, _) = group_client(&server, &admin, json!({"name": "g"})).await;
+
+    // The fresh server's first call starts at the first key: refused, set aside, next key.
+    let answered = server
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    let view = server
+        .get(&format!("/api/admin/llm/configs/{config}"), Some(&admin))
+        .await;
+    let keys = view.body["data"]["api_keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "blank lines ignored");
+    assert_eq!(keys[0]["set_aside"], true);
+    assert!(
+        keys[0]["reason"].as_str().unwrap().contains("401"),
+        "{keys:?}"
+    );
+    assert_eq!(keys[1]["set_aside"], false);
+    assert!(
+        !view.text.contains("sk-revoked-0000000000"),
+        "keys stay masked"
+    );
+    // Later calls use only the healthy key.
+    let hits = fake.hits();
+    for _ in 0..3 {
+        let ok = server
+            .post("/api/llm/call", Some(&client), ask(config, "hi"))
+            .await;
+        assert_eq!(ok.status, 200, "{}", ok.text);
+    }
+    assert_eq!(fake.hits(), hits + 3);
+    let restored = server
+        .post(
+            &format!("/api/admin/llm/configs/{config}/keys/0/restore"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    assert_eq!(restored.body["data"]["api_keys"][0]["set_aside"], false);
+
+    // Every key refused: an upstream failure that says so, then no upstream call at all.
+    let failed = server
+        .post("/api/llm/call", Some(&client), ask(dead, "hi"))
+        .await;
+    assert_error(&failed, 502, "UPSTREAM_ERROR");
+    let hits = fake.hits();
+    let none_left = server
+        .post("/api/llm/call", Some(&client), ask(dead, "hi"))
+        .await;
+    assert_error(&none_left, 502, "UPSTREAM_ERROR");
+    assert_eq!(fake.hits(), hits, "no key left to try");
+
+    let logs = server.wait_for_logs(6).await;
+    let first = &logs[0];
+    assert_eq!(first.status, "success");
+    assert_eq!(first.fallback_attempts.as_ref().unwrap()[0]["key"], 0);
+    assert_eq!(
+        first.tokens_used,
+        Some(10),
+        "the refused attempt costs nothing"
+    );
+    assert!(
+        logs[5]
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("set aside")
+    );
+    let usage = server
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    assert_eq!(usage.body["data"]["today"]["tokens"], 40);
+}

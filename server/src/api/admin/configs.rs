@@ -2,7 +2,7 @@
 //! encrypted on the way in and only ever shown masked.
 
 use chrono::{DateTime, Utc};
-use entity::llm_configs::Model;
+use entity::{config_key_states, llm_configs::Model};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
@@ -12,10 +12,11 @@ use crate::{
         envelope::{Deleted, Reply, deleted, ok},
     },
     auth::{AdminAuth, Principal},
-    crypto::mask_key,
+    crypto::{key_id, mask_key},
     db::{self, configs::ConfigFields},
     error::{AppError, AppResult},
     providers::ProviderKind,
+    secret::Secret,
     state::AppState,
     validate,
 };
@@ -30,8 +31,10 @@ pub struct ConfigView {
     pub api_url: String,
     pub model: String,
     pub has_api_key: bool,
-    /// e.g. `sk-…abcd`.
+    /// The first key, e.g. `sk-…abcd`.
     pub api_key_masked: String,
+    /// Every key, masked, with its state: calls spread over the keys not set aside.
+    pub api_keys: Vec<KeyView>,
     pub max_tokens: i32,
     pub temperature: f64,
     pub top_p: f64,
@@ -56,6 +59,21 @@ pub struct ConfigView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One of a config's keys as an admin sees it.
+#[derive(Debug, Object)]
+pub struct KeyView {
+    /// Its place in the config's list (0 = first line).
+    pub position: i32,
+    /// e.g. `sk-…abcd`.
+    pub masked: String,
+    /// The upstream refused it (bad key, exhausted balance): no call uses it until it is
+    /// put back (`POST …/keys/{position}/restore`).
+    pub set_aside: bool,
+    /// What the upstream said.
+    pub reason: Option<String>,
+    pub set_aside_at: Option<DateTime<Utc>>,
+}
+
 /// Create a config. Omitted parameters take the requirements' defaults; an omitted
 /// `api_url` takes the provider's standard endpoint (required for `custom`).
 #[derive(Debug, Object)]
@@ -63,7 +81,8 @@ pub struct CreateConfig {
     pub name: String,
     pub provider: String,
     pub api_url: Option<String>,
-    /// Stored AES-256-GCM encrypted; never returned.
+    /// One key, or several one per line (calls spread over them). Each is stored
+    /// AES-256-GCM encrypted on its own; never returned.
     pub api_key: String,
     pub model: String,
     pub max_tokens: Option<i32>,
@@ -141,7 +160,7 @@ impl ConfigsApi {
         _auth: AdminAuth,
     ) -> AppResult<Reply<Vec<ConfigView>>> {
         let rows = db::configs::list(&state.db).await?;
-        Ok(ok(rows.iter().map(|row| view(&state, row)).collect()))
+        Ok(ok(views(&state, &rows).await?))
     }
 
     /// 创建配置
@@ -178,15 +197,14 @@ impl ConfigsApi {
             is_active: body.is_active.unwrap_or(true),
         })?;
         check_fallbacks(&state, None, &fields.fallback_config_ids).await?;
-        let key = validated_key(&body.api_key)?;
+        let keys = encrypted_keys(&state, &body.api_key)?;
         let created_by = match auth.0 {
             Principal::User { id, .. } => Some(id),
             Principal::Client { .. } | Principal::ApiKey { .. } => None,
         };
-        let row =
-            db::configs::create(&state.db, fields, state.cipher.encrypt(&key), created_by).await?;
+        let row = db::configs::create(&state.db, fields, keys, created_by).await?;
         tracing::info!(config_id = row.id, name = %row.name, "config created");
-        Ok(ok(view(&state, &row)))
+        Ok(ok(one(&state, &row).await?))
     }
 
     /// 获取配置详情
@@ -198,7 +216,7 @@ impl ConfigsApi {
         id: Path<i32>,
     ) -> AppResult<Reply<ConfigView>> {
         let row = db::configs::get(&state.db, id.0).await?;
-        Ok(ok(view(&state, &row)))
+        Ok(ok(one(&state, &row).await?))
     }
 
     /// 更新配置（只改给出的字段；启用/禁用即 `{"is_active": false}`）
@@ -239,12 +257,36 @@ impl ConfigsApi {
         let fields = validated(fields)?;
         check_fallbacks(&state, Some(id.0), &fields.fallback_config_ids).await?;
         let key = match body.api_key {
-            Some(key) => Some(state.cipher.encrypt(&validated_key(&key)?)),
+            Some(typed) => Some(encrypted_keys(&state, &typed)?),
             None => None,
         };
         let row = db::configs::update(&state.db, id.0, fields, key).await?;
         tracing::info!(config_id = row.id, "config updated");
-        Ok(ok(view(&state, &row)))
+        Ok(ok(one(&state, &row).await?))
+    }
+
+    /// 恢复一个被搁置的 Key（上游曾拒绝它：Key 无效或余额不足）
+    #[oai(
+        path = "/:id/keys/:position/restore",
+        method = "post",
+        operation_id = "admin_restore_config_key"
+    )]
+    async fn restore_key(
+        &self,
+        state: Data<&AppState>,
+        _auth: AdminAuth,
+        id: Path<i32>,
+        position: Path<i32>,
+    ) -> AppResult<Reply<ConfigView>> {
+        let row = db::configs::get(&state.db, id.0).await?;
+        let keys = decrypted_keys(&state, &row)?;
+        let key = usize::try_from(position.0)
+            .ok()
+            .and_then(|p| keys.get(p))
+            .ok_or(AppError::NotFound("Key"))?;
+        db::config_keys::restore(&state.db, row.id, &key_id(key.expose())).await?;
+        tracing::info!(config_id = row.id, key = position.0, "key put back");
+        Ok(ok(one(&state, &row).await?))
     }
 
     /// 测试连接：用该配置真实调用一次大模型（会记录调用）
@@ -327,15 +369,35 @@ fn parse_provider(value: &str) -> AppResult<ProviderKind> {
     })
 }
 
-fn validated_key(key: &str) -> AppResult<String> {
-    let key = key.trim();
-    if key.is_empty() {
+const MAX_KEYS: usize = 20;
+
+/// The keys typed, one per line (blank lines ignored), encrypted each on its own.
+fn encrypted_keys(state: &AppState, typed: &str) -> AppResult<String> {
+    let keys: Vec<&str> = typed
+        .lines()
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .collect();
+    if keys.is_empty() {
         return Err(AppError::validation("api_key", "API Key不能为空"));
     }
-    if key.chars().count() > 4096 {
+    if keys.len() > MAX_KEYS {
+        return Err(AppError::validation(
+            "api_key",
+            format!("API Key 最多 {MAX_KEYS} 个"),
+        ));
+    }
+    if keys.iter().any(|key| key.chars().count() > 4096) {
         return Err(AppError::validation("api_key", "API Key过长"));
     }
-    Ok(key.to_string())
+    if keys
+        .iter()
+        .enumerate()
+        .any(|(i, key)| keys[..i].contains(key))
+    {
+        return Err(AppError::validation("api_key", "API Key 重复"));
+    }
+    Ok(state.cipher.encrypt_all(&keys))
 }
 
 fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
@@ -465,13 +527,50 @@ async fn check_fallbacks(state: &AppState, id: Option<i32>, fallbacks: &[i32]) -
     Ok(())
 }
 
-fn view(state: &AppState, row: &Model) -> ConfigView {
-    // A key that no longer decrypts is still "set": the mask says so instead of failing the list.
-    let masked = state
+fn decrypted_keys(state: &AppState, row: &Model) -> AppResult<Vec<Secret>> {
+    state
         .cipher
-        .decrypt(&row.api_key)
+        .decrypt_all(&row.api_key)
+        .map_err(|err| AppError::Internal(format!("config {}: {err}", row.id)))
+}
+
+async fn one(state: &AppState, row: &Model) -> AppResult<ConfigView> {
+    let set_aside = db::config_keys::set_aside(&state.db, row.id).await?;
+    Ok(view(state, row, &set_aside))
+}
+
+async fn views(state: &AppState, rows: &[Model]) -> AppResult<Vec<ConfigView>> {
+    let set_aside = db::config_keys::all(&state.db).await?;
+    Ok(rows
+        .iter()
+        .map(|row| view(state, row, &set_aside))
+        .collect())
+}
+
+fn view(state: &AppState, row: &Model, set_aside: &[config_key_states::Model]) -> ConfigView {
+    // Keys that no longer decrypt are still "set": the mask says so instead of failing the list.
+    let keys = decrypted_keys(state, row).unwrap_or_default();
+    let masked = keys
+        .first()
         .map(|key| mask_key(key.expose()))
-        .unwrap_or_else(|_| "****".into());
+        .unwrap_or_else(|| "****".into());
+    let api_keys = keys
+        .iter()
+        .enumerate()
+        .map(|(position, key)| {
+            let id = key_id(key.expose());
+            let state = set_aside
+                .iter()
+                .find(|s| s.config_id == row.id && s.key_id == id);
+            KeyView {
+                position: position as i32,
+                masked: mask_key(key.expose()),
+                set_aside: state.is_some(),
+                reason: state.map(|s| s.reason.clone()),
+                set_aside_at: state.map(|s| s.set_aside_at),
+            }
+        })
+        .collect();
     ConfigView {
         id: row.id,
         name: row.name.clone(),
@@ -480,6 +579,7 @@ fn view(state: &AppState, row: &Model) -> ConfigView {
         model: row.model.clone(),
         has_api_key: !row.api_key.is_empty(),
         api_key_masked: masked,
+        api_keys,
         max_tokens: row.max_tokens,
         temperature: row.temperature,
         top_p: row.top_p,

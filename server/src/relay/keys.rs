@@ -1,0 +1,100 @@
+//! Which of a config's provider keys a call tries, in what order: calls take turns over the
+//! keys, and a key the upstream rate-limited cools off (on this instance) for the time it
+//! asked for. Keys the upstream refused outright are set aside in the database instead
+//! (`db::config_keys`), for every instance, until an admin puts them back.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::providers::Target;
+
+/// One usable key of a config, as a target.
+#[derive(Debug, Clone)]
+pub struct KeyedTarget {
+    /// The key's position in the config's list (what the admin sees).
+    pub position: usize,
+    /// `crypto::key_id` of the key.
+    pub key_id: String,
+    pub target: Target,
+}
+
+/// How long a rate-limited key rests when the upstream did not say.
+const DEFAULT_COOL_OFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+pub struct KeyRotation {
+    turn: AtomicUsize,
+    cooling: Mutex<HashMap<String, Instant>>,
+}
+
+impl KeyRotation {
+    /// The keys to try: starting at the next turn, the rested ones first, then the cooling
+    /// ones, soonest rested first (better than refusing the call outright).
+    pub fn order<'a>(&self, keys: &'a [KeyedTarget]) -> Vec<&'a KeyedTarget> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let start = self.turn.fetch_add(1, Ordering::Relaxed) % keys.len();
+        let mut ordered: Vec<&KeyedTarget> = keys[start..].iter().chain(&keys[..start]).collect();
+        let now = Instant::now();
+        let cooling = self.lock();
+        let rests_until = |key: &KeyedTarget| {
+            cooling
+                .get(&key.key_id)
+                .filter(|until| **until > now)
+                .copied()
+        };
+        ordered.sort_by_key(|key| rests_until(key));
+        ordered
+    }
+
+    pub fn cool(&self, key_id: &str, wait: Option<Duration>) {
+        let until = Instant::now() + wait.unwrap_or(DEFAULT_COOL_OFF);
+        let mut cooling = self.lock();
+        cooling.retain(|_, rested| *rested > Instant::now());
+        cooling.insert(key_id.to_owned(), until);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.cooling.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{providers::ProviderKind, secret::Secret};
+
+    fn key(position: usize) -> KeyedTarget {
+        KeyedTarget {
+            position,
+            key_id: format!("k{position}"),
+            target: Target {
+                provider: ProviderKind::Openai,
+                api_url: String::new(),
+                api_key: Secret::new(format!("sk-{position}")),
+            },
+        }
+    }
+
+    #[test]
+    fn calls_take_turns_and_cooling_keys_go_last() {
+        let rotation = KeyRotation::default();
+        let keys = [key(0), key(1), key(2)];
+        let first = |r: &KeyRotation| r.order(&keys)[0].position;
+        assert_eq!(
+            [first(&rotation), first(&rotation), first(&rotation)],
+            [0, 1, 2]
+        );
+        rotation.cool("k0", Some(Duration::from_secs(60)));
+        let order: Vec<usize> = rotation.order(&keys).iter().map(|k| k.position).collect();
+        assert_eq!(order, [1, 2, 0]);
+        assert!(rotation.order(&[]).is_empty());
+    }
+}
