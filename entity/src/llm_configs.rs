@@ -23,6 +23,11 @@ pub struct Model {
     pub reasoning_model: bool,
     /// Configs tried in order when this one fails before answering: a JSON array of ids.
     pub fallback_config_ids: Option<String>,
+    /// Consecutive failed calls that open the circuit (the config is then skipped);
+    /// `None` = no breaker.
+    pub breaker_threshold: Option<i32>,
+    /// How long an open circuit skips the config.
+    pub breaker_cooldown_seconds: i32,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,

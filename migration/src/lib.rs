@@ -22,6 +22,7 @@ mod m20261130_000031_reasoning_configs_upstream_ids;
 mod m20261130_000032_group_config_access;
 mod m20261130_000033_config_fallbacks;
 mod m20261130_000034_create_config_key_states;
+mod m20261130_000035_config_circuit_breaker;
 mod timestamps;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000032_group_config_access::Migration),
             Box::new(m20261130_000033_config_fallbacks::Migration),
             Box::new(m20261130_000034_create_config_key_states::Migration),
+            Box::new(m20261130_000035_config_circuit_breaker::Migration),
         ]
     }
 }

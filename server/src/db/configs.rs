@@ -22,6 +22,9 @@ pub struct ConfigFields {
     pub reasoning_model: bool,
     /// Tried in order when this config fails before answering.
     pub fallback_config_ids: Vec<i32>,
+    /// Consecutive failures that open the circuit; `None` = no breaker.
+    pub breaker_threshold: Option<i32>,
+    pub breaker_cooldown_seconds: i32,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -45,6 +48,8 @@ impl ConfigFields {
             presence_penalty: model.presence_penalty,
             reasoning_model: model.reasoning_model,
             fallback_config_ids: model.fallbacks(),
+            breaker_threshold: model.breaker_threshold,
+            breaker_cooldown_seconds: model.breaker_cooldown_seconds,
             system_prompt: model.system_prompt.clone(),
             timeout_seconds: model.timeout_seconds,
             max_retries: model.max_retries,
@@ -66,6 +71,8 @@ impl ConfigFields {
         row.frequency_penalty = Set(self.frequency_penalty);
         row.presence_penalty = Set(self.presence_penalty);
         row.reasoning_model = Set(self.reasoning_model);
+        row.breaker_threshold = Set(self.breaker_threshold);
+        row.breaker_cooldown_seconds = Set(self.breaker_cooldown_seconds);
         row.fallback_config_ids = Set((!self.fallback_config_ids.is_empty())
             .then(|| serde_json::Value::from(self.fallback_config_ids).to_string()));
         row.system_prompt = Set(self.system_prompt);

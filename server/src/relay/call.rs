@@ -105,9 +105,27 @@ impl Task {
         let last = self.call.routes.len().saturating_sub(1);
         for (index, route) in self.call.routes.iter().enumerate() {
             self.route.store(index, Ordering::Relaxed);
-            let failed = match self.attempt_keys(route, stream, &mut attempt).await {
-                Ok(done) => return Ok(done),
-                Err(failed) => failed,
+            let breakers = &self.relay.breakers;
+            let failed = if breakers.is_open(&route.config) {
+                Failed {
+                    error: UpstreamError::new(
+                        FailureKind::Unavailable,
+                        "circuit breaker open: the config failed too often, skipped for now",
+                    ),
+                    may_fall_back: true,
+                }
+            } else {
+                let result = self.attempt_keys(route, stream, &mut attempt).await;
+                // A bad request says nothing about the upstream's health.
+                let healthy = match &result {
+                    Ok(_) => true,
+                    Err(failed) => failed.error.kind == FailureKind::Rejected,
+                };
+                breakers.record(&route.config, healthy);
+                match result {
+                    Ok(done) => return Ok(done),
+                    Err(failed) => failed,
+                }
             };
             if index == last || !failed.may_fall_back {
                 return Err(failed.error);

@@ -9,6 +9,7 @@
 //! and the call is recorded exactly once whatever the client does.
 
 mod attempts;
+mod breaker;
 mod call;
 mod keys;
 mod outcome;
@@ -44,6 +45,7 @@ pub struct Relay {
     recorder: Recorder,
     running: Running,
     keys: keys::KeyRotation,
+    breakers: breaker::Breakers,
     /// A stream whose client reads nothing for this long is cut.
     client_write_timeout: Duration,
 }
@@ -106,6 +108,7 @@ impl Relay {
             recorder,
             running: Running::default(),
             keys: keys::KeyRotation::default(),
+            breakers: breaker::Breakers::default(),
             client_write_timeout,
         }
     }
@@ -169,6 +172,11 @@ impl Relay {
         self.quotas
             .admit(&self.db, call.caller.group_id, call.worst_case_tokens())
             .await
+    }
+
+    /// While a config's circuit breaker is open on this instance: when it closes.
+    pub fn circuit_open_until(&self, config_id: i32) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.breakers.open_until(config_id)
     }
 
     /// The server stops: calls still running after `grace` are interrupted and recorded so.

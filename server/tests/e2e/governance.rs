@@ -1050,3 +1050,58 @@ async fn a_refused_key_is_set_aside_mid_call_and_the_next_key_answers() {
         .await;
     assert_eq!(usage.body["data"]["today"]["tokens"], 40);
 }
+
+#[tokio::test]
+async fn an_open_circuit_skips_a_failing_config_until_its_cool_down_ends() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let backup = openai_config(&server, &fake, &admin, "备用", json!({})).await;
+    let flaky = openai_config(
+        &server,
+        &fake,
+        &admin,
+        "不稳定",
+        json!({"fallback_config_ids": [backup], "breaker_threshold": 2, "breaker_cooldown_seconds": 600}),
+    )
+    .await;
+    let (_, client, _) = group_client(&server, &admin, json!({"name": "g"})).await;
+    for _ in 0..2 {
+        fake.push(Outcome::http(503, "server_error", "down"));
+        fake.push(Reply::new("备用答复"));
+        let answered = server
+            .post("/api/llm/call", Some(&client), ask(flaky, "hi"))
+            .await;
+        assert_eq!(answered.status, 200, "{}", answered.text);
+    }
+    let view = server
+        .get(&format!("/api/admin/llm/configs/{flaky}"), Some(&admin))
+        .await;
+    assert!(
+        view.body["data"]["circuit_open_until"].is_string(),
+        "{}",
+        view.text
+    );
+    let hits = fake.hits();
+    fake.push(Reply::new("备用答复"));
+    let skipped = server
+        .post("/api/llm/call", Some(&client), ask(flaky, "hi"))
+        .await;
+    assert_eq!(skipped.status, 200, "{}", skipped.text);
+    assert_eq!(fake.hits(), hits + 1, "only the backup was called");
+    let logs = server.wait_for_logs(3).await;
+    let attempts = logs[2].fallback_attempts.as_ref().unwrap();
+    assert!(attempts[0]["error"].as_str().unwrap().contains("circuit"));
+    let off = server
+        .put(
+            &format!("/api/admin/llm/configs/{flaky}"),
+            Some(&admin),
+            json!({"breaker_threshold": 0}),
+        )
+        .await;
+    assert!(
+        off.body["data"]["breaker_threshold"].is_null(),
+        "{}",
+        off.text
+    );
+}

@@ -46,6 +46,12 @@ pub struct ConfigView {
     /// Configs tried in order when this one fails before answering (connection errors,
     /// rate limits, overload, a refused key); for streams only before the first output.
     pub fallback_config_ids: Vec<i32>,
+    /// Circuit breaker: after this many failed calls in a row the config is skipped (its
+    /// fallbacks answer) for `breaker_cooldown_seconds`; null = no breaker.
+    pub breaker_threshold: Option<i32>,
+    pub breaker_cooldown_seconds: i32,
+    /// While this server skips the config (its circuit is open): until when.
+    pub circuit_open_until: Option<DateTime<Utc>>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -94,6 +100,10 @@ pub struct CreateConfig {
     pub reasoning_model: Option<bool>,
     /// Configs tried in order when this one fails before answering (at most 5, no cycles).
     pub fallback_config_ids: Option<Vec<i32>>,
+    /// Failed calls in a row that open the circuit breaker (1–100); 0 = no breaker.
+    pub breaker_threshold: Option<i32>,
+    /// How long an open circuit skips the config (1–3600 s, default 60).
+    pub breaker_cooldown_seconds: Option<i32>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -121,6 +131,10 @@ pub struct UpdateConfig {
     pub reasoning_model: Option<bool>,
     /// Replaces the fallbacks (at most 5, no cycles); `[]` removes them.
     pub fallback_config_ids: Option<Vec<i32>>,
+    /// Failed calls in a row that open the circuit breaker (1–100); 0 = no breaker.
+    pub breaker_threshold: Option<i32>,
+    /// How long an open circuit skips the config (1–3600 s, default 60).
+    pub breaker_cooldown_seconds: Option<i32>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -188,6 +202,8 @@ impl ConfigsApi {
             presence_penalty: body.presence_penalty.unwrap_or(0.0),
             reasoning_model: body.reasoning_model.unwrap_or(false),
             fallback_config_ids: body.fallback_config_ids.unwrap_or_default(),
+            breaker_threshold: body.breaker_threshold,
+            breaker_cooldown_seconds: body.breaker_cooldown_seconds.unwrap_or(60),
             system_prompt: body.system_prompt,
             timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
             max_retries: body.max_retries.unwrap_or(defaults.max_retries),
@@ -245,6 +261,13 @@ impl ConfigsApi {
         set(&mut fields.presence_penalty, body.presence_penalty);
         set(&mut fields.reasoning_model, body.reasoning_model);
         set(&mut fields.fallback_config_ids, body.fallback_config_ids);
+        if body.breaker_threshold.is_some() {
+            fields.breaker_threshold = body.breaker_threshold;
+        }
+        set(
+            &mut fields.breaker_cooldown_seconds,
+            body.breaker_cooldown_seconds,
+        );
         if let Some(prompt) = body.system_prompt {
             fields.system_prompt = Some(prompt);
         }
@@ -437,6 +460,20 @@ fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
         )?,
         reasoning_model: fields.reasoning_model,
         fallback_config_ids: fields.fallback_config_ids,
+        // 0 turns the breaker off.
+        breaker_threshold: fields
+            .breaker_threshold
+            .filter(|n| *n != 0)
+            .map(|n| validate::range_i64("breaker_threshold", "熔断阈值", n.into(), 1, 100))
+            .transpose()?
+            .map(|n| n as i32),
+        breaker_cooldown_seconds: validate::range_i64(
+            "breaker_cooldown_seconds",
+            "熔断冷却时间",
+            fields.breaker_cooldown_seconds.into(),
+            1,
+            3600,
+        )? as i32,
         system_prompt: validate::optional_text(
             "system_prompt",
             "System Prompt",
@@ -587,6 +624,9 @@ fn view(state: &AppState, row: &Model, set_aside: &[config_key_states::Model]) -
         presence_penalty: row.presence_penalty,
         reasoning_model: row.reasoning_model,
         fallback_config_ids: row.fallbacks(),
+        breaker_threshold: row.breaker_threshold,
+        breaker_cooldown_seconds: row.breaker_cooldown_seconds,
+        circuit_open_until: state.relay.circuit_open_until(row.id),
         system_prompt: row.system_prompt.clone(),
         timeout_seconds: row.timeout_seconds,
         max_retries: row.max_retries,
