@@ -2,6 +2,7 @@
 //! separate DTOs in the server, so a column can never leak into a response by accident.
 
 pub mod activation_codes;
+pub mod api_keys;
 pub mod app_settings;
 pub mod call_stats_hourly;
 pub mod group_usage;

@@ -1,7 +1,8 @@
 //! `llm_call_logs` (调用记录表): one row per client call, whatever its outcome.
-//! The config's name, provider and model are copied in, so a record stays readable after
-//! its config is deleted; the ids are kept without foreign keys, so a record is written even
-//! when what it refers to was deleted while the call ran.
+//! The config's name, provider and model (and the API key's name) are copied in, so a
+//! record stays readable after its config (or key) is deleted; the ids are kept without
+//! foreign keys, so a record is written even when what it refers to was deleted while the
+//! call ran.
 
 use sea_orm::entity::prelude::*;
 
@@ -38,6 +39,10 @@ pub struct Model {
     pub duration_ms: Option<i32>,
     /// Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter` …).
     pub finish_reason: Option<String>,
+    /// The API key the call was made with (NULL once the key is deleted).
+    pub api_key_id: Option<i32>,
+    /// The key's name when the call was recorded; kept after the key is deleted.
+    pub api_key_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261126_000010_index_call_logs_status_time;
 mod m20261130_000011_call_logs_interrupted_status;
 mod m20261130_000012_create_instances_and_reservations;
 mod m20261130_000020_users_credentials_changed_at;
+mod m20261130_000030_create_api_keys;
 mod timestamps;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_call_logs_interrupted_status::Migration),
             Box::new(m20261130_000012_create_instances_and_reservations::Migration),
             Box::new(m20261130_000020_users_credentials_changed_at::Migration),
+            Box::new(m20261130_000030_create_api_keys::Migration),
         ]
     }
 }

@@ -260,7 +260,8 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn random_secret() -> String {
+/// 48 letters and digits from the OS-seeded CSPRNG: about 285 bits.
+pub(crate) fn random_secret() -> String {
     rand::rng()
         .sample_iter(&Alphanumeric)
         .take(48)

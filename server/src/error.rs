@@ -72,6 +72,10 @@ pub enum AuthFailure {
     ActivationCodeInvalid,
     ActivationCodeDisabled,
     ActivationCodeExpired,
+    /// An `sk-…` key that no API key has (never existed, or deleted).
+    ApiKeyInvalid,
+    ApiKeyDisabled,
+    ApiKeyExpired,
 }
 
 impl std::fmt::Display for AuthFailure {
@@ -86,6 +90,9 @@ impl std::fmt::Display for AuthFailure {
             Self::ActivationCodeInvalid => "激活码无效",
             Self::ActivationCodeDisabled => "激活码已被停用",
             Self::ActivationCodeExpired => "激活码已过期",
+            Self::ApiKeyInvalid => "API Key 无效",
+            Self::ApiKeyDisabled => "API Key 已被停用",
+            Self::ApiKeyExpired => "API Key 已过期",
         })
     }
 }
@@ -159,6 +166,9 @@ impl AppError {
                 AuthFailure::ActivationCodeInvalid => "ACTIVATION_CODE_INVALID",
                 AuthFailure::ActivationCodeDisabled => "ACTIVATION_CODE_DISABLED",
                 AuthFailure::ActivationCodeExpired => "ACTIVATION_CODE_EXPIRED",
+                AuthFailure::ApiKeyInvalid => "API_KEY_INVALID",
+                AuthFailure::ApiKeyDisabled => "API_KEY_DISABLED",
+                AuthFailure::ApiKeyExpired => "API_KEY_EXPIRED",
             },
             Self::Forbidden => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
@@ -346,6 +356,21 @@ mod tests {
                 AppError::Unauthorized(AuthFailure::RevokedToken),
                 401,
                 "TOKEN_REVOKED",
+            ),
+            (
+                AppError::Unauthorized(AuthFailure::ApiKeyInvalid),
+                401,
+                "API_KEY_INVALID",
+            ),
+            (
+                AppError::Unauthorized(AuthFailure::ApiKeyDisabled),
+                401,
+                "API_KEY_DISABLED",
+            ),
+            (
+                AppError::Unauthorized(AuthFailure::ApiKeyExpired),
+                401,
+                "API_KEY_EXPIRED",
             ),
             (AppError::Forbidden, 403, "FORBIDDEN"),
             (AppError::NotFound("配置"), 404, "NOT_FOUND"),

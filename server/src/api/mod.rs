@@ -23,6 +23,8 @@ pub enum ApiTags {
     AdminGroups,
     /// 激活码 (admin: activation codes)
     AdminActivationCodes,
+    /// API Key (admin: keys that tools call the model endpoints with)
+    AdminApiKeys,
     /// 用户 (admin: back-office accounts)
     AdminUsers,
     /// 调用记录与统计 (admin: call records, export, statistics)
@@ -39,6 +41,7 @@ pub type Apis = (
     admin::templates::TemplatesApi,
     admin::groups::GroupsApi,
     admin::activation_codes::ActivationCodesApi,
+    admin::api_keys::ApiKeysApi,
     admin::users::UsersApi,
     admin::logs::LogsApi,
     admin::stats::StatsApi,
@@ -54,6 +57,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             admin::templates::TemplatesApi,
             admin::groups::GroupsApi,
             admin::activation_codes::ActivationCodesApi,
+            admin::api_keys::ApiKeysApi,
             admin::users::UsersApi,
             admin::logs::LogsApi,
             admin::stats::StatsApi,
@@ -64,7 +68,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
     // Operations are mounted under /api; the spec shows their full paths.
     .url_prefix("/api")
     .description(
-        "大模型API代理。客户端接口使用激活码换取的 ClientToken；/api/admin 下的接口仅管理员(AdminToken)可用。\n\n\
+        "大模型API代理。客户端接口使用激活码换取的 ClientToken（或管理员创建的 API Key `sk-…`）；/api/admin 下的接口仅管理员(AdminToken)可用。\n\n\
          Every answer is an envelope: `{\"success\":true,\"data\":…}` or \
          `{\"success\":false,\"code\":\"STABLE_CODE\",\"message\":\"中文说明\"}` with a meaningful HTTP status.",
     )

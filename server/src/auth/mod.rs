@@ -7,4 +7,4 @@ pub mod password;
 mod schemes;
 
 pub use jwt::{Claims, Role, Tokens};
-pub use schemes::{AdminAuth, ClientAuth, Principal, UserAuth};
+pub use schemes::{AdminAuth, ClientAuth, Principal, UserAuth, authenticate_bearer};

@@ -1,6 +1,10 @@
 //! Bearer security schemes, one per audience, so each handler's signature says who may
-//! call it and Swagger shows it. Every check re-reads the account or activation code, so
-//! disabling one takes effect at once, not when its token expires.
+//! call it and Swagger shows it. Every check re-reads the account, activation code or API
+//! key, so disabling one takes effect at once, not when its token expires.
+//!
+//! A bearer starting with `sk-` is an API key, anything else a JWT. An API key is a tool's
+//! credential for the model endpoints only: `ClientAuth` accepts it like a client token
+//! (same group limits), `AdminAuth` and `UserAuth` refuse it with 403.
 
 use chrono::{DateTime, Utc};
 use poem::Request;
@@ -26,6 +30,8 @@ pub enum Principal {
         code: String,
         group_id: i32,
     },
+    /// A tool calling with an API key; it counts against the key's group.
+    ApiKey { key_id: i32, group_id: i32 },
 }
 
 impl Principal {
@@ -42,7 +48,7 @@ impl Principal {
     pub fn group_id(&self) -> Option<i32> {
         match self {
             Self::User { group_id, .. } => *group_id,
-            Self::Client { group_id, .. } => Some(*group_id),
+            Self::Client { group_id, .. } | Self::ApiKey { group_id, .. } => Some(*group_id),
         }
     }
 }
@@ -57,12 +63,13 @@ impl Principal {
 )]
 pub struct AdminAuth(pub Principal);
 
-/// A Windows client's token (from `/api/auth/activate`); admins may call these too.
+/// A Windows client's token (from `/api/auth/activate`) or an API key (`sk-…`); admins may
+/// call these too.
 #[derive(SecurityScheme)]
 #[oai(
     ty = "bearer",
     rename = "ClientToken",
-    bearer_format = "JWT",
+    bearer_format = "JWT or API key",
     checker = "check_client"
 )]
 pub struct ClientAuth(pub Principal);
@@ -78,7 +85,7 @@ pub struct ClientAuth(pub Principal);
 pub struct UserAuth(pub Principal);
 
 async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let principal = authenticate(req, &bearer).await?;
+    let principal = authenticate(state_of(req)?, &bearer.token).await?;
     if principal.is_admin() {
         Ok(principal)
     } else {
@@ -87,30 +94,44 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
 }
 
 async fn check_client(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let principal = authenticate(req, &bearer).await?;
-    match principal {
-        Principal::Client { .. } => Ok(principal),
-        _ if principal.is_admin() => Ok(principal),
-        _ => Err(AppError::Forbidden.into()),
-    }
+    Ok(authenticate_bearer(state_of(req)?, &bearer.token).await?)
 }
 
 async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let principal = authenticate(req, &bearer).await?;
+    let principal = authenticate(state_of(req)?, &bearer.token).await?;
     match principal {
         Principal::User { .. } => Ok(principal),
-        Principal::Client { .. } => Err(AppError::Forbidden.into()),
+        Principal::Client { .. } | Principal::ApiKey { .. } => Err(AppError::Forbidden.into()),
     }
 }
 
-async fn authenticate(req: &Request, bearer: &Bearer) -> Result<Principal, AppError> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let claims = state
-        .tokens
-        .verify(&bearer.token)
-        .map_err(AppError::Unauthorized)?;
+/// The model endpoints' rule for a bearer token (from `Authorization: Bearer` or
+/// `x-api-key`): an API key, a client token or an admin's token; other accounts get 403.
+pub async fn authenticate_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
+    let principal = authenticate(state, token).await?;
+    match principal {
+        Principal::Client { .. } | Principal::ApiKey { .. } => Ok(principal),
+        _ if principal.is_admin() => Ok(principal),
+        Principal::User { .. } => Err(AppError::Forbidden),
+    }
+}
+
+fn state_of(req: &Request) -> Result<&AppState, AppError> {
+    req.data::<AppState>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AppError> {
+    if token.starts_with(db::api_keys::PREFIX) {
+        let key = db::api_keys::find_active_by_key(&state.db, token)
+            .await
+            .map_err(lookup_error)?;
+        return Ok(Principal::ApiKey {
+            key_id: key.id,
+            group_id: key.group_id,
+        });
+    }
+    let claims = state.tokens.verify(token).map_err(AppError::Unauthorized)?;
     resolve(state, &claims).await
 }
 
@@ -159,11 +180,13 @@ fn issued_before(claims: &Claims, changed_at: Option<DateTime<Utc>>) -> bool {
     changed_at.is_some_and(|at| claims.iat < at.timestamp())
 }
 
-/// Only a missing row makes a token invalid. A database that cannot be read says nothing
-/// about the token: 503, so the caller retries instead of throwing its token away.
+/// Only a missing row (or a refusal already decided) makes a token invalid. A database that
+/// cannot be read says nothing about the token: 503, so the caller retries instead of
+/// throwing its token away.
 fn lookup_error(err: AppError) -> AppError {
     match err {
         AppError::NotFound(_) => AppError::Unauthorized(AuthFailure::InvalidToken),
+        refused @ AppError::Unauthorized(_) => refused,
         other => {
             tracing::error!(error = ?other, "cannot read the caller's account");
             AppError::ServiceUnavailable

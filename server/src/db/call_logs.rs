@@ -7,7 +7,7 @@ use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Alias, Expr, ExprTrait, InsertStatement, LikeExpr, Query, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, InsertStatement, Keyword, LikeExpr, Query, SimpleExpr},
 };
 use serde_json::Value;
 
@@ -50,6 +50,7 @@ pub struct NewCallLog {
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
     pub user_id: Option<i32>,
+    pub api_key_id: Option<i32>,
     pub config_name: String,
     pub provider: String,
     pub model: String,
@@ -83,27 +84,37 @@ impl NewCallLog {
         }
     }
 
-    /// The row's INSERT. A reference to a config, template, group or user is looked up as
-    /// the row is written: one deleted while the call ran becomes NULL (the snapshot of its
-    /// name stays) instead of failing the record.
+    /// The row's INSERT. A reference to a config, template, group, user or API key is looked
+    /// up as the row is written: one deleted while the call ran becomes NULL (the snapshot of
+    /// its name stays) instead of failing the record. The API key's name is snapshotted here
+    /// too, from the same row, so a record keeps it after the key is deleted.
     fn insert(&self) -> InsertStatement {
-        fn existing<E: EntityTrait>(table: E, id: E::Column, value: Option<i32>) -> SimpleExpr {
+        fn column_of<E: EntityTrait>(
+            table: E,
+            id: E::Column,
+            column: E::Column,
+            value: Option<i32>,
+        ) -> SimpleExpr {
             match value {
                 Some(value) => SimpleExpr::SubQuery(
                     None,
                     Box::new(
                         Query::select()
-                            .column(id)
+                            .column(column)
                             .from(table)
                             .and_where(Expr::col(id).eq(value))
                             .to_owned()
                             .into(),
                     ),
                 ),
-                None => Expr::value(Option::<i32>::None),
+                // Untyped, so it fits the name column as well as the ids.
+                None => SimpleExpr::Keyword(Keyword::Null),
             }
         }
-        use entity::{groups, llm_configs, llm_prompt_templates, users};
+        fn existing<E: EntityTrait>(table: E, id: E::Column, value: Option<i32>) -> SimpleExpr {
+            column_of(table, id, id, value)
+        }
+        use entity::{api_keys, groups, llm_configs, llm_prompt_templates, users};
         Query::insert()
             .into_table(Entity)
             .columns([
@@ -132,6 +143,8 @@ impl NewCallLog {
                 Column::IsStream,
                 Column::CallTime,
                 Column::DurationMs,
+                Column::ApiKeyId,
+                Column::ApiKeyName,
             ])
             .values_panic([
                 existing(llm_configs::Entity, llm_configs::Column::Id, self.config_id),
@@ -163,6 +176,13 @@ impl NewCallLog {
                 self.is_stream.into(),
                 self.call_time.into(),
                 Some(self.duration_ms).into(),
+                existing(api_keys::Entity, api_keys::Column::Id, self.api_key_id),
+                column_of(
+                    api_keys::Entity,
+                    api_keys::Column::Id,
+                    api_keys::Column::Name,
+                    self.api_key_id,
+                ),
             ])
             .returning_col(Column::Id)
             .to_owned()
@@ -252,6 +272,7 @@ pub struct LogFilter {
     pub config_id: Option<i32>,
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
+    pub api_key_id: Option<i32>,
     pub status: Option<CallStatus>,
     /// Inclusive.
     pub from: Option<DateTime<Utc>>,
@@ -272,6 +293,9 @@ impl LogFilter {
         }
         if let Some(code) = &self.activation_code {
             condition = condition.add(Column::ActivationCode.eq(code.as_str()));
+        }
+        if let Some(id) = self.api_key_id {
+            condition = condition.add(Column::ApiKeyId.eq(id));
         }
         if let Some(status) = self.status {
             condition = condition.add(Column::Status.eq(status.as_str()));

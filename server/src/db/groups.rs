@@ -100,7 +100,13 @@ pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
-    delete_row::<Entity>(db, id, "分组", "该分组下仍有激活码，请先删除或转移激活码").await?;
+    delete_row::<Entity>(
+        db,
+        id,
+        "分组",
+        "该分组下仍有激活码或 API Key，请先删除或转移",
+    )
+    .await?;
     db.cache.groups.forget(id);
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! for reads, which WAL lets run beside the writer. PostgreSQL uses one pool for both.
 
 pub mod activation_codes;
+pub mod api_keys;
 pub mod app_settings;
 pub mod cache;
 pub mod call_logs;

@@ -149,6 +149,7 @@ impl Outcome {
             group_id: call.caller.group_id,
             activation_code: call.caller.activation_code.clone(),
             user_id: call.caller.user_id,
+            api_key_id: call.caller.api_key_id,
             config_name: call.config.name.clone(),
             provider: call.config.provider.clone(),
             model: request.model.clone(),

@@ -41,6 +41,7 @@ pub struct Caller {
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
     pub user_id: Option<i32>,
+    pub api_key_id: Option<i32>,
 }
 
 /// Everything one call needs, checked and resolved.

@@ -364,19 +364,7 @@ async fn kill_9_with_calls_in_flight_leaves_no_reservation() {
     s.fake.set_default(Outcome::Hang);
 
     // A second instance on the same database holds calls of its own.
-    let mut second_options = options.clone();
-    second_options.database_url = Some(s.server.database_url.clone());
-    let second = if s.server.database_url.is_empty() {
-        // SQLite: the same file, through a data dir argument.
-        let mut opts = options.clone();
-        opts.args = vec![
-            "--data-dir".into(),
-            s.server.data_dir().display().to_string(),
-        ];
-        TestServer::start_with(opts).await
-    } else {
-        TestServer::start_with(second_options).await
-    };
+    let second = s.server.start_beside(options.clone()).await;
 
     let spawn_calls = |server: &TestServer, n: usize| {
         (0..n)

@@ -61,6 +61,18 @@ fn admin_endpoints(config_id: i64) -> Vec<(Method, String, Option<Value>)> {
             "/api/admin/activation-codes/1".into(),
             Some(json!({"note": "n"})),
         ),
+        (Method::GET, "/api/admin/api-keys".into(), None),
+        (
+            Method::POST,
+            "/api/admin/api-keys".into(),
+            Some(json!({"name": "k-role", "group_id": 1})),
+        ),
+        (
+            Method::PUT,
+            "/api/admin/api-keys/9999".into(),
+            Some(json!({"is_active": true})),
+        ),
+        (Method::DELETE, "/api/admin/api-keys/9999".into(), None),
         (Method::GET, "/api/admin/users".into(), None),
         (
             Method::POST,
@@ -144,6 +156,14 @@ async fn role_matrix_over_every_admin_endpoint() {
         .await;
     let user = server.login("plain", "Passw0rd-1").await;
     let sub = server.login("sub", "Passw0rd-2").await;
+    let key = server
+        .post(
+            "/api/admin/api-keys",
+            Some(&admin),
+            json!({"name": "tool", "group_id": group_id}),
+        )
+        .await;
+    let key = key.body["data"]["key"].as_str().unwrap().to_string();
     let tokens = Tokens::new(&Secret::new(JWT_SECRET));
     let me = server.get("/api/auth/me", Some(&admin)).await;
     let admin_id = me.body["data"]["id"].as_i64().unwrap() as i32;
@@ -165,7 +185,12 @@ async fn role_matrix_over_every_admin_endpoint() {
             "admin on {method} {path}: {}",
             as_admin.text
         );
-        for (who, token) in [("user", &user), ("subaccount", &sub), ("client", &client)] {
+        for (who, token) in [
+            ("user", &user),
+            ("subaccount", &sub),
+            ("client", &client),
+            ("API key", &key),
+        ] {
             let response = server
                 .request(method.clone(), &path, Some(token), body.clone())
                 .await;
@@ -185,6 +210,7 @@ async fn role_matrix_over_every_admin_endpoint() {
             (foreign.clone(), "TOKEN_INVALID"),
             (expired.clone(), "TOKEN_EXPIRED"),
             ("garbage".to_string(), "TOKEN_INVALID"),
+            ("sk-unknown".to_string(), "API_KEY_INVALID"),
         ] {
             let response = server
                 .request(method.clone(), &path, Some(&bad), body.clone())

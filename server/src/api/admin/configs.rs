@@ -164,7 +164,7 @@ impl ConfigsApi {
         let key = validated_key(&body.api_key)?;
         let created_by = match auth.0 {
             Principal::User { id, .. } => Some(id),
-            Principal::Client { .. } => None,
+            Principal::Client { .. } | Principal::ApiKey { .. } => None,
         };
         let row =
             db::configs::create(&state.db, fields, state.cipher.encrypt(&key), created_by).await?;

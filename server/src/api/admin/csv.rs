@@ -13,7 +13,7 @@ use crate::{
 const BATCH: u64 = 500;
 /// UTF-8 byte-order mark: without it Excel on Windows reads the file as ANSI.
 const BOM: &str = "\u{feff}";
-const HEADER: [&str; 18] = [
+const HEADER: [&str; 19] = [
     "ID",
     "调用时间",
     "配置",
@@ -21,6 +21,7 @@ const HEADER: [&str; 18] = [
     "模型",
     "分组ID",
     "激活码",
+    "API Key",
     "状态",
     "Prompt Token",
     "Completion Token",
@@ -78,6 +79,7 @@ pub fn rows(
                             row.model,
                             row.group_id.map(|g| g.to_string()).unwrap_or_default(),
                             row.activation_code.unwrap_or_default(),
+                            row.api_key_name.unwrap_or_default(),
                             row.status,
                             number(row.prompt_tokens),
                             number(row.completion_tokens),

@@ -35,6 +35,10 @@ pub struct LogSummary {
     pub model: String,
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
+    /// The API key the call was made with; NULL once the key is deleted.
+    pub api_key_id: Option<i32>,
+    /// The key's name when the call was made (kept after the key is deleted).
+    pub api_key_name: Option<String>,
     /// First 50 characters of the last user message.
     pub request_preview: String,
     /// First 50 characters of the response.
@@ -72,6 +76,10 @@ pub struct LogDetail {
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
     pub user_id: Option<i32>,
+    /// The API key the call was made with; NULL once the key is deleted.
+    pub api_key_id: Option<i32>,
+    /// The key's name when the call was made (kept after the key is deleted).
+    pub api_key_name: Option<String>,
     /// The messages as sent upstream (system prompt included).
     pub request_messages: Value,
     pub request_params: Option<Value>,
@@ -107,7 +115,7 @@ pub struct LogsApi;
 
 #[OpenApi(prefix_path = "/", tag = "ApiTags::AdminLogs")]
 impl LogsApi {
-    /// 调用记录列表（筛选：配置、分组、激活码、状态、时间范围、文本搜索；分页）
+    /// 调用记录列表（筛选：配置、分组、激活码、API Key、状态、时间范围、文本搜索；分页）
     #[oai(
         path = "/admin/llm/logs",
         method = "get",
@@ -121,6 +129,7 @@ impl LogsApi {
         config_id: Query<Option<i32>>,
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
+        api_key_id: Query<Option<i32>>,
         /// success | error | interrupted
         status: Query<Option<String>>,
         /// YYYY-MM-DD (local day) or RFC 3339
@@ -137,6 +146,7 @@ impl LogsApi {
             config_id: config_id.0,
             group_id: group_id.0,
             activation_code: activation_code.0,
+            api_key_id: api_key_id.0,
             status: status.0,
             start_date: start_date.0,
             end_date: end_date.0,
@@ -155,6 +165,7 @@ impl LogsApi {
         config_id: Query<Option<i32>>,
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
+        api_key_id: Query<Option<i32>>,
         status: Query<Option<String>>,
         start_date: Query<Option<String>>,
         end_date: Query<Option<String>>,
@@ -166,6 +177,7 @@ impl LogsApi {
             config_id: config_id.0,
             group_id: group_id.0,
             activation_code: activation_code.0,
+            api_key_id: api_key_id.0,
             status: status.0,
             start_date: start_date.0,
             end_date: end_date.0,
@@ -188,6 +200,7 @@ impl LogsApi {
         config_id: Query<Option<i32>>,
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
+        api_key_id: Query<Option<i32>>,
         status: Query<Option<String>>,
         start_date: Query<Option<String>>,
         end_date: Query<Option<String>>,
@@ -197,6 +210,7 @@ impl LogsApi {
             config_id: config_id.0,
             group_id: group_id.0,
             activation_code: activation_code.0,
+            api_key_id: api_key_id.0,
             status: status.0,
             start_date: start_date.0,
             end_date: end_date.0,
@@ -294,6 +308,8 @@ fn summary(row: Model) -> LogSummary {
         model: row.model,
         group_id: row.group_id,
         activation_code: row.activation_code,
+        api_key_id: row.api_key_id,
+        api_key_name: row.api_key_name,
         tokens_used: row.tokens_used,
         prompt_tokens: row.prompt_tokens,
         completion_tokens: row.completion_tokens,
@@ -317,6 +333,8 @@ fn detail(row: Model) -> LogDetail {
         group_id: row.group_id,
         activation_code: row.activation_code,
         user_id: row.user_id,
+        api_key_id: row.api_key_id,
+        api_key_name: row.api_key_name,
         request_messages: row.request_messages,
         request_params: row.request_params,
         response_content: row.response_content,

@@ -132,12 +132,17 @@ pub fn caller(principal: &Principal) -> Caller {
         Principal::Client { code, group_id, .. } => Caller {
             group_id: Some(*group_id),
             activation_code: Some(code.clone()),
-            user_id: None,
+            ..Caller::default()
         },
         Principal::User { id, group_id, .. } => Caller {
             group_id: *group_id,
-            activation_code: None,
             user_id: Some(*id),
+            ..Caller::default()
+        },
+        Principal::ApiKey { key_id, group_id } => Caller {
+            group_id: Some(*group_id),
+            api_key_id: Some(*key_id),
+            ..Caller::default()
         },
     }
 }

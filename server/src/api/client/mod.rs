@@ -1,4 +1,5 @@
-//! `/api/llm`: what the Windows client may call with its activation token (admins may too).
+//! `/api/llm`: what the Windows client may call with its activation token (tools with an API
+//! key, and admins, may too).
 //! It sees only enabled configs' names and models, never URLs, keys or parameters.
 
 mod calls;

@@ -430,6 +430,18 @@ pub fn sample_config(name: &str) -> Value {
 }
 
 impl TestServer {
+    /// Another server process on this server's database: the same SQLite file (through
+    /// `--data-dir`) or the same PostgreSQL database.
+    pub async fn start_beside(&self, options: Options) -> TestServer {
+        let mut options = options;
+        if self.database_url.is_empty() {
+            options.args = vec!["--data-dir".into(), self.data_dir().display().to_string()];
+        } else {
+            options.database_url = Some(self.database_url.clone());
+        }
+        TestServer::start_with(options).await
+    }
+
     /// The SQLite file or PostgreSQL database this server writes to.
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
