@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use entity::llm_call_logs::Model as CallLog;
 use llm_proxy::providers::ProviderKind;
 use serde_json::{Value, json};
 
@@ -77,13 +78,18 @@ async fn create(server: &TestServer, admin: &str, path: &str, body: Value) -> Va
     created.body["data"].clone()
 }
 
+/// The id of a created row (the database's integer ids).
+fn id_of(data: &Value) -> i32 {
+    i32::try_from(data["id"].as_i64().unwrap()).unwrap()
+}
+
 struct Key {
-    id: i64,
-    group_id: i64,
+    id: i32,
+    group_id: i32,
     secret: String,
 }
 
-async fn api_key(server: &TestServer, admin: &str, name: &str, group_id: i64) -> Key {
+async fn api_key(server: &TestServer, admin: &str, name: &str, group_id: i32) -> Key {
     let data = create(
         server,
         admin,
@@ -92,7 +98,7 @@ async fn api_key(server: &TestServer, admin: &str, name: &str, group_id: i64) ->
     )
     .await;
     Key {
-        id: data["id"].as_i64().unwrap(),
+        id: id_of(&data),
         group_id,
         secret: data["key"].as_str().unwrap().to_owned(),
     }
@@ -144,7 +150,7 @@ async fn official_sdks_drive_every_provider() {
     }
 
     let group = create(&server, &admin, "/api/admin/groups", json!({"name": "sdk"})).await;
-    let group_id = group["id"].as_i64().unwrap();
+    let group_id = id_of(&group);
     let quota_group = create(
         &server,
         &admin,
@@ -154,13 +160,7 @@ async fn official_sdks_drive_every_provider() {
     .await;
     let main = api_key(&server, &admin, "sdk", group_id).await;
     let revoked = api_key(&server, &admin, "sdk-revoked", group_id).await;
-    let quota = api_key(
-        &server,
-        &admin,
-        "sdk-quota",
-        quota_group["id"].as_i64().unwrap(),
-    )
-    .await;
+    let quota = api_key(&server, &admin, "sdk-quota", id_of(&quota_group)).await;
     let revoke = server
         .delete(&format!("/api/admin/api-keys/{}", revoked.id), Some(&admin))
         .await;
@@ -331,8 +331,8 @@ async fn check_records(server: &TestServer, ledger: &Path, keys: &[(&str, &Key)]
         // A streamed call's record may land just after its last byte.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let records = call_records(server).await;
-            let in_group: Vec<&CallRecord> = records
+            let records = server.call_logs().await;
+            let in_group: Vec<&CallLog> = records
                 .iter()
                 .filter(|r| r.group_id == Some(key.group_id))
                 .collect();
@@ -357,7 +357,7 @@ async fn check_records(server: &TestServer, ledger: &Path, keys: &[(&str, &Key)]
 }
 
 /// The records of calls that reached an upstream, counted like pytest's ledger.
-fn tally(records: &[&CallRecord]) -> Tally {
+fn tally(records: &[&CallLog]) -> Tally {
     let mut counted = Tally::new();
     for record in records {
         let outcome = match (record.status.as_str(), record.error_code.as_deref()) {
@@ -376,41 +376,4 @@ fn tally(records: &[&CallRecord]) -> Tally {
             .or_default() += 1;
     }
     counted
-}
-
-#[derive(Debug)]
-struct CallRecord {
-    group_id: Option<i64>,
-    api_key_id: Option<i64>,
-    config_name: String,
-    is_stream: bool,
-    status: String,
-    error_code: Option<String>,
-}
-
-/// The call records, read with SQL: the casts make both databases answer in one type.
-async fn call_records(server: &TestServer) -> Vec<CallRecord> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = sea_orm::Database::connect(server.effective_database_url())
-        .await
-        .unwrap();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT CAST(group_id AS BIGINT) AS group_id, CAST(api_key_id AS BIGINT) AS api_key_id, \
-             config_name, is_stream, status, error_code FROM llm_call_logs ORDER BY id",
-        ))
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    rows.iter()
-        .map(|row| CallRecord {
-            group_id: row.try_get("", "group_id").unwrap(),
-            api_key_id: row.try_get("", "api_key_id").unwrap(),
-            config_name: row.try_get("", "config_name").unwrap(),
-            is_stream: row.try_get("", "is_stream").unwrap(),
-            status: row.try_get("", "status").unwrap(),
-            error_code: row.try_get("", "error_code").unwrap(),
-        })
-        .collect()
 }

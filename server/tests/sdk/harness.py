@@ -60,6 +60,21 @@ def anthropic_client(key="main"):
     )
 
 
+def assert_openai_error(error, status):
+    """OpenAI's error shape: the SDK reads `message`, `type`, `code`, `param` from `error`."""
+    assert error.status_code == status
+    assert isinstance(error.body, dict) and error.body.get("message")
+    assert error.type
+
+
+def assert_anthropic_error(error, status, error_type):
+    """Anthropic's error shape (the SDK picks the class by status; clients read the type)."""
+    assert error.status_code == status
+    assert error.body["type"] == "error"
+    assert error.body["error"]["type"] == error_type
+    assert error.body["error"]["message"]
+
+
 def expect_record(config, stream, outcome="success", key="main"):
     """Notes a call that must appear once in the call records, under `key`'s group and id.
 

@@ -19,6 +19,7 @@ from harness import (
     WITH_TOOLS,
     WITHOUT_IMAGES,
     anthropic_client,
+    assert_anthropic_error,
     expect_record,
 )
 
@@ -115,20 +116,20 @@ def test_image_block(config):
 def test_image_block_to_a_provider_without_images_is_refused(config):
     with pytest.raises(anthropic.BadRequestError) as refused:
         create(config, messages=WITH_IMAGE)
-    assert refused.value.status_code == 400
+    assert_anthropic_error(refused.value, 400, "invalid_request_error")
 
 
 @pytest.mark.parametrize("key", ["wrong", "revoked"])
 def test_bad_key_is_authentication_error(key):
     with pytest.raises(anthropic.AuthenticationError) as refused:
         create(ALL[0], key=key)
-    assert refused.value.status_code == 401
+    assert_anthropic_error(refused.value, 401, "authentication_error")
 
 
 def test_unknown_model_is_not_found():
     with pytest.raises(anthropic.NotFoundError) as refused:
         create(UNKNOWN_MODEL)
-    assert refused.value.status_code == 404
+    assert_anthropic_error(refused.value, 404, "not_found_error")
 
 
 @pytest.mark.parametrize("config", ALL)
@@ -136,5 +137,5 @@ def test_upstream_rate_limit_is_rate_limit_error(config):
     with pytest.raises(anthropic.RateLimitError) as refused:
         create(config, messages=[{"role": "user", "content": UPSTREAM_429}])
     expect_record(config, stream=False, outcome="upstream_rate_limited")
-    assert refused.value.status_code == 429
+    assert_anthropic_error(refused.value, 429, "rate_limit_error")
     assert float(refused.value.response.headers["retry-after"]) > 0

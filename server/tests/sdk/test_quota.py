@@ -5,7 +5,14 @@ import anthropic
 import openai
 import pytest
 
-from harness import ALL, anthropic_client, expect_record, openai_client
+from harness import (
+    ALL,
+    anthropic_client,
+    assert_anthropic_error,
+    assert_openai_error,
+    expect_record,
+    openai_client,
+)
 
 HELLO = [{"role": "user", "content": "你好"}]
 
@@ -17,8 +24,7 @@ def test_quota_exhausted_is_rate_limit_error_in_both_sdks():
     expect_record(ALL[0], stream=False, key="quota")
     with pytest.raises(openai.RateLimitError) as refused:
         client.chat.completions.create(model=ALL[0], messages=HELLO)
-    assert refused.value.status_code == 429
-    assert refused.value.message
+    assert_openai_error(refused.value, 429)
     with pytest.raises(anthropic.RateLimitError) as refused:
         anthropic_client("quota").messages.create(model=ALL[0], max_tokens=64, messages=HELLO)
-    assert refused.value.status_code == 429
+    assert_anthropic_error(refused.value, 429, "rate_limit_error")
