@@ -43,6 +43,8 @@ pub struct Model {
     pub api_key_id: Option<i32>,
     /// The key's name when the call was recorded; kept after the key is deleted.
     pub api_key_name: Option<String>,
+    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
+    pub upstream_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

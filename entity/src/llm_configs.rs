@@ -18,6 +18,9 @@ pub struct Model {
     pub top_p: f64,
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
+    /// A reasoning model (o-series, gpt-5, thinking models): the sampling defaults above
+    /// are not sent; a call's own values still are.
+    pub reasoning_model: bool,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,

@@ -18,6 +18,7 @@ mod m20261130_000011_call_logs_interrupted_status;
 mod m20261130_000012_create_instances_and_reservations;
 mod m20261130_000020_users_credentials_changed_at;
 mod m20261130_000030_create_api_keys;
+mod m20261130_000031_reasoning_configs_upstream_ids;
 mod timestamps;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_create_instances_and_reservations::Migration),
             Box::new(m20261130_000020_users_credentials_changed_at::Migration),
             Box::new(m20261130_000030_create_api_keys::Migration),
+            Box::new(m20261130_000031_reasoning_configs_upstream_ids::Migration),
         ]
     }
 }

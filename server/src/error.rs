@@ -27,6 +27,12 @@ pub enum AppError {
     /// Over `server.max_body_bytes` (or `max_auth_body_bytes` for `/api/auth/*`).
     #[error("请求体过大")]
     PayloadTooLarge,
+    /// The request asks for what the config's provider cannot do (images, tools, JSON mode).
+    #[error("{message}")]
+    Unsupported {
+        field: &'static str,
+        message: String,
+    },
     #[error("模板变量缺失：{}", .0.join(", "))]
     MissingVariables(Vec<String>),
     #[error("{0}")]
@@ -130,7 +136,9 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::MissingVariables(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::MissingVariables(_) | Self::Unsupported { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -156,6 +164,7 @@ impl AppError {
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MissingVariables(_) => "TEMPLATE_VARIABLES_MISSING",
+            Self::Unsupported { .. } => "UNSUPPORTED_FEATURE",
             Self::Unauthorized(reason) => match reason {
                 AuthFailure::MissingToken => "UNAUTHORIZED",
                 AuthFailure::InvalidToken => "TOKEN_INVALID",
@@ -185,14 +194,14 @@ impl AppError {
         }
     }
 
-    fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Validation { field, .. } => Some(field),
+            Self::Validation { field, .. } | Self::Unsupported { field, .. } => Some(field),
             _ => None,
         }
     }
 
-    fn retry_after(&self) -> Option<Duration> {
+    pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::TooManyRequests { retry_after, .. } => *retry_after,
             Self::Upstream(UpstreamFailure::RateLimited { retry_after }) => *retry_after,
@@ -225,7 +234,7 @@ pub struct ErrorBody {
     pub code: String,
     /// A Chinese sentence that may be shown to the user as it is.
     pub message: String,
-    /// For `VALIDATION_FAILED`: the request field at fault.
+    /// For `VALIDATION_FAILED` and `UNSUPPORTED_FEATURE`: the request field at fault.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -257,7 +266,7 @@ impl poem::error::ResponseError for AppError {
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
         let statuses: [(u16, &'static str); 12] = [
-            (400, "请求格式错误 / 模板变量缺失"),
+            (400, "请求格式错误 / 模板变量缺失 / 提供商不支持的功能"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
             (404, "资源不存在"),

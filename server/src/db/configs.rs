@@ -19,6 +19,7 @@ pub struct ConfigFields {
     pub top_p: f64,
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
+    pub reasoning_model: bool,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -40,6 +41,7 @@ impl ConfigFields {
             top_p: model.top_p,
             frequency_penalty: model.frequency_penalty,
             presence_penalty: model.presence_penalty,
+            reasoning_model: model.reasoning_model,
             system_prompt: model.system_prompt.clone(),
             timeout_seconds: model.timeout_seconds,
             max_retries: model.max_retries,
@@ -60,6 +62,7 @@ impl ConfigFields {
         row.top_p = Set(self.top_p);
         row.frequency_penalty = Set(self.frequency_penalty);
         row.presence_penalty = Set(self.presence_penalty);
+        row.reasoning_model = Set(self.reasoning_model);
         row.system_prompt = Set(self.system_prompt);
         row.timeout_seconds = Set(self.timeout_seconds);
         row.max_retries = Set(self.max_retries);

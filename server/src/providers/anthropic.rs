@@ -1,60 +1,26 @@
 //! Anthropic Messages API: top-level `system`, strict user/assistant turns, mandatory
 //! `max_tokens`, a typed event stream ending with `message_stop`.
 
-use std::borrow::Cow;
-
 use reqwest::header::{ACCEPT, HeaderMap};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::anthropic_request;
 use super::errors::{Class, body_snippet, error_json, http_error, in_band, text_of};
-use super::messages::{Turn, split_system, usage};
+use super::messages::usage;
 use super::protocol::Protocol;
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
 use super::{
-    ChatRequest, Completion, FailureKind, Providers, Target, UpstreamError, UpstreamResult, Usage,
+    ChatRequest, Completion, FailureKind, Providers, Target, ToolCall, ToolCallDelta,
+    UpstreamError, UpstreamResult, Usage,
 };
 
-/// Used when the request sets no limit: the API refuses a request without one.
-const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// The SDKs refuse non-streaming calls expected to outlast 10 minutes, estimating
 /// 3600 s per 128k output tokens: beyond this many, stream upstream and aggregate.
 const NON_STREAM_MAX_TOKENS: u32 = 21_333;
 
 pub(crate) struct Anthropic;
-
-#[derive(Debug, Serialize)]
-pub(crate) struct Body<'a> {
-    model: &'a str,
-    max_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    system: Option<Cow<'a, str>>,
-    messages: Vec<Turn<'a>>,
-    /// The only sampling parameter sent: newer models refuse `temperature` with `top_p`.
-    temperature: f64,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stream: bool,
-}
-
-impl Anthropic {
-    pub(crate) fn body<'a>(&self, req: &'a ChatRequest, stream: bool) -> Body<'a> {
-        let (system, messages) = split_system(&req.messages);
-        Body {
-            model: &req.model,
-            max_tokens: if req.max_tokens == 0 {
-                DEFAULT_MAX_TOKENS
-            } else {
-                req.max_tokens
-            },
-            system,
-            messages,
-            // The API's range is 0..=1; OpenAI's up-to-2 would be a 400.
-            temperature: req.temperature.clamp(0.0, 1.0),
-            stream,
-        }
-    }
-}
 
 impl Protocol for Anthropic {
     async fn prepare(
@@ -69,7 +35,7 @@ impl Protocol for Anthropic {
             .post(&target.api_url)
             .header("x-api-key", target.api_key.expose())
             .header("anthropic-version", "2023-06-01")
-            .json(&self.body(req, stream));
+            .json(&anthropic_request::body(req, stream));
         if stream {
             request = request.header(ACCEPT, "text/event-stream");
         }
@@ -95,6 +61,24 @@ impl Protocol for Anthropic {
                 .collect::<String>()
         };
         let (text, reasoning) = (blocks("text"), blocks("thinking"));
+        let tool_calls = content
+            .iter()
+            .filter(|block| block.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .map(|block| {
+                let text = |field: &str| {
+                    block
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                ToolCall {
+                    id: text("id"),
+                    name: text("name"),
+                    arguments: block.get("input").map_or("{}".into(), Value::to_string),
+                }
+            })
+            .collect();
         let finish_reason = body
             .get("stop_reason")
             .and_then(Value::as_str)
@@ -110,8 +94,10 @@ impl Protocol for Anthropic {
         Ok(Completion {
             text,
             reasoning,
+            tool_calls,
             usage,
             finish_reason,
+            id: body.get("id").and_then(Value::as_str).map(str::to_owned),
             raw: body,
         })
     }
@@ -234,13 +220,24 @@ struct StreamData {
     #[serde(rename = "type")]
     kind: String,
     message: Option<StartMessage>,
+    index: Option<u32>,
+    content_block: Option<StartBlock>,
     delta: Option<StreamDelta>,
     usage: Option<WireUsage>,
 }
 
 #[derive(Debug, Deserialize)]
 struct StartMessage {
+    id: Option<String>,
     usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StartBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,12 +246,25 @@ struct StreamDelta {
     kind: Option<String>,
     text: Option<String>,
     thinking: Option<String>,
+    partial_json: Option<String>,
     stop_reason: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct EventDecoder {
     counters: Counters,
+    /// Block index → position among the answer's tool calls (they count tool_use blocks).
+    tool_blocks: Vec<u32>,
+}
+
+impl EventDecoder {
+    fn tool_position(&self, block: Option<u32>) -> Option<u32> {
+        let block = block?;
+        self.tool_blocks
+            .iter()
+            .position(|&b| b == block)
+            .map(|p| p as u32)
+    }
 }
 
 impl Decoder for EventDecoder {
@@ -268,19 +278,43 @@ impl Decoder for EventDecoder {
         })?;
         match data.kind.as_str() {
             "message_start" => {
+                let message = data.message;
+                out.id(message.as_ref().and_then(|m| m.id.as_deref()).unwrap_or(""));
                 // Its output_tokens is a placeholder: usage is emitted from message_delta.
-                if let Some(wire) = data.message.and_then(|m| m.usage) {
+                if let Some(wire) = message.and_then(|m| m.usage) {
                     self.counters.update(&wire);
                 }
             }
+            "content_block_start" => {
+                if let (Some(block), Some(index)) = (data.content_block, data.index)
+                    && block.kind == "tool_use"
+                {
+                    self.tool_blocks.push(index);
+                    out.tool_call(ToolCallDelta {
+                        index: self.tool_blocks.len() as u32 - 1,
+                        id: block.id,
+                        name: block.name,
+                        arguments: String::new(),
+                    });
+                }
+            }
             "content_block_delta" => {
-                // Text deltas are the reply, thinking deltas the reasoning (not JSON or
-                // signatures).
+                // Text deltas are the reply, thinking deltas the reasoning, JSON deltas a
+                // tool call's arguments (signatures are dropped).
                 if let Some(delta) = data.delta {
                     match delta.kind.as_deref() {
                         Some("text_delta") => out.delta(delta.text.as_deref().unwrap_or("")),
                         Some("thinking_delta") => {
                             out.reasoning(delta.thinking.as_deref().unwrap_or(""));
+                        }
+                        Some("input_json_delta") => {
+                            if let Some(index) = self.tool_position(data.index) {
+                                out.tool_call(ToolCallDelta {
+                                    index,
+                                    arguments: delta.partial_json.unwrap_or_default(),
+                                    ..ToolCallDelta::default()
+                                });
+                            }
                         }
                         _ => {}
                     }
@@ -300,7 +334,7 @@ impl Decoder for EventDecoder {
                 let body: Value = serde_json::from_str(&ev.data).unwrap_or(Value::Null);
                 return Err(envelope_error(in_band_base(&body), &body));
             }
-            // ping, content_block_start/stop, and event types added later.
+            // ping, content_block_stop, and event types added later.
             _ => {}
         }
         Ok(false)

@@ -28,10 +28,16 @@ pub(crate) struct Body<'a> {
     system: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_output_tokens: Option<u32>,
-    temperature: f64,
-    top_p: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     penalty_score: Option<f64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
 }
@@ -48,20 +54,22 @@ impl Baidu {
         // nearest, mapped from the stronger of the two.
         let penalty = req
             .frequency_penalty
-            .max(req.presence_penalty)
+            .into_iter()
+            .chain(req.presence_penalty)
+            .fold(0.0_f64, f64::max)
             .clamp(0.0, 2.0);
         Body {
             messages,
             system,
             max_output_tokens: max_tokens(req.max_tokens).map(|n| n.max(2)),
             // (0, 1]: 0 is refused.
-            temperature: if req.temperature <= 0.0 {
-                0.01
-            } else {
-                req.temperature.min(1.0)
-            },
-            top_p: req.top_p.clamp(0.0, 1.0),
+            temperature: req
+                .temperature
+                .map(|t| if t <= 0.0 { 0.01 } else { t.min(1.0) }),
+            top_p: req.top_p.map(|p| p.clamp(0.0, 1.0)),
             penalty_score: (penalty > 0.0).then(|| 1.0 + penalty / 2.0),
+            stop: &req.stop,
+            user_id: req.user.as_deref(),
             stream,
         }
     }
@@ -122,6 +130,8 @@ impl Protocol for Baidu {
             usage: answer.usage.map(WireUsage::into_usage),
             text: answer.result.unwrap_or_default(),
             reasoning: String::new(),
+            tool_calls: Vec::new(),
+            id: body.get("id").and_then(Value::as_str).map(str::to_owned),
             raw: body,
         })
     }

@@ -4,15 +4,19 @@
 
 use reqwest::header::{ACCEPT, HeaderMap};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::errors::{Class, body_snippet, error_json, http_error, in_band, status_class, text_of};
-use super::messages::{max_tokens, usage};
+use super::messages::{
+    ImageStyle, Style, WireMessage, max_tokens, usage, wire_messages, wire_tool_choice, wire_tools,
+};
+use super::openai::response_format;
+use super::openai_stream::ToolCallChunk;
 use super::protocol::Protocol;
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
 use super::{
-    ChatMessage, ChatRequest, Completion, FailureKind, Providers, Target, UpstreamError,
+    ChatRequest, Completion, FailureKind, Providers, Target, ToolCall, ToolChoice, UpstreamError,
     UpstreamResult,
 };
 
@@ -22,44 +26,94 @@ pub(crate) struct DashScope;
 pub(crate) struct Body<'a> {
     model: &'a str,
     input: Input<'a>,
-    parameters: Parameters,
+    parameters: Parameters<'a>,
 }
 
 #[derive(Debug, Serialize)]
 struct Input<'a> {
-    messages: &'a [ChatMessage],
+    messages: Vec<WireMessage<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-struct Parameters {
+struct Parameters<'a> {
     result_format: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
-    temperature: f64,
-    top_p: f64,
-    presence_penalty: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enable_thinking: Option<bool>,
     /// Without it every chunk repeats the whole text so far.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     incremental_output: bool,
 }
 
+/// Images go to the multimodal service, which takes every content as a list of parts.
+const TEXT_SERVICE: &str = "/text-generation/generation";
+const MULTIMODAL_SERVICE: &str = "/multimodal-generation/generation";
+
 impl DashScope {
     pub(crate) fn body<'a>(&self, req: &'a ChatRequest, stream: bool) -> Body<'a> {
+        let images = if req.has_images() {
+            ImageStyle::DashScope
+        } else {
+            ImageStyle::OpenAi
+        };
+        let style = Style {
+            developer_role: false,
+            images,
+        };
         Body {
             model: &req.model,
             input: Input {
-                messages: &req.messages,
+                messages: wire_messages(&req.messages, style),
             },
             parameters: Parameters {
                 result_format: "message",
                 max_tokens: max_tokens(req.max_tokens),
                 // temperature is [0, 2), top_p (0, 1] (kept below 1 as one-api does);
                 // frequency_penalty has no equivalent (repetition_penalty is multiplicative).
-                temperature: req.temperature.clamp(0.0, 1.99),
-                top_p: req.top_p.clamp(0.0001, 0.9999),
+                temperature: req.temperature.map(|t| t.clamp(0.0, 1.99)),
+                top_p: req.top_p.map(|p| p.clamp(0.0001, 0.9999)),
                 presence_penalty: req.presence_penalty,
+                stop: &req.stop,
+                seed: req.seed,
+                response_format: req.response_format.as_ref().map(response_format),
+                tools: wire_tools(&req.tools),
+                // Only `auto` and `none` (and a named function) are accepted.
+                tool_choice: req.tool_choice.as_ref().map(|choice| match choice {
+                    ToolChoice::Required => json!("auto"),
+                    other => wire_tool_choice(other),
+                }),
+                parallel_tool_calls: req.parallel_tool_calls,
+                enable_thinking: req.wants_reasoning(),
                 incremental_output: stream,
             },
+        }
+    }
+
+    /// The service URL for `req`: the multimodal one when it holds images.
+    fn url<'a>(&self, configured: &'a str, req: &ChatRequest) -> std::borrow::Cow<'a, str> {
+        if req.has_images() {
+            std::borrow::Cow::Owned(configured.replace(TEXT_SERVICE, MULTIMODAL_SERVICE))
+        } else {
+            std::borrow::Cow::Borrowed(configured)
         }
     }
 }
@@ -74,7 +128,7 @@ impl Protocol for DashScope {
     ) -> UpstreamResult<reqwest::RequestBuilder> {
         let mut request = ctx
             .http
-            .post(&target.api_url)
+            .post(self.url(&target.api_url, req).as_ref())
             .bearer_auth(target.api_key.expose())
             .json(&self.body(req, stream));
         if stream {
@@ -100,11 +154,26 @@ impl Protocol for DashScope {
             )));
         };
         let parts = output.into_parts();
+        let tool_calls = parts
+            .tool_calls
+            .into_iter()
+            .enumerate()
+            .map(|(position, call)| {
+                let delta = call.into_delta(position);
+                ToolCall {
+                    id: delta.id.unwrap_or_default(),
+                    name: delta.name.unwrap_or_default(),
+                    arguments: delta.arguments,
+                }
+            })
+            .collect();
         Ok(Completion {
-            text: parts.text.unwrap_or_default(),
+            text: parts.text,
             reasoning: parts.reasoning.unwrap_or_default(),
+            tool_calls,
             usage: chunk.usage.map(WireUsage::into_usage),
             finish_reason: parts.finish,
+            id: chunk.request_id,
             raw: body,
         })
     }
@@ -185,6 +254,7 @@ pub(crate) fn code_class(code: &str) -> Option<Class> {
 struct Chunk {
     output: Option<Output>,
     usage: Option<WireUsage>,
+    request_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,38 +274,54 @@ struct Choice {
 
 #[derive(Debug, Deserialize)]
 struct ChoiceMessage {
-    content: Option<String>,
+    /// A string, or (multimodal service) a list of `{"text": …}` parts.
+    content: Option<Value>,
     /// Qwen3 / QwQ / DeepSeek-R1 thinking.
     reasoning_content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallChunk>,
 }
 
-/// One answer's (or one chunk's) text, reasoning and finish reason.
+/// One answer's (or one chunk's) text, reasoning, tool calls and finish reason.
 #[derive(Debug, Default)]
 struct Parts {
-    text: Option<String>,
+    text: String,
     reasoning: Option<String>,
+    tool_calls: Vec<ToolCallChunk>,
     finish: Option<String>,
+}
+
+fn content_text(content: Option<Value>) -> String {
+    match content {
+        Some(Value::String(text)) => text,
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
 }
 
 impl Output {
     /// The string `"null"` as a finish reason means "not finished".
     fn into_parts(self) -> Parts {
         let mut parts = match self.choices.into_iter().next() {
-            Some(choice) => {
-                let (text, reasoning) = choice
-                    .message
-                    .map(|m| (m.content, m.reasoning_content))
-                    .unwrap_or_default();
-                Parts {
-                    text,
-                    reasoning,
+            Some(choice) => match choice.message {
+                Some(message) => Parts {
+                    text: content_text(message.content),
+                    reasoning: message.reasoning_content,
+                    tool_calls: message.tool_calls,
                     finish: choice.finish_reason,
-                }
-            }
+                },
+                None => Parts {
+                    finish: choice.finish_reason,
+                    ..Parts::default()
+                },
+            },
             None => Parts {
-                text: self.text,
-                reasoning: None,
+                text: self.text.unwrap_or_default(),
                 finish: self.finish_reason,
+                ..Parts::default()
             },
         };
         parts.finish = parts.finish.filter(|reason| reason != "null");
@@ -282,9 +368,13 @@ impl Decoder for ChunkDecoder {
         }
         let chunk = Chunk::deserialize(json)
             .map_err(|err| UpstreamError::protocol(format!("bad stream chunk ({err})")))?;
+        out.id(chunk.request_id.as_deref().unwrap_or(""));
         if let Some(parts) = chunk.output.map(Output::into_parts) {
             out.reasoning(parts.reasoning.as_deref().unwrap_or(""));
-            out.delta(parts.text.as_deref().unwrap_or(""));
+            out.delta(&parts.text);
+            for (position, call) in parts.tool_calls.into_iter().enumerate() {
+                out.tool_call(call.into_delta(position));
+            }
             if let Some(reason) = parts.finish {
                 self.finished = true;
                 out.finish(reason);

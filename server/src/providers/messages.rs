@@ -1,11 +1,13 @@
-//! Message reshaping shared by the protocols that take the system prompt out of the
-//! conversation and accept only alternating user/assistant turns (Anthropic, Baidu).
+//! Message reshaping shared by the protocols: OpenAI's message shape as the OpenAI
+//! dialects and DashScope send it, and the alternating user/assistant turns with the system
+//! prompt taken out that Baidu takes.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
-use super::{ChatMessage, Role, Usage};
+use super::{ChatMessage, Content, Part, Role, Tool, ToolCall, ToolChoice, Usage};
 
 /// One user or assistant turn as sent upstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,8 +23,8 @@ pub(crate) fn split_system(messages: &[ChatMessage]) -> (Option<Cow<'_, str>>, V
     let mut system: Option<Cow<'_, str>> = None;
     let mut turns: Vec<Turn<'_>> = Vec::with_capacity(messages.len());
     for message in messages {
-        if message.role == Role::System {
-            append(&mut system, &message.content);
+        if message.role.is_instruction() {
+            append_cow(&mut system, message.content.text());
             continue;
         }
         if turns.is_empty() && message.role == Role::Assistant {
@@ -32,25 +34,145 @@ pub(crate) fn split_system(messages: &[ChatMessage]) -> (Option<Cow<'_, str>>, V
             Some(last) if last.role == message.role => {
                 let content = last.content.to_mut();
                 content.push_str("\n\n");
-                content.push_str(&message.content);
+                content.push_str(&message.content.text());
             }
             _ => turns.push(Turn {
                 role: message.role,
-                content: Cow::Borrowed(&message.content),
+                content: message.content.text(),
             }),
         }
     }
     (system, turns)
 }
 
-fn append<'a>(joined: &mut Option<Cow<'a, str>>, text: &'a str) {
+/// Appends `text` after a blank line.
+pub(crate) fn append_cow<'a>(joined: &mut Option<Cow<'a, str>>, text: Cow<'a, str>) {
     match joined {
-        None => *joined = Some(Cow::Borrowed(text)),
+        None => *joined = Some(text),
         Some(existing) => {
             let existing = existing.to_mut();
             existing.push_str("\n\n");
-            existing.push_str(text);
+            existing.push_str(&text);
         }
+    }
+}
+
+/// How an OpenAI-shaped protocol spells what differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Style {
+    /// Whether `developer` is a role upstream (else it is sent as `system`).
+    pub developer_role: bool,
+    pub images: ImageStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ImageStyle {
+    /// `{"type":"image_url","image_url":{"url"}}` as given.
+    OpenAi,
+    /// The same, but a `data:` URL's base64 without its prefix (Zhipu's SDK does this).
+    RawBase64,
+    /// DashScope's multimodal endpoint: every content a list, `[{"image": url}, {"text": …}]`.
+    DashScope,
+}
+
+/// One message in OpenAI's wire shape.
+#[derive(Debug, Serialize)]
+pub(crate) struct WireMessage<'a> {
+    role: &'static str,
+    content: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+pub(crate) fn wire_messages(messages: &[ChatMessage], style: Style) -> Vec<WireMessage<'_>> {
+    messages
+        .iter()
+        .map(|message| WireMessage {
+            role: match message.role {
+                Role::Developer if style.developer_role => "developer",
+                Role::System | Role::Developer => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+                Role::Tool => "tool",
+            },
+            content: wire_content(message, style.images),
+            tool_calls: message.tool_calls.iter().map(wire_tool_call).collect(),
+            tool_call_id: message.tool_call_id.as_deref(),
+        })
+        .collect()
+}
+
+fn wire_content(message: &ChatMessage, images: ImageStyle) -> Value {
+    match &message.content {
+        // An assistant turn that only calls tools has no content.
+        Content::Text(text) if text.is_empty() && !message.tool_calls.is_empty() => Value::Null,
+        Content::Text(text) if images == ImageStyle::DashScope => json!([{ "text": text }]),
+        Content::Text(text) => json!(text),
+        Content::Parts(parts) => Value::Array(
+            parts
+                .iter()
+                .map(|part| match (part, images) {
+                    (Part::Text { text }, ImageStyle::DashScope) => json!({ "text": text }),
+                    (Part::Text { text }, _) => json!({ "type": "text", "text": text }),
+                    (Part::ImageUrl { image_url }, ImageStyle::DashScope) => {
+                        json!({ "image": image_url.url })
+                    }
+                    (Part::ImageUrl { image_url }, ImageStyle::OpenAi) => {
+                        json!({ "type": "image_url", "image_url": image_url })
+                    }
+                    (Part::ImageUrl { image_url }, ImageStyle::RawBase64) => {
+                        let url = data_url(&image_url.url).map_or(image_url.url.as_str(), |d| d.1);
+                        json!({ "type": "image_url", "image_url": { "url": url } })
+                    }
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A `data:<media type>;base64,<data>` URL's media type and data.
+pub(crate) fn data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (media_type, data) = rest.split_once(";base64,")?;
+    Some((media_type, data))
+}
+
+pub(crate) fn wire_tool_call(call: &ToolCall) -> Value {
+    json!({
+        "id": call.id,
+        "type": "function",
+        "function": { "name": call.name, "arguments": call.arguments },
+    })
+}
+
+/// `tools` in OpenAI's shape (DashScope and Zhipu take the same).
+pub(crate) fn wire_tools(tools: &[Tool]) -> Option<Vec<Value>> {
+    (!tools.is_empty()).then(|| {
+        tools
+            .iter()
+            .map(|tool| {
+                json!({
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.schema(),
+                    },
+                })
+            })
+            .collect()
+    })
+}
+
+/// `tool_choice` in OpenAI's shape.
+pub(crate) fn wire_tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Function(name) => json!({"type": "function", "function": {"name": name}}),
     }
 }
 
@@ -75,10 +197,7 @@ mod tests {
     use super::*;
 
     fn msg(role: Role, content: &str) -> ChatMessage {
-        ChatMessage {
-            role,
-            content: content.to_owned(),
-        }
+        ChatMessage::text(role, content)
     }
 
     #[test]
@@ -104,6 +223,67 @@ mod tests {
             ]
         );
         assert!(matches!(turns[1].content, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn wire_messages_spell_roles_images_and_tool_calls_per_style() {
+        let image = Part::ImageUrl {
+            image_url: super::super::ImageUrl {
+                url: "data:image/png;base64,AAAA".into(),
+                detail: None,
+            },
+        };
+        let messages = [
+            msg(Role::Developer, "be brief"),
+            ChatMessage {
+                content: Content::Parts(vec![
+                    Part::Text {
+                        text: "看图".into(),
+                    },
+                    image,
+                ]),
+                ..msg(Role::User, "")
+            },
+            ChatMessage {
+                tool_calls: vec![ToolCall {
+                    id: "call_1".into(),
+                    name: "f".into(),
+                    arguments: "{}".into(),
+                }],
+                ..msg(Role::Assistant, "")
+            },
+            ChatMessage {
+                tool_call_id: Some("call_1".into()),
+                ..msg(Role::Tool, "42")
+            },
+        ];
+        let wire = |developer_role, images| {
+            serde_json::to_value(wire_messages(
+                &messages,
+                Style {
+                    developer_role,
+                    images,
+                },
+            ))
+            .unwrap()
+        };
+        let openai = wire(true, ImageStyle::OpenAi);
+        assert_eq!(openai[0]["role"], "developer");
+        assert_eq!(
+            openai[1]["content"][1]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+        assert_eq!(openai[2]["content"], Value::Null);
+        assert_eq!(openai[2]["tool_calls"][0]["function"]["name"], "f");
+        assert_eq!(openai[3]["tool_call_id"], "call_1");
+        let zhipu = wire(false, ImageStyle::RawBase64);
+        assert_eq!(zhipu[0]["role"], "system");
+        assert_eq!(zhipu[1]["content"][1]["image_url"]["url"], "AAAA");
+        let dashscope = wire(false, ImageStyle::DashScope);
+        assert_eq!(
+            dashscope[1]["content"],
+            json!([{"text": "看图"}, {"image": "data:image/png;base64,AAAA"}])
+        );
     }
 
     #[test]

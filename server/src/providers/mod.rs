@@ -15,8 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::secret::Secret;
 
 mod anthropic;
+mod anthropic_request;
+mod assembly;
 mod baidu;
 mod baidu_token;
+mod chat;
 mod dashscope;
 mod errors;
 mod messages;
@@ -27,6 +30,12 @@ mod sse;
 mod stream;
 mod xunfei;
 mod zhipu;
+
+pub use assembly::Assembly;
+pub use chat::{
+    Capabilities, ChatMessage, ChatRequest, Content, ImageUrl, Part, ResponseFormat, Role, Tool,
+    ToolCall, ToolChoice,
+};
 
 use anthropic::Anthropic;
 use baidu::Baidu;
@@ -73,6 +82,29 @@ impl ProviderKind {
         Self::ALL.into_iter().find(|kind| kind.as_str() == value)
     }
 
+    /// What the provider's protocol can carry beyond text (see each protocol module).
+    pub fn capabilities(self) -> Capabilities {
+        let all = Capabilities {
+            tools: true,
+            images: true,
+            response_format: true,
+        };
+        match self {
+            Self::Openai | Self::Custom | Self::Aliyun | Self::Zhipu => all,
+            // JSON mode has no Messages API equivalent.
+            Self::Anthropic => Capabilities {
+                response_format: false,
+                ..all
+            },
+            // Spark's HTTP chat and ERNIE's wenxinworkshop API take text only.
+            Self::Xunfei | Self::Baidu => Capabilities {
+                tools: false,
+                images: false,
+                response_format: false,
+            },
+        }
+    }
+
     /// The requirements' default endpoint, offered when an admin picks the provider.
     pub fn default_api_url(self) -> &'static str {
         match self {
@@ -89,33 +121,6 @@ impl ProviderKind {
             Self::Custom => "",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub role: Role,
-    pub content: String,
-}
-
-/// A provider-neutral request, already merged from config, template and client overrides.
-/// System messages come first in `messages`; each protocol moves them where it expects them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChatRequest {
-    pub model: String,
-    pub messages: Vec<ChatMessage>,
-    pub max_tokens: u32,
-    pub temperature: f64,
-    pub top_p: f64,
-    pub frequency_penalty: f64,
-    pub presence_penalty: f64,
 }
 
 /// Where and with what credential one call goes.
@@ -139,8 +144,11 @@ pub struct Completion {
     pub text: String,
     /// The model's reasoning ("thinking"), when it shows it; empty otherwise.
     pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
+    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, DashScope's `request_id`).
+    pub id: Option<String>,
     /// The upstream's body as received, for the admin's call record.
     pub raw: serde_json::Value,
 }
@@ -155,8 +163,21 @@ pub enum StreamEvent {
     Reasoning(String),
     /// Usage so far (providers send it cumulatively: the latest one wins).
     Usage(Usage),
+    /// A piece of a tool call: its first piece carries `id` and `name`, later ones more
+    /// `arguments` text. `index` is the call's position in the answer's `tool_calls`.
+    ToolCall(ToolCallDelta),
     /// The reason the model stopped.
     Finish(String),
+    /// The upstream's id of the answer.
+    Id(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCallDelta {
+    pub index: u32,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub arguments: String,
 }
 
 /// How an upstream failure should be treated and shown.
@@ -356,3 +377,7 @@ pub fn http_client() -> reqwest::Client {
         // the same error in a clearer place.
         .unwrap_or_else(|_| reqwest::Client::new())
 }
+
+#[cfg(test)]
+#[path = "tests/tools.rs"]
+mod tool_tests;

@@ -4,16 +4,18 @@
 
 use reqwest::header::{ACCEPT, HeaderMap};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::errors::{Class, body_snippet, error_json, http_error, in_band, text_of};
-use super::messages::{max_tokens, usage};
+use super::messages::{
+    ImageStyle, Style, WireMessage, max_tokens, usage, wire_messages, wire_tool_choice, wire_tools,
+};
 use super::openai_stream::ChunkDecoder;
 use super::protocol::Protocol;
 use super::stream::Decoder;
 use super::{
-    ChatMessage, ChatRequest, Completion, FailureKind, Providers, Target, UpstreamError,
-    UpstreamResult, dashscope, xunfei, zhipu,
+    ChatRequest, Completion, FailureKind, Providers, ResponseFormat, Target, ToolCall,
+    UpstreamError, UpstreamResult, dashscope, xunfei, zhipu,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,22 +30,43 @@ pub(crate) struct OpenAi(pub Dialect);
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Body<'a> {
-    model: &'a str,
-    messages: &'a [ChatMessage],
+    pub(crate) model: &'a str,
+    pub(crate) messages: Vec<WireMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    max_completion_tokens: Option<u32>,
+    pub(crate) max_completion_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    max_tokens: Option<u32>,
-    temperature: f64,
-    top_p: f64,
+    pub(crate) max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    do_sample: Option<bool>,
+    pub(crate) temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    frequency_penalty: Option<f64>,
+    pub(crate) top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    presence_penalty: Option<f64>,
+    pub(crate) do_sample: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) frequency_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) presence_penalty: Option<f64>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub(crate) stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) response_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tools: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) parallel_tool_calls: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reasoning_effort: Option<&'a str>,
+    /// Zhipu's switch for GLM-4.5+ thinking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) thinking: Option<Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stream: bool,
+    pub(crate) stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
 }
@@ -54,18 +77,38 @@ struct StreamOptions {
 }
 
 impl OpenAi {
+    fn style(&self) -> Style {
+        Style {
+            developer_role: self.0 == Dialect::OpenAi,
+            images: if self.0 == Dialect::Zhipu {
+                ImageStyle::RawBase64
+            } else {
+                ImageStyle::OpenAi
+            },
+        }
+    }
+
     pub(crate) fn body<'a>(&self, req: &'a ChatRequest, stream: bool) -> Body<'a> {
         let limit = max_tokens(req.max_tokens);
         let mut body = Body {
             model: &req.model,
-            messages: &req.messages,
+            messages: wire_messages(&req.messages, self.style()),
             max_completion_tokens: None,
             max_tokens: None,
             temperature: req.temperature,
             top_p: req.top_p,
             do_sample: None,
-            frequency_penalty: Some(req.frequency_penalty),
-            presence_penalty: Some(req.presence_penalty),
+            frequency_penalty: req.frequency_penalty,
+            presence_penalty: req.presence_penalty,
+            stop: &req.stop,
+            seed: req.seed,
+            response_format: req.response_format.as_ref().map(response_format),
+            user: req.user.as_deref(),
+            tools: wire_tools(&req.tools),
+            tool_choice: req.tool_choice.as_ref().map(wire_tool_choice),
+            parallel_tool_calls: req.parallel_tool_calls,
+            reasoning_effort: req.reasoning_effort.as_deref(),
+            thinking: None,
             stream,
             stream_options: None,
         };
@@ -73,15 +116,12 @@ impl OpenAi {
             // `max_tokens` is deprecated and refused by reasoning models at OpenAI proper.
             Dialect::OpenAi => body.max_completion_tokens = limit,
             Dialect::Custom => body.max_tokens = limit,
-            Dialect::Xunfei => body.max_tokens = limit.map(|n| xunfei::max_tokens(&req.model, n)),
-            Dialect::Zhipu => {
-                body.max_tokens = limit;
-                let sampling = zhipu::sampling(req.temperature, req.top_p);
-                (body.temperature, body.top_p, body.do_sample) = sampling;
-                // Not in the v4 API.
-                body.frequency_penalty = None;
-                body.presence_penalty = None;
+            Dialect::Xunfei => {
+                body.max_tokens = limit.map(|n| xunfei::max_tokens(&req.model, n));
+                // Not in Spark's HTTP API.
+                (body.seed, body.user, body.reasoning_effort) = (None, None, None);
             }
+            Dialect::Zhipu => zhipu::adapt(&mut body, req, limit),
         }
         // Spark and Zhipu put usage on their last chunk unasked.
         if stream && matches!(self.0, Dialect::OpenAi | Dialect::Custom) {
@@ -128,6 +168,50 @@ impl OpenAi {
         let base = in_band(IN_BAND, None, message(error));
         self.envelope_error(base, error)
     }
+}
+
+/// `response_format` in OpenAI's shape (DashScope and Zhipu take the same).
+pub(crate) fn response_format(format: &ResponseFormat) -> Value {
+    match format {
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } => json!({
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": strict},
+        }),
+    }
+}
+
+/// `message.tool_calls` of an OpenAI-shaped answer (also DashScope's).
+pub(crate) fn tool_calls(message: Option<&Value>) -> Vec<ToolCall> {
+    let calls = message
+        .and_then(|m| m.get("tool_calls"))
+        .and_then(Value::as_array);
+    calls
+        .into_iter()
+        .flatten()
+        .map(|call| {
+            let text = |pointer: &str| {
+                call.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            ToolCall {
+                id: text("/id"),
+                name: text("/function/name"),
+                // Some upstreams send the arguments as an object rather than its JSON text.
+                arguments: match call.pointer("/function/arguments") {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(other) if !other.is_null() => other.to_string(),
+                    _ => String::new(),
+                },
+            }
+        })
+        .collect()
 }
 
 fn message(error: &Value) -> &str {
@@ -196,10 +280,9 @@ impl Protocol for OpenAi {
                 body_snippet(body.to_string().as_bytes())
             )));
         };
-        let choice = Some(choice);
+        let message = choice.get("message");
         let message_text = |field: &str| {
-            choice
-                .and_then(|c| c.get("message"))
+            message
                 .and_then(|m| m.get(field))
                 .and_then(Value::as_str)
                 .unwrap_or("")
@@ -208,7 +291,7 @@ impl Protocol for OpenAi {
         // `reasoning_content`: DeepSeek, DashScope compatible mode, Zhipu.
         let (text, reasoning) = (message_text("content"), message_text("reasoning_content"));
         let finish = choice
-            .and_then(|c| c.get("finish_reason"))
+            .get("finish_reason")
             .and_then(Value::as_str)
             .map(|reason| self.finish_reason(reason))
             // Spark sends no finish_reason at all.
@@ -220,8 +303,10 @@ impl Protocol for OpenAi {
         Ok(Completion {
             text,
             reasoning,
+            tool_calls: tool_calls(message),
             usage,
             finish_reason: finish,
+            id: body.get("id").and_then(Value::as_str).map(str::to_owned),
             raw: body,
         })
     }
@@ -272,6 +357,7 @@ impl OpenAi {
         match (self.0, reason) {
             // Zhipu's moderation stop is OpenAI's content_filter.
             (Dialect::Zhipu, "sensitive") => "content_filter".to_owned(),
+            (Dialect::Zhipu, "model_context_window_exceeded") => "length".to_owned(),
             _ => reason.to_owned(),
         }
     }

@@ -8,10 +8,11 @@ use serde_json::Value;
 use super::openai::{Dialect, IN_BAND, OpenAi, WireUsage};
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
-use super::{UpstreamError, UpstreamResult, xunfei};
+use super::{ToolCallDelta, UpstreamError, UpstreamResult, xunfei};
 
 #[derive(Debug, Deserialize)]
 struct Chunk {
+    id: Option<String>,
     #[serde(default)]
     choices: Vec<ChunkChoice>,
     usage: Option<WireUsage>,
@@ -32,6 +33,43 @@ struct ChunkChoice {
 struct ChunkDelta {
     content: Option<String>,
     reasoning_content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<ToolCallChunk>,
+}
+
+/// A tool-call piece: `index` is the call's position; `id` and `name` come with its first
+/// piece (DashScope and Zhipu repeat them, empty or not: [`Out::tool_call`] copes).
+#[derive(Debug, Deserialize)]
+pub(super) struct ToolCallChunk {
+    index: Option<u32>,
+    id: Option<String>,
+    function: Option<FunctionChunk>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionChunk {
+    name: Option<String>,
+    arguments: Option<Value>,
+}
+
+impl ToolCallChunk {
+    pub(super) fn into_delta(self, position: usize) -> ToolCallDelta {
+        let (name, arguments) = match self.function {
+            Some(function) => (function.name, function.arguments),
+            None => (None, None),
+        };
+        ToolCallDelta {
+            index: self.index.unwrap_or(position as u32),
+            id: self.id,
+            name,
+            arguments: match arguments {
+                Some(Value::String(text)) => text,
+                Some(Value::Null) | None => String::new(),
+                // Zhipu may send the whole arguments as an object.
+                Some(other) => other.to_string(),
+            },
+        }
+    }
 }
 
 pub(super) struct ChunkDecoder {
@@ -74,11 +112,15 @@ impl Decoder for ChunkDecoder {
         {
             return Err(err);
         }
+        out.id(chunk.id.as_deref().unwrap_or(""));
         // The usage chunk has `choices: []`; only the first choice is the answer (n = 1).
-        for choice in chunk.choices.iter().filter(|c| c.index == 0) {
-            if let Some(delta) = &choice.delta {
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            if let Some(delta) = choice.delta {
                 out.reasoning(delta.reasoning_content.as_deref().unwrap_or(""));
                 out.delta(delta.content.as_deref().unwrap_or(""));
+                for (position, call) in delta.tool_calls.into_iter().enumerate() {
+                    out.tool_call(call.into_delta(position));
+                }
             }
             if let Some(reason) = &choice.finish_reason {
                 self.finished = true;

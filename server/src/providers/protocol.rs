@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::errors::{body_snippet, from_reqwest};
 use super::stream::{Decoder, SseStream};
 use super::{
-    ChatRequest, Completion, EventStream, FailureKind, Progress, Providers, StreamEvent, Target,
-    UpstreamError, UpstreamResult,
+    Assembly, ChatRequest, Completion, EventStream, FailureKind, Progress, Providers, StreamEvent,
+    Target, ToolCallDelta, UpstreamError, UpstreamResult,
 };
 use crate::secret::Secret;
 
@@ -204,48 +204,40 @@ fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
 /// One streaming attempt collected into a [`Completion`].
 async fn aggregate<P: Protocol>(p: &P, at: &Attempt<'_>) -> UpstreamResult<Completion> {
     let mut stream = refreshing(p, at, || stream_once(p, at)).await?;
-    let mut completion = Completion {
-        text: String::new(),
-        reasoning: String::new(),
-        usage: None,
-        finish_reason: None,
-        raw: Value::Null,
-    };
+    let mut assembly = Assembly::default();
     while let Some(event) = stream.next().await {
-        match event? {
-            StreamEvent::Delta(text) => completion.text.push_str(&text),
-            StreamEvent::Reasoning(text) => completion.reasoning.push_str(&text),
-            StreamEvent::Usage(usage) => completion.usage = Some(usage),
-            StreamEvent::Finish(reason) => completion.finish_reason = Some(reason),
-        }
+        assembly.apply(&event?);
     }
-    // There is no single upstream body to keep: record what the stream amounted to.
-    completion.raw = serde_json::json!({
-        "aggregated_from_stream": true,
-        "text": completion.text,
-        "reasoning": completion.reasoning,
-        "finish_reason": completion.finish_reason,
-        "usage": completion.usage,
-    });
-    Ok(completion)
+    Ok(assembly.into_completion())
 }
 
 /// A whole answer replayed as stream events.
 fn completion_events(completion: Completion) -> EventStream {
-    let mut events = Vec::with_capacity(4);
+    let mut events = Vec::with_capacity(4 + completion.tool_calls.len());
+    if let Some(id) = completion.id {
+        events.push(StreamEvent::Id(id));
+    }
     if !completion.reasoning.is_empty() {
-        events.push(Ok(StreamEvent::Reasoning(completion.reasoning)));
+        events.push(StreamEvent::Reasoning(completion.reasoning));
     }
     if !completion.text.is_empty() {
-        events.push(Ok(StreamEvent::Delta(completion.text)));
+        events.push(StreamEvent::Delta(completion.text));
+    }
+    for (index, call) in completion.tool_calls.into_iter().enumerate() {
+        events.push(StreamEvent::ToolCall(ToolCallDelta {
+            index: index as u32,
+            id: Some(call.id),
+            name: Some(call.name),
+            arguments: call.arguments,
+        }));
     }
     if let Some(usage) = completion.usage {
-        events.push(Ok(StreamEvent::Usage(usage)));
+        events.push(StreamEvent::Usage(usage));
     }
     if let Some(reason) = completion.finish_reason {
-        events.push(Ok(StreamEvent::Finish(reason)));
+        events.push(StreamEvent::Finish(reason));
     }
-    Box::pin(futures::stream::iter(events))
+    Box::pin(futures::stream::iter(events.into_iter().map(Ok)))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use futures::Stream;
 
 use super::errors::from_reqwest;
 use super::sse::{Frame, MAX_LINE, SseEvent, SseParser};
-use super::{Progress, StreamEvent, UpstreamError, UpstreamResult, Usage};
+use super::{Progress, StreamEvent, ToolCallDelta, UpstreamError, UpstreamResult, Usage};
 
 /// What one protocol does with the frames of its stream.
 pub(crate) trait Decoder: Send {
@@ -33,6 +33,7 @@ pub(crate) trait Decoder: Send {
 pub(crate) struct Out {
     queue: VecDeque<UpstreamResult<StreamEvent>>,
     last_usage: Option<Usage>,
+    id_sent: bool,
 }
 
 impl Out {
@@ -57,6 +58,24 @@ impl Out {
         if self.last_usage != Some(usage) {
             self.last_usage = Some(usage);
             self.queue.push_back(Ok(StreamEvent::Usage(usage)));
+        }
+    }
+
+    /// A piece of a tool call; a piece with nothing in it (DashScope's closing
+    /// `"function":{}`) is not an event, and empty ids and names count as absent.
+    pub fn tool_call(&mut self, mut delta: ToolCallDelta) {
+        delta.id = delta.id.filter(|id| !id.is_empty());
+        delta.name = delta.name.filter(|name| !name.is_empty());
+        if delta.id.is_some() || delta.name.is_some() || !delta.arguments.is_empty() {
+            self.queue.push_back(Ok(StreamEvent::ToolCall(delta)));
+        }
+    }
+
+    /// The upstream's id of the answer, once (chunks repeat it).
+    pub fn id(&mut self, id: &str) {
+        if !id.is_empty() && !self.id_sent {
+            self.id_sent = true;
+            self.queue.push_back(Ok(StreamEvent::Id(id.to_owned())));
         }
     }
 
@@ -98,7 +117,7 @@ impl SseStream {
             loop {
                 for item in &self.out.queue {
                     match item {
-                        Ok(StreamEvent::Usage(_)) => {}
+                        Ok(StreamEvent::Usage(_) | StreamEvent::Id(_)) => {}
                         Ok(_) => return Poll::Ready(Ok(())),
                         Err(err) => return Poll::Ready(Err(err.clone())),
                     }

@@ -11,8 +11,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use serde_json::json;
+
 use super::errors::Class;
-use super::{FailureKind, UpstreamError, UpstreamResult};
+use super::openai::Body;
+use super::{ChatRequest, FailureKind, ToolChoice, UpstreamError, UpstreamResult};
 
 /// The official SDK's token lifetime and cache time.
 const TOKEN_TTL: Duration = Duration::from_secs(210);
@@ -88,24 +91,38 @@ pub(crate) fn sign(id: &str, secret: &str, now_ms: u64) -> UpstreamResult<String
     Ok(token)
 }
 
+/// Zhipu's v4 API beside OpenAI's: `max_tokens`, sampling clamped (with `do_sample`), no
+/// penalties, seed or end-user field, `tool_choice` `auto` only (so `none` is sent by
+/// leaving the tools out and a forced choice becomes `auto`), thinking as `thinking.type`.
+pub(crate) fn adapt(body: &mut Body<'_>, req: &ChatRequest, limit: Option<u32>) {
+    body.max_tokens = limit;
+    (body.temperature, body.top_p, body.do_sample) = sampling(req.temperature, req.top_p);
+    (body.frequency_penalty, body.presence_penalty) = (None, None);
+    (body.seed, body.user, body.parallel_tool_calls) = (None, None, None);
+    match req.tool_choice {
+        Some(ToolChoice::None) => (body.tools, body.tool_choice) = (None, None),
+        Some(_) => body.tool_choice = Some(json!("auto")),
+        None => {}
+    }
+    body.reasoning_effort = None;
+    body.thinking = req
+        .wants_reasoning()
+        .map(|on| json!({"type": if on { "enabled" } else { "disabled" }}));
+}
+
 /// The SDK's clamps: `temperature <= 0` means greedy (`do_sample:false`), and both
 /// `temperature` and `top_p` must lie strictly inside (0, 1).
-pub(crate) fn sampling(temperature: f64, top_p: f64) -> (f64, f64, Option<bool>) {
-    let (temperature, do_sample) = if temperature <= 0.0 {
-        (0.01, Some(false))
-    } else if temperature >= 1.0 {
-        (0.99, None)
-    } else {
-        (temperature, None)
-    };
-    let top_p = if top_p >= 1.0 {
-        0.99
-    } else if top_p <= 0.0 {
-        0.01
-    } else {
-        top_p
-    };
-    (temperature, top_p, do_sample)
+pub(crate) fn sampling(
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+) -> (Option<f64>, Option<f64>, Option<bool>) {
+    let greedy = temperature.is_some_and(|t| t <= 0.0);
+    let inside = |value: f64| value.clamp(0.01, 0.99);
+    (
+        temperature.map(inside),
+        top_p.map(inside),
+        greedy.then_some(false),
+    )
 }
 
 /// Zhipu's business codes (strings). The HTTP status is coarse: 1113 (arrears) comes with
@@ -181,10 +198,12 @@ mod tests {
 
     #[test]
     fn sampling_clamps() {
-        assert_eq!(sampling(0.0, 0.5), (0.01, 0.5, Some(false)));
-        assert_eq!(sampling(1.0, 1.0), (0.99, 0.99, None));
-        assert_eq!(sampling(1.7, 0.0), (0.99, 0.01, None));
-        assert_eq!(sampling(0.7, 0.8), (0.7, 0.8, None));
+        let s = |t, p| sampling(Some(t), Some(p));
+        assert_eq!(s(0.0, 0.5), (Some(0.01), Some(0.5), Some(false)));
+        assert_eq!(s(1.0, 1.0), (Some(0.99), Some(0.99), None));
+        assert_eq!(s(1.7, 0.0), (Some(0.99), Some(0.01), None));
+        assert_eq!(s(0.7, 0.8), (Some(0.7), Some(0.8), None));
+        assert_eq!(sampling(None, None), (None, None, None));
     }
 
     #[test]

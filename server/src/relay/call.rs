@@ -148,17 +148,7 @@ pub(super) async fn json(
                 () = task.relay.running.interrupted() => (Output::default(), Ending::Interrupted),
                 () = reply.closed() => (Output::default(), Ending::ClientGone { stalled: None }),
                 result = attempts => match result {
-                    Ok((completion, _)) => (
-                        Output {
-                            text: completion.text,
-                            reasoning: completion.reasoning,
-                            reported: completion.usage,
-                            finish_reason: completion.finish_reason,
-                            raw: Some(completion.raw),
-                            chunks: 0,
-                        },
-                        Ending::Finished,
-                    ),
+                    Ok((completion, _)) => (Output::from(completion), Ending::Finished),
                     Err(err) => (Output::default(), Ending::Failed(err)),
                 },
             };
@@ -167,15 +157,20 @@ pub(super) async fn json(
             let answer = match (recorded, outcome.client_error()) {
                 (Err(err), _) => Err(err),
                 (Ok(_), Some(err)) => Err(err),
-                (Ok(call_log_id), None) => Ok(CallResult {
-                    model: task.call.config.model.clone(),
-                    usage: outcome.accounted.usage,
-                    finish_reason: outcome.output.finish_reason,
-                    response: outcome.output.text,
-                    reasoning: outcome.output.reasoning,
-                    call_log_id,
-                    duration_ms: task.started.elapsed().as_millis() as i64,
-                }),
+                (Ok(call_log_id), None) => {
+                    let answer = outcome.output.answer;
+                    Ok(CallResult {
+                        model: task.call.config.model.clone(),
+                        usage: outcome.accounted.usage,
+                        finish_reason: answer.finish_reason,
+                        response: answer.text,
+                        reasoning: answer.reasoning,
+                        tool_calls: answer.tool_calls,
+                        upstream_id: answer.id,
+                        call_log_id,
+                        duration_ms: task.started.elapsed().as_millis() as i64,
+                    })
+                }
             };
             let _ = reply.send(answer);
         }
@@ -239,7 +234,7 @@ pub(super) async fn stream(
                     RelayEvent::Done {
                         usage: outcome.accounted.usage,
                         estimated: outcome.accounted.estimated,
-                        finish_reason: outcome.output.finish_reason.clone(),
+                        finish_reason: outcome.output.answer.finish_reason.clone(),
                         call_log_id,
                     }
                 }
@@ -290,31 +285,18 @@ async fn forward(
             Some(Err(err)) => break Ending::Failed(err),
             Some(Ok(event)) => event,
         };
+        output.answer.apply(&event);
         let gone = match event {
-            Upstream::Usage(usage) => {
-                output.reported = Some(usage);
-                None
-            }
-            Upstream::Finish(reason) => {
-                output.finish_reason = Some(reason);
-                None
-            }
-            Upstream::Delta(text) => {
-                output.text.push_str(&text);
-                output.chunks += 1;
-                send(RelayEvent::Chunk(text)).await
-            }
-            Upstream::Reasoning(text) => {
-                output.reasoning.push_str(&text);
-                output.chunks += 1;
-                send(RelayEvent::Reasoning(text)).await
-            }
+            Upstream::Usage(_) | Upstream::Finish(_) | Upstream::Id(_) => None,
+            Upstream::Delta(text) => send(RelayEvent::Chunk(text)).await,
+            Upstream::Reasoning(text) => send(RelayEvent::Reasoning(text)).await,
+            Upstream::ToolCall(delta) => send(RelayEvent::ToolCall(delta)).await,
         };
         if let Some(ending) = gone {
             break ending;
         }
     };
     drop(upstream);
-    output.raw = Some(output.assembled());
+    output.raw = Some(output.answer.record());
     (output, ending)
 }

@@ -29,7 +29,7 @@ use crate::{
     crypto::Cipher,
     db::Db,
     error::{AppError, AppResult},
-    providers::{Providers, Usage},
+    providers::{Providers, ToolCall, ToolCallDelta, Usage},
     quotas::{Admission, Quotas},
 };
 use recorder::Recorder;
@@ -52,9 +52,12 @@ pub struct CallResult {
     pub response: String,
     /// The model's reasoning, when it shows it.
     pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
     pub model: String,
     pub usage: Usage,
     pub finish_reason: Option<String>,
+    /// The upstream's id of its answer.
+    pub upstream_id: Option<String>,
     pub call_log_id: i64,
     pub duration_ms: i64,
 }
@@ -65,6 +68,8 @@ pub enum RelayEvent {
     Chunk(String),
     /// Reasoning text (surfaces that have no place for it skip it).
     Reasoning(String),
+    /// A piece of a tool call (see [`ToolCallDelta`]).
+    ToolCall(ToolCallDelta),
     Done {
         usage: Usage,
         estimated: bool,

@@ -14,7 +14,7 @@ use crate::{
         usage::Reservation,
     },
     error::{AppError, UpstreamFailure},
-    providers::{FailureKind, UpstreamError, Usage},
+    providers::{Assembly, ChatRequest, Completion, FailureKind, UpstreamError},
     quotas::Admission,
 };
 
@@ -40,25 +40,25 @@ pub(crate) enum Ending {
 /// Everything the upstream sent, as far as the call got.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
-    pub text: String,
-    pub reasoning: String,
-    pub reported: Option<Usage>,
-    pub finish_reason: Option<String>,
+    pub answer: Assembly,
     /// The upstream's answer as received (non-streamed), or the assembled stream.
     pub raw: Option<Value>,
-    pub chunks: u32,
 }
 
-impl Output {
-    /// A stream's record of itself: there is no single upstream body.
-    pub fn assembled(&self) -> Value {
-        json!({
-            "text": self.text,
-            "reasoning": self.reasoning,
-            "usage": self.reported,
-            "finish_reason": self.finish_reason,
-            "chunks": self.chunks,
-        })
+impl From<Completion> for Output {
+    fn from(completion: Completion) -> Self {
+        Self {
+            answer: Assembly {
+                text: completion.text,
+                reasoning: completion.reasoning,
+                tool_calls: completion.tool_calls,
+                usage: completion.usage,
+                finish_reason: completion.finish_reason,
+                id: completion.id,
+                chunks: 0,
+            },
+            raw: Some(completion.raw),
+        }
     }
 }
 
@@ -71,14 +71,16 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub fn new(call: &PreparedCall, output: Output, ending: Ending, retries: u32) -> Self {
+        let answer = &output.answer;
         let accounted = usage::account(
             &Produced {
-                reported: output.reported,
-                text: &output.text,
-                reasoning: &output.reasoning,
+                reported: answer.usage,
+                text: &answer.text,
+                reasoning: &answer.reasoning,
+                tool_calls: &answer.tool_calls,
                 complete: matches!(ending, Ending::Finished),
             },
-            &call.request.messages,
+            &call.request,
         );
         Self {
             output,
@@ -140,6 +142,7 @@ impl Outcome {
         is_stream: bool,
     ) -> NewCallLog {
         let request = &call.request;
+        let answer = &self.output.answer;
         let usage = self.accounted.usage;
         let failure = self.failure();
         let status = self.status();
@@ -154,20 +157,13 @@ impl Outcome {
             provider: call.config.provider.clone(),
             model: request.model.clone(),
             request_messages: json!(request.messages),
-            request_params: Some(json!({
-                "model": request.model,
-                "max_tokens": request.max_tokens,
-                "temperature": request.temperature,
-                "top_p": request.top_p,
-                "frequency_penalty": request.frequency_penalty,
-                "presence_penalty": request.presence_penalty,
-                "stream": is_stream,
-            })),
-            response_content: (!self.output.text.is_empty() || status == CallStatus::Success)
-                .then(|| self.output.text.clone()),
+            request_params: Some(request_params(request, is_stream)),
+            response_content: (!answer.text.is_empty() || status == CallStatus::Success)
+                .then(|| answer.text.clone()),
             response_data: self.output.raw.clone(),
             status,
-            finish_reason: self.output.finish_reason.clone(),
+            finish_reason: answer.finish_reason.clone(),
+            upstream_id: answer.id.clone(),
             error_code: failure.as_ref().map(|(code, _)| code.to_string()),
             error_message: failure.map(|(_, detail)| detail),
             prompt_tokens: Some(usage.prompt_tokens as i32),
@@ -182,6 +178,16 @@ impl Outcome {
             reservation,
         }
     }
+}
+
+/// Everything sent beside the messages, as the record shows it.
+fn request_params(request: &ChatRequest, is_stream: bool) -> Value {
+    let mut params = json!(request);
+    if let Some(params) = params.as_object_mut() {
+        params.remove("messages");
+        params.insert("stream".into(), json!(is_stream));
+    }
+    params
 }
 
 /// The client-facing error for an upstream failure: 429 when the upstream said so,

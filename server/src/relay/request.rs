@@ -10,11 +10,14 @@ use crate::{
     crypto::Cipher,
     db::{self, Db},
     error::{AppError, AppResult},
-    providers::{ChatMessage, ChatRequest, ProviderKind, Role, Target},
+    providers::{
+        ChatMessage, ChatRequest, ProviderKind, ResponseFormat, Role, Target, Tool, ToolChoice,
+    },
     validate,
 };
 
-/// Per-call parameters a client may set; each overrides the config's within the same range.
+/// Per-call parameters a client may set. The sampling ones override the config's within
+/// the same range; the rest have no config default and are sent only when given.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     pub max_tokens: Option<i32>,
@@ -22,6 +25,14 @@ pub struct Overrides {
     pub top_p: Option<f64>,
     pub frequency_penalty: Option<f64>,
     pub presence_penalty: Option<f64>,
+    pub stop: Vec<String>,
+    pub seed: Option<i64>,
+    pub response_format: Option<ResponseFormat>,
+    pub user: Option<String>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub parallel_tool_calls: Option<bool>,
+    pub reasoning_effort: Option<String>,
 }
 
 /// What a client asked for.
@@ -57,8 +68,7 @@ pub struct PreparedCall {
 impl PreparedCall {
     /// The most the call can use: its prompt (estimated) plus everything it may generate.
     pub fn worst_case_tokens(&self) -> i64 {
-        i64::from(super::usage::prompt_estimate(&self.request.messages))
-            + i64::from(self.request.max_tokens)
+        i64::from(super::usage::prompt_estimate(&self.request)) + i64::from(self.request.max_tokens)
     }
 }
 
@@ -91,18 +101,15 @@ pub async fn prepare(
             return Err(AppError::Unavailable("该模板已被禁用".into()));
         }
         let rendered = template::render(&template.template_content, &input.variables)?;
-        messages.push(ChatMessage {
-            role: Role::User,
-            content: rendered,
-        });
+        messages.push(ChatMessage::text(Role::User, rendered));
     }
-    if !messages.iter().any(|m| m.role != Role::System) {
+    if messages.iter().all(|m| m.role.is_instruction()) {
         return Err(AppError::validation(
             "messages",
             "请提供至少一条用户消息或使用模板",
         ));
     }
-    let request = build_request(&config, messages, &input.overrides)?;
+    let request = build_request(&config, messages, input.overrides)?;
     resolved(config, template.map(|t| t.id), request, caller, cipher)
 }
 
@@ -113,11 +120,8 @@ pub fn prepare_test(
     caller: Caller,
     cipher: &Cipher,
 ) -> AppResult<PreparedCall> {
-    let messages = vec![ChatMessage {
-        role: Role::User,
-        content: message,
-    }];
-    let request = build_request(&config, messages, &Overrides::default())?;
+    let messages = vec![ChatMessage::text(Role::User, message)];
+    let request = build_request(&config, messages, Overrides::default())?;
     resolved(config, None, request, caller, cipher)
 }
 
@@ -130,6 +134,7 @@ fn resolved(
 ) -> AppResult<PreparedCall> {
     let provider = ProviderKind::parse(&config.provider)
         .ok_or_else(|| AppError::Internal(format!("unknown provider {}", config.provider)))?;
+    check_capabilities(provider, &request)?;
     // Decrypted only now, for this call; `Secret` keeps it out of logs.
     let api_key = cipher
         .decrypt(&config.api_key)
@@ -157,72 +162,152 @@ fn check_history(messages: &[ChatMessage]) -> AppResult<()> {
             format!("消息数量不能超过 {MAX_MESSAGES} 条"),
         ));
     }
-    let total: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+    let total: usize = messages
+        .iter()
+        .map(|m| {
+            let images: usize = m.content.images().map(|image| image.url.len()).sum();
+            let calls: usize = m.tool_calls.iter().map(|c| c.arguments.len()).sum();
+            m.content.text().chars().count() + images + calls
+        })
+        .sum();
     if total > MAX_CONTENT_CHARS {
         return Err(AppError::validation("messages", "消息内容过长"));
     }
     Ok(())
 }
 
-/// The config's system prompt first, then the request's system messages, then the rest in
-/// the order given (so history stays intact).
+/// The config's system prompt first, then the request's instructions (system, developer),
+/// then the rest in the order given (so history stays intact). A parameter the call sets
+/// wins over the config's; a reasoning model's config sends no sampling defaults.
 pub fn build_request(
     config: &llm_configs::Model,
     messages: Vec<ChatMessage>,
-    overrides: &Overrides,
+    overrides: Overrides,
 ) -> AppResult<ChatRequest> {
     let (system, rest): (Vec<_>, Vec<_>) =
-        messages.into_iter().partition(|m| m.role == Role::System);
+        messages.into_iter().partition(|m| m.role.is_instruction());
     let mut ordered = Vec::with_capacity(system.len() + rest.len() + 1);
     if let Some(prompt) = config
         .system_prompt
         .as_ref()
         .filter(|p| !p.trim().is_empty())
     {
-        ordered.push(ChatMessage {
-            role: Role::System,
-            content: prompt.clone(),
-        });
+        ordered.push(ChatMessage::text(Role::System, prompt.clone()));
     }
     ordered.extend(system);
     ordered.extend(rest);
     let max_tokens = overrides.max_tokens.unwrap_or(config.max_tokens);
-    Ok(ChatRequest {
+    let default = |value: f64| (!config.reasoning_model).then_some(value);
+    let sampling = |field, label, given: Option<f64>, configured, min, max| {
+        given
+            .or(default(configured))
+            .map(|value| validate::range_f64(field, label, value, min, max))
+            .transpose()
+    };
+    let request = ChatRequest {
         model: config.model.clone(),
         messages: ordered,
         max_tokens: validate::range_i64("max_tokens", "Max Tokens", max_tokens.into(), 1, 32000)?
             as u32,
-        temperature: validate::range_f64(
+        temperature: sampling(
             "temperature",
             "Temperature",
-            overrides.temperature.unwrap_or(config.temperature),
+            overrides.temperature,
+            config.temperature,
             0.0,
             2.0,
         )?,
-        top_p: validate::range_f64(
-            "top_p",
-            "Top P",
-            overrides.top_p.unwrap_or(config.top_p),
-            0.0,
-            1.0,
-        )?,
-        frequency_penalty: validate::range_f64(
+        top_p: sampling("top_p", "Top P", overrides.top_p, config.top_p, 0.0, 1.0)?,
+        frequency_penalty: sampling(
             "frequency_penalty",
             "Frequency Penalty",
-            overrides
-                .frequency_penalty
-                .unwrap_or(config.frequency_penalty),
+            overrides.frequency_penalty,
+            config.frequency_penalty,
             -2.0,
             2.0,
         )?,
-        presence_penalty: validate::range_f64(
+        presence_penalty: sampling(
             "presence_penalty",
             "Presence Penalty",
-            overrides
-                .presence_penalty
-                .unwrap_or(config.presence_penalty),
+            overrides.presence_penalty,
+            config.presence_penalty,
             -2.0,
             2.0,
         )?,
-    })
+        stop: overrides.stop,
+        seed: overrides.seed,
+        response_format: overrides.response_format,
+        user: overrides.user,
+        tools: overrides.tools,
+        tool_choice: overrides.tool_choice,
+        parallel_tool_calls: overrides.parallel_tool_calls,
+        reasoning_effort: overrides.reasoning_effort,
+    };
+    check_extensions(&request)?;
+    Ok(request)
+}
+
+const MAX_STOP: usize = 4;
+const MAX_TOOLS: usize = 128;
+
+/// The parts of an SDK's request a provider may not support, and their shapes.
+fn check_extensions(request: &ChatRequest) -> AppResult<()> {
+    if request.stop.len() > MAX_STOP {
+        return Err(AppError::validation(
+            "stop",
+            format!("停止词最多 {MAX_STOP} 个"),
+        ));
+    }
+    if request.tools.len() > MAX_TOOLS {
+        return Err(AppError::validation(
+            "tools",
+            format!("工具最多 {MAX_TOOLS} 个"),
+        ));
+    }
+    if let Some(tool) = request.tools.iter().find(|t| !valid_tool_name(&t.name)) {
+        return Err(AppError::validation(
+            "tools",
+            format!(
+                "工具名称无效：{}（只能包含字母、数字、_ 和 -，1–64 个字符）",
+                tool.name
+            ),
+        ));
+    }
+    if let Some(ToolChoice::Function(name)) = &request.tool_choice
+        && !request.tools.iter().any(|t| &t.name == name)
+    {
+        return Err(AppError::validation(
+            "tool_choice",
+            format!("tool_choice 指定的工具不在 tools 中：{name}"),
+        ));
+    }
+    Ok(())
+}
+
+fn valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Refuses what the provider's protocol cannot carry, before anything is sent or charged.
+fn check_capabilities(provider: ProviderKind, request: &ChatRequest) -> AppResult<()> {
+    let can = provider.capabilities();
+    let refuse = |field, what: &str| {
+        Err(AppError::Unsupported {
+            field,
+            message: format!("该模型配置的提供商（{}）不支持{what}", provider.as_str()),
+        })
+    };
+    if request.has_images() && !can.images {
+        return refuse("messages", "图片输入");
+    }
+    if request.uses_tools() && !can.tools {
+        return refuse("tools", "工具调用");
+    }
+    if request.response_format.is_some() && !can.response_format {
+        return refuse("response_format", "指定回复格式（response_format）");
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 
 use entity::llm_configs;
 
-use crate::providers::{ChatMessage, Usage};
+use crate::providers::{ChatRequest, ToolCall, Usage};
 
 /// Usage as recorded, with whether it had to be estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,6 +19,7 @@ pub struct Produced<'a> {
     pub reported: Option<Usage>,
     pub text: &'a str,
     pub reasoning: &'a str,
+    pub tool_calls: &'a [ToolCall],
     /// The upstream answered in full (a success is charged even when its text is empty:
     /// the model may have spent its tokens on hidden reasoning).
     pub complete: bool,
@@ -29,12 +30,13 @@ impl Produced<'_> {
         self.complete
             || !self.text.is_empty()
             || !self.reasoning.is_empty()
+            || !self.tool_calls.is_empty()
             || self.reported.is_some_and(|u| u.completion_tokens > 0)
     }
 }
 
 /// The charge for one call: zero without output, else the reported usage or an estimate.
-pub fn account(produced: &Produced<'_>, messages: &[ChatMessage]) -> Accounted {
+pub fn account(produced: &Produced<'_>, request: &ChatRequest) -> Accounted {
     if !produced.any_output() {
         return Accounted::default();
     }
@@ -49,8 +51,10 @@ pub fn account(produced: &Produced<'_>, messages: &[ChatMessage]) -> Accounted {
             }
         }
         None => {
-            let prompt = prompt_estimate(messages);
-            let completion = estimate_tokens(produced.text) + estimate_tokens(produced.reasoning);
+            let prompt = prompt_estimate(request);
+            let completion = estimate_tokens(produced.text)
+                + estimate_tokens(produced.reasoning)
+                + tool_calls_estimate(produced.tool_calls);
             Accounted {
                 usage: Usage {
                     prompt_tokens: prompt,
@@ -63,12 +67,36 @@ pub fn account(produced: &Produced<'_>, messages: &[ChatMessage]) -> Accounted {
     }
 }
 
+/// What an image counts as: OpenAI's price of a 1024×1024 image in high detail, the most
+/// common case (the providers' own counts differ; the estimate only bounds a reservation or
+/// stands in when no usage came back).
+const IMAGE_TOKENS: u32 = 765;
+
 /// The prompt's tokens as estimated before sending: each message carries a few tokens of
-/// framing (role, separators).
-pub fn prompt_estimate(messages: &[ChatMessage]) -> u32 {
-    messages
+/// framing (role, separators); images and the tools' definitions count too.
+pub fn prompt_estimate(request: &ChatRequest) -> u32 {
+    let messages: u32 = request
+        .messages
         .iter()
-        .map(|m| estimate_tokens(&m.content) + 4)
+        .map(|m| {
+            let images = m.content.images().count() as u32;
+            estimate_tokens(&m.content.text())
+                + images * IMAGE_TOKENS
+                + tool_calls_estimate(&m.tool_calls)
+                + 4
+        })
+        .sum();
+    let tools = match request.tools.is_empty() {
+        true => 0,
+        false => estimate_tokens(&serde_json::to_string(&request.tools).unwrap_or_default()),
+    };
+    messages + tools
+}
+
+fn tool_calls_estimate(calls: &[ToolCall]) -> u32 {
+    calls
+        .iter()
+        .map(|call| estimate_tokens(&call.name) + estimate_tokens(&call.arguments) + 4)
         .sum()
 }
 
@@ -99,15 +127,58 @@ pub fn cost(config: &llm_configs::Model, usage: &Usage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::Role;
+    use crate::providers::{ChatMessage, Content, ImageUrl, Part, Role, Tool};
 
     fn produced<'a>(reported: Option<Usage>, text: &'a str, complete: bool) -> Produced<'a> {
         Produced {
             reported,
             text,
             reasoning: "",
+            tool_calls: &[],
             complete,
         }
+    }
+
+    fn hello() -> ChatRequest {
+        ChatRequest {
+            messages: vec![ChatMessage::text(Role::User, "你好")],
+            ..ChatRequest::default()
+        }
+    }
+
+    #[test]
+    fn images_tools_and_tool_calls_count_in_the_prompt_estimate() {
+        let mut request = hello();
+        let plain = prompt_estimate(&request);
+        request.messages.push(ChatMessage {
+            content: Content::Parts(vec![Part::ImageUrl {
+                image_url: ImageUrl {
+                    url: "https://example.com/a.png".into(),
+                    detail: None,
+                },
+            }]),
+            ..ChatMessage::text(Role::User, "")
+        });
+        assert_eq!(prompt_estimate(&request), plain + IMAGE_TOKENS + 4);
+        request.tools.push(Tool {
+            name: "get_weather".into(),
+            description: None,
+            parameters: None,
+        });
+        assert!(prompt_estimate(&request) > plain + IMAGE_TOKENS + 4);
+        let call = ToolCall {
+            id: "c".into(),
+            name: "f".into(),
+            arguments: "{\"city\":\"杭州\"}".into(),
+        };
+        let only_calls = Produced {
+            reported: None,
+            text: "",
+            reasoning: "",
+            tool_calls: std::slice::from_ref(&call),
+            complete: false,
+        };
+        assert!(account(&only_calls, &hello()).usage.completion_tokens > 0);
     }
 
     #[test]
@@ -117,7 +188,10 @@ mod tests {
             completion_tokens: 5,
             total_tokens: 0,
         };
-        let accounted = account(&produced(Some(reported), "ignored", true), &[]);
+        let accounted = account(
+            &produced(Some(reported), "ignored", true),
+            &ChatRequest::default(),
+        );
         assert!(!accounted.estimated);
         assert_eq!(accounted.usage.total_tokens, 15);
     }
@@ -126,11 +200,7 @@ mod tests {
     fn estimates_chinese_and_english() {
         assert_eq!(estimate_tokens("你好世界"), 4);
         assert_eq!(estimate_tokens("hello world!"), 3);
-        let messages = [ChatMessage {
-            role: Role::User,
-            content: "你好".into(),
-        }];
-        let accounted = account(&produced(None, "很高兴为您服务", true), &messages);
+        let accounted = account(&produced(None, "很高兴为您服务", true), &hello());
         assert!(accounted.estimated);
         assert_eq!(accounted.usage.prompt_tokens, 6);
         assert_eq!(accounted.usage.completion_tokens, 7);
@@ -139,10 +209,7 @@ mod tests {
 
     #[test]
     fn no_output_costs_nothing_and_partial_output_is_charged() {
-        let messages = [ChatMessage {
-            role: Role::User,
-            content: "你好".into(),
-        }];
+        let messages = hello();
         let refused = account(&produced(None, "", false), &messages);
         assert_eq!(refused, Accounted::default());
         let cut = account(&produced(None, "半句", false), &messages);
@@ -153,6 +220,7 @@ mod tests {
             reported: None,
             text: "",
             reasoning: "让我想想",
+            tool_calls: &[],
             complete: false,
         };
         assert_eq!(

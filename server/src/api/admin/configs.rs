@@ -37,6 +37,9 @@ pub struct ConfigView {
     pub top_p: f64,
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
+    /// A reasoning model (o-series, gpt-5, thinking models): temperature, top_p and the
+    /// penalties above are not sent upstream; a call's own values still are.
+    pub reasoning_model: bool,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -65,6 +68,8 @@ pub struct CreateConfig {
     pub top_p: Option<f64>,
     pub frequency_penalty: Option<f64>,
     pub presence_penalty: Option<f64>,
+    /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
+    pub reasoning_model: Option<bool>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -88,6 +93,8 @@ pub struct UpdateConfig {
     pub top_p: Option<f64>,
     pub frequency_penalty: Option<f64>,
     pub presence_penalty: Option<f64>,
+    /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
+    pub reasoning_model: Option<bool>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -153,6 +160,7 @@ impl ConfigsApi {
             top_p: body.top_p.unwrap_or(defaults.top_p),
             frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
             presence_penalty: body.presence_penalty.unwrap_or(0.0),
+            reasoning_model: body.reasoning_model.unwrap_or(false),
             system_prompt: body.system_prompt,
             timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
             max_retries: body.max_retries.unwrap_or(defaults.max_retries),
@@ -208,6 +216,7 @@ impl ConfigsApi {
         set(&mut fields.top_p, body.top_p);
         set(&mut fields.frequency_penalty, body.frequency_penalty);
         set(&mut fields.presence_penalty, body.presence_penalty);
+        set(&mut fields.reasoning_model, body.reasoning_model);
         if let Some(prompt) = body.system_prompt {
             fields.system_prompt = Some(prompt);
         }
@@ -353,6 +362,7 @@ fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
             -2.0,
             2.0,
         )?,
+        reasoning_model: fields.reasoning_model,
         system_prompt: validate::optional_text(
             "system_prompt",
             "System Prompt",
@@ -412,6 +422,7 @@ fn view(state: &AppState, row: &Model) -> ConfigView {
         top_p: row.top_p,
         frequency_penalty: row.frequency_penalty,
         presence_penalty: row.presence_penalty,
+        reasoning_model: row.reasoning_model,
         system_prompt: row.system_prompt.clone(),
         timeout_seconds: row.timeout_seconds,
         max_retries: row.max_retries,

@@ -165,6 +165,7 @@ pub fn input_of(body: CallRequest) -> AppResult<CallInput> {
             top_p: body.top_p,
             frequency_penalty: body.frequency_penalty,
             presence_penalty: body.presence_penalty,
+            ..Overrides::default()
         },
     })
 }
@@ -181,10 +182,7 @@ fn message(message: Message) -> AppResult<ChatMessage> {
             ));
         }
     };
-    Ok(ChatMessage {
-        role,
-        content: message.content,
-    })
+    Ok(ChatMessage::text(role, message.content))
 }
 
 /// Hands the call to the relay and answers it as JSON or as a stream in `format`.
@@ -245,7 +243,8 @@ fn to_message(event: RelayEvent) -> Option<StreamMessage> {
             message.kind = Some("chunk".into());
             message.content = Some(text);
         }
-        RelayEvent::Reasoning(_) => return None,
+        // The client API carries neither (it sends no tools).
+        RelayEvent::Reasoning(_) | RelayEvent::ToolCall(_) => return None,
         RelayEvent::Done {
             usage,
             estimated,

@@ -1,15 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
+use crate::providers::anthropic_request;
 use crate::providers::stream::decode_all;
 use crate::providers::{ChatMessage, Role, StreamEvent};
 use reqwest::header::HeaderValue;
 use serde_json::json;
 
 fn msg(role: Role, content: &str) -> ChatMessage {
-    ChatMessage {
-        role,
-        content: content.to_owned(),
-    }
+    ChatMessage::text(role, content)
 }
 
 fn request() -> ChatRequest {
@@ -23,10 +21,11 @@ fn request() -> ChatRequest {
             msg(Role::User, "again"),
         ],
         max_tokens: 256,
-        temperature: 1.7,
-        top_p: 0.9,
-        frequency_penalty: 0.5,
-        presence_penalty: 0.5,
+        temperature: Some(1.7),
+        top_p: Some(0.9),
+        frequency_penalty: Some(0.5),
+        presence_penalty: Some(0.5),
+        ..ChatRequest::default()
     }
 }
 
@@ -36,7 +35,7 @@ fn decode(chunks: &[&[u8]]) -> Vec<UpstreamResult<StreamEvent>> {
 
 #[test]
 fn body_moves_system_merges_turns_and_sends_one_sampling_parameter() {
-    let b = serde_json::to_value(Anthropic.body(&request(), true)).unwrap();
+    let b = serde_json::to_value(anthropic_request::body(&request(), true)).unwrap();
     assert_eq!(
         b,
         json!({"model":"claude-sonnet-4-5","max_tokens":256,"system":"你是一个乐于助人的助手。\n\nBe brief.",
@@ -49,7 +48,7 @@ fn body_always_has_max_tokens_and_no_system_when_absent() {
     let mut req = request();
     req.max_tokens = 0;
     req.messages = vec![msg(Role::User, "q")];
-    let b = serde_json::to_value(Anthropic.body(&req, false)).unwrap();
+    let b = serde_json::to_value(anthropic_request::body(&req, false)).unwrap();
     assert_eq!(b["max_tokens"], 4096);
     assert!(b.get("system").is_none() && b.get("stream").is_none() && b.get("top_p").is_none());
 }
@@ -138,6 +137,7 @@ fn stream_usage_is_cumulative_latest_wins() {
     assert_eq!(
         events,
         [
+            StreamEvent::Id("msg_01X".to_owned()),
             StreamEvent::Delta("你好！".to_owned()),
             // The thinking delta is reasoning, not reply text.
             StreamEvent::Reasoning("not text".to_owned()),
@@ -162,7 +162,7 @@ fn stream_split_inside_utf8_char() {
     let at = STREAM.find("你").unwrap() + 1;
     let events = decode(&[&bytes[..at], &bytes[at..]]);
     assert_eq!(
-        events[0].as_ref().unwrap(),
+        events[1].as_ref().unwrap(),
         &StreamEvent::Delta("你好！".to_owned())
     );
     assert!(events.iter().all(Result::is_ok));

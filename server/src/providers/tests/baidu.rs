@@ -5,10 +5,7 @@ use crate::providers::{ChatMessage, StreamEvent, Usage};
 use serde_json::json;
 
 fn msg(role: Role, content: &str) -> ChatMessage {
-    ChatMessage {
-        role,
-        content: content.to_owned(),
-    }
+    ChatMessage::text(role, content)
 }
 
 fn request(messages: Vec<ChatMessage>) -> ChatRequest {
@@ -16,10 +13,11 @@ fn request(messages: Vec<ChatMessage>) -> ChatRequest {
         model: "ernie-speed-128k".to_owned(),
         messages,
         max_tokens: 1,
-        temperature: 0.0,
-        top_p: 1.5,
-        frequency_penalty: 0.0,
-        presence_penalty: 0.0,
+        temperature: Some(0.0),
+        top_p: Some(1.5),
+        frequency_penalty: Some(0.0),
+        presence_penalty: Some(0.0),
+        ..ChatRequest::default()
     }
 }
 
@@ -50,17 +48,17 @@ fn body_normalises_messages_and_parameters() {
 #[test]
 fn penalty_score_heuristic_and_temperature_cap() {
     let mut req = request(vec![msg(Role::User, "q")]);
-    req.frequency_penalty = 0.4;
-    req.presence_penalty = 1.0;
-    req.temperature = 1.5;
+    req.frequency_penalty = Some(0.4);
+    req.presence_penalty = Some(1.0);
+    req.temperature = Some(1.5);
     let b = serde_json::to_value(Baidu.body(&req, false)).unwrap();
     assert_eq!(b["penalty_score"], 1.5);
     assert_eq!(b["temperature"], 1.0);
-    req.presence_penalty = 5.0;
+    req.presence_penalty = Some(5.0);
     let b = serde_json::to_value(Baidu.body(&req, false)).unwrap();
     assert_eq!(b["penalty_score"], 2.0);
-    req.frequency_penalty = -1.0;
-    req.presence_penalty = -1.0;
+    req.frequency_penalty = Some(-1.0);
+    req.presence_penalty = Some(-1.0);
     let b = serde_json::to_value(Baidu.body(&req, false)).unwrap();
     assert!(b.get("penalty_score").is_none());
     assert!(b.get("stream").is_none());

@@ -1,27 +1,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::providers::stream::decode_all;
-use crate::providers::{Role, StreamEvent, Usage};
+use crate::providers::{ChatMessage, Role, StreamEvent, Usage};
 use serde_json::json;
 
 fn request() -> ChatRequest {
     ChatRequest {
         model: "qwen-plus".to_owned(),
         messages: vec![
-            ChatMessage {
-                role: Role::System,
-                content: "sys".to_owned(),
-            },
-            ChatMessage {
-                role: Role::User,
-                content: "你好".to_owned(),
-            },
+            ChatMessage::text(Role::System, "sys"),
+            ChatMessage::text(Role::User, "你好"),
         ],
         max_tokens: 256,
-        temperature: 2.0,
-        top_p: 1.0,
-        frequency_penalty: 0.7,
-        presence_penalty: 0.3,
+        temperature: Some(2.0),
+        top_p: Some(1.0),
+        frequency_penalty: Some(0.7),
+        presence_penalty: Some(0.3),
+        ..ChatRequest::default()
     }
 }
 
@@ -97,6 +92,7 @@ fn stream_cumulative_usage_and_eof_end() {
     assert_eq!(
         events,
         [
+            StreamEvent::Id("902f".to_owned()),
             StreamEvent::Delta("你好".to_owned()),
             StreamEvent::Usage(Usage {
                 prompt_tokens: 22,

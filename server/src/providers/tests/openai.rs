@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::providers::stream::decode_all;
-use crate::providers::{Role, StreamEvent, Usage};
+use crate::providers::{ChatMessage, Role, StreamEvent, Usage};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::json;
 
@@ -9,20 +9,15 @@ pub(crate) fn request() -> ChatRequest {
     ChatRequest {
         model: "m".to_owned(),
         messages: vec![
-            ChatMessage {
-                role: Role::System,
-                content: "你是一个乐于助人的助手。".to_owned(),
-            },
-            ChatMessage {
-                role: Role::User,
-                content: "你好".to_owned(),
-            },
+            ChatMessage::text(Role::System, "你是一个乐于助人的助手。"),
+            ChatMessage::text(Role::User, "你好"),
         ],
         max_tokens: 256,
-        temperature: 0.7,
-        top_p: 0.9,
-        frequency_penalty: 0.5,
-        presence_penalty: 0.25,
+        temperature: Some(0.7),
+        top_p: Some(0.9),
+        frequency_penalty: Some(0.5),
+        presence_penalty: Some(0.25),
+        ..ChatRequest::default()
     }
 }
 
@@ -93,8 +88,8 @@ fn xunfei_body_uses_max_tokens_clamped_and_no_stream_options() {
 #[test]
 fn zhipu_body_clamps_and_drops_penalties() {
     let mut req = request();
-    req.temperature = 0.0;
-    req.top_p = 1.0;
+    req.temperature = Some(0.0);
+    req.top_p = Some(1.0);
     let b = body(Dialect::Zhipu, &req, true);
     assert_eq!(b["temperature"], 0.01);
     assert_eq!(b["do_sample"], false);
@@ -102,7 +97,7 @@ fn zhipu_body_clamps_and_drops_penalties() {
     assert_eq!(b["max_tokens"], 256);
     assert!(b.get("frequency_penalty").is_none() && b.get("presence_penalty").is_none());
     assert!(b.get("stream_options").is_none());
-    req.temperature = 1.5;
+    req.temperature = Some(1.5);
     let b = body(Dialect::Zhipu, &req, false);
     assert_eq!(b["temperature"], 0.99);
     assert!(b.get("do_sample").is_none());
@@ -147,6 +142,7 @@ const OPENAI_STREAM: &str = concat!(
 
 fn openai_expected() -> Vec<StreamEvent> {
     vec![
+        StreamEvent::Id("chatcmpl-BxQ1".to_owned()),
         StreamEvent::Delta("你好！".to_owned()),
         StreamEvent::Delta("很高兴为您服务。".to_owned()),
         StreamEvent::Finish("stop".to_owned()),
@@ -183,7 +179,7 @@ fn openai_stream_survives_any_chunking() {
 fn stream_without_done_is_a_cut() {
     let cut = &OPENAI_STREAM[..OPENAI_STREAM.find("data: [DONE]").unwrap()];
     let events = decode(Dialect::OpenAi, &[cut.as_bytes()]);
-    assert_eq!(events.len(), 5);
+    assert_eq!(events.len(), 6);
     let err = last_err(&events);
     assert_eq!(err.kind, FailureKind::Connect);
     assert!(err.retryable);
@@ -274,6 +270,7 @@ fn spark_stream_ends_with_stop_at_done() {
     assert_eq!(
         ok(decode(Dialect::Xunfei, &[SPARK_STREAM.as_bytes()])),
         [
+            StreamEvent::Id("cha000b000c@dx1905cf38fc8b86d552".to_owned()),
             StreamEvent::Delta("你好！".to_owned()),
             StreamEvent::Usage(Usage {
                 prompt_tokens: 9,
@@ -356,6 +353,7 @@ fn zhipu_stream_usage_on_last_chunk() {
     assert_eq!(
         ok(decode(Dialect::Zhipu, &[ZHIPU_STREAM.as_bytes()])),
         [
+            StreamEvent::Id("20250730153012a1b2c3d4e5f60718".to_owned()),
             StreamEvent::Delta("你好！".to_owned()),
             StreamEvent::Finish("stop".to_owned()),
             StreamEvent::Usage(Usage {
