@@ -203,7 +203,10 @@ fn run_pytest(python: &str, setup: &Value) {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         // The SDKs would otherwise pick up a developer's own keys or gateway.
         .env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("ANTHROPIC_AUTH_TOKEN")
         .output()
         .unwrap_or_else(|err| panic!("cannot run {python} ({PYTHON_VAR}): {err}"));
     let printed = format!(

@@ -51,10 +51,14 @@ def openai_client(key="main"):
     )
 
 
-def anthropic_client(key="main"):
+def anthropic_client(key="main", x_api_key=False):
+    """The SDK sends `api_key` as `Authorization: Bearer`; `x_api_key` sends it the way
+    older SDKs and Claude Code's ANTHROPIC_API_KEY do instead."""
+    secret = SETUP["keys"][key]
     return anthropic.Anthropic(
         base_url=SETUP["base_url"],
-        api_key=SETUP["keys"][key],
+        api_key=None if x_api_key else secret,
+        default_headers={"X-Api-Key": secret} if x_api_key else None,
         max_retries=0,
         timeout=30,
     )

@@ -69,6 +69,14 @@ def test_create(config):
     )
 
 
+def test_key_in_x_api_key_header():
+    message = anthropic_client(x_api_key=True).messages.create(
+        model=ALL[0], max_tokens=MAX_TOKENS, messages=HELLO
+    )
+    expect_record(ALL[0], stream=False)
+    assert message.content[0].text == REPLY
+
+
 @pytest.mark.parametrize("config", ALL)
 def test_stream(config):
     # The SDK's stream helper checks the event order (message_start first, blocks by index).
