@@ -41,6 +41,9 @@ pub enum AppError {
     Forbidden,
     #[error("{0}不存在")]
     NotFound(&'static str),
+    /// A `/v1` call names a model (config) that does not exist or is disabled.
+    #[error("模型不存在或未启用：{0}")]
+    ModelNotFound(String),
     #[error("{0}")]
     Conflict(String),
     /// The target exists but may not be used now (disabled config or template).
@@ -143,7 +146,7 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::Unavailable(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
@@ -181,6 +184,7 @@ impl AppError {
             },
             Self::Forbidden => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::ModelNotFound(_) => "MODEL_NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::TooManyRequests { code, .. } => code,

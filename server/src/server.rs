@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/admin", AdminUi.with(Compression::new()))
         .at("/", make_sync(|_| Redirect::see_other("/admin/")))
         .nest("/api", service)
+        .nest("/v1", api::v1::routes())
         .boxed();
     if !state.config.cors_origins.is_empty() {
         let mut cors = Cors::new().allow_credentials(false);

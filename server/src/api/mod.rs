@@ -1,11 +1,13 @@
 //! The HTTP API, by audience: `auth` (sign-in), `client` (the Windows client's calls),
-//! `admin` (everything an admin manages). Assembled into one OpenAPI service.
+//! `admin` (everything an admin manages), assembled into one OpenAPI service; and `v1`, the
+//! OpenAI- and Anthropic-compatible surface for standard SDKs.
 
 pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod envelope;
 mod system;
+pub mod v1;
 
 use poem_openapi::{OpenApiService, Tags};
 

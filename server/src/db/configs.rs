@@ -5,7 +5,7 @@ use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{Db, delete_row, find_row, write_error};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Everything an admin sets on a config except its key.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +89,16 @@ pub async fn list_active(db: &Db) -> AppResult<Vec<Model>> {
         .order_by_asc(Column::Id)
         .all(&db.read)
         .await?)
+}
+
+/// An enabled config by its name (the `model` of an SDK's call).
+pub async fn active_by_name(db: &Db, name: &str) -> AppResult<Model> {
+    Entity::find()
+        .filter(Column::Name.eq(name))
+        .filter(Column::IsActive.eq(true))
+        .one(&db.read)
+        .await?
+        .ok_or_else(|| AppError::ModelNotFound(name.to_owned()))
 }
 
 /// The row as the hot path reads it: a copy at most `cache::TTL` old.

@@ -26,6 +26,9 @@ pub struct Admission {
     pub reservation: Option<Reservation>,
 }
 
+/// The code of a refusal that only the next day or month lifts (clients must not retry).
+pub const QUOTA_EXCEEDED: &str = "QUOTA_EXCEEDED";
+
 pub struct Quotas {
     clock: Clock,
     default_per_minute: u32,
@@ -103,7 +106,7 @@ impl Quotas {
                 Ok(admission)
             }
             Err(exhausted) => Err(AppError::TooManyRequests {
-                code: "QUOTA_EXCEEDED",
+                code: QUOTA_EXCEEDED,
                 message: match exhausted {
                     Exhausted::Day => "今日Token配额已用完".into(),
                     Exhausted::Month => "本月Token配额已用完".into(),

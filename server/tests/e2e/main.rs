@@ -24,4 +24,5 @@ mod security;
 mod startup;
 mod transport;
 mod ui_bundle;
+mod v1;
 mod web;

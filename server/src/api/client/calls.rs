@@ -125,7 +125,7 @@ pub enum StreamFormat {
 
 /// A comment line this often keeps proxies between us and the client from closing a quiet
 /// stream (a client that hangs up is noticed at once: see `connections`).
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub fn caller(principal: &Principal) -> Caller {
     match principal {

@@ -2,7 +2,7 @@
 //! key, and admins, may too).
 //! It sees only enabled configs' names and models, never URLs, keys or parameters.
 
-mod calls;
+pub(crate) mod calls;
 
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
