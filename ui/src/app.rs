@@ -14,8 +14,9 @@ use crate::components::toast::Toasts;
 use crate::context::{AppCtx, Notice, NoticeKind};
 use crate::i18n::{Lang, Tr};
 use crate::pages::{
-    codes::CodesPage, configs::ConfigsPage, groups::GroupsPage, login::LoginPage, logs::LogsPage,
-    notice::NoAccessPage, notice::NotFoundPage, stats::StatsPage, users::UsersPage,
+    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, groups::GroupsPage,
+    login::LoginPage, logs::LogsPage, notice::NoAccessPage, notice::NotFoundPage, stats::StatsPage,
+    users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -192,6 +193,7 @@ fn Page(props: &PageProps) -> Html {
         Route::Stats => html! { <StatsPage /> },
         Route::Groups => html! { <GroupsPage /> },
         Route::Codes => html! { <CodesPage /> },
+        Route::ApiKeys => html! { <ApiKeysPage /> },
         Route::Users => html! { <UsersPage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     };

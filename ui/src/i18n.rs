@@ -77,6 +77,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("nav.stats", "调用统计", "Call statistics"),
     ("nav.groups", "分组管理", "Groups"),
     ("nav.codes", "激活码", "Activation codes"),
+    ("nav.api_keys", "API Key", "API keys"),
     ("nav.users", "用户管理", "Users"),
     ("nav.api_docs", "接口文档", "API docs"),
     // auth
@@ -428,6 +429,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("logs.template", "模板", "Template"),
     ("logs.user", "测试用户", "Tested by"),
     ("logs.activation_code", "激活码", "Activation code"),
+    ("logs.api_key", "API Key", "API key"),
     (
         "logs.code_placeholder",
         "完整激活码",
@@ -570,8 +572,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("group.delete_title", "删除分组", "Delete group"),
     (
         "group.delete_body",
-        "确定删除分组「{name}」吗？分组下仍有激活码时无法删除。",
-        "Delete the group \u{201c}{name}\u{201d}? A group that still has activation codes cannot be deleted.",
+        "确定删除分组「{name}」吗？分组下仍有激活码或 API Key 时无法删除。",
+        "Delete the group \u{201c}{name}\u{201d}? A group that still has activation codes or API keys cannot be deleted.",
     ),
     // activation codes
     ("code.add", "新增激活码", "New activation code"),
@@ -611,6 +613,35 @@ const TABLE: &[(&str, &str, &str)] = &[
         "code.delete_body",
         "确定删除激活码 {code} 吗？使用它的客户端将无法再次激活。",
         "Delete the activation code {code}? Clients can no longer activate with it.",
+    ),
+    // API keys
+    ("apikey.add", "新建 API Key", "New API key"),
+    (
+        "apikey.about",
+        "API Key 供工具调用模型接口（/api/llm/*），计入所属分组的限流和配额，不能访问管理接口。",
+        "API keys let tools call the model endpoints (/api/llm/*); calls count against the key's group limits. Keys cannot use the admin API.",
+    ),
+    ("apikey.name", "名称", "Name"),
+    ("apikey.key", "Key", "Key"),
+    ("apikey.created_title", "API Key 已创建", "API key created"),
+    (
+        "apikey.once_warning",
+        "请立即复制并妥善保存此 Key。关闭此窗口后将无法再次查看完整 Key。",
+        "Copy this key now and keep it safe. Once this dialog is closed, the full key cannot be shown again.",
+    ),
+    ("apikey.copied", "已复制 API Key", "API key copied"),
+    ("apikey.done", "我已保存", "I have saved it"),
+    ("apikey.revoke", "吊销", "Revoke"),
+    ("apikey.revoke_title", "吊销 API Key", "Revoke API key"),
+    (
+        "apikey.revoke_body",
+        "确定吊销 API Key「{name}」吗？使用它的工具将立即被拒绝，且无法恢复。",
+        "Revoke the API key \u{201c}{name}\u{201d}? Tools using it are refused at once. This cannot be undone.",
+    ),
+    (
+        "apikey.revoked",
+        "已吊销 API Key {name}",
+        "Revoked the API key {name}",
     ),
     // users
     ("user.add", "新增用户", "New user"),

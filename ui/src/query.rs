@@ -38,6 +38,7 @@ pub struct LogFilter {
     pub group_id: String,
     pub status: String,
     pub activation_code: String,
+    pub api_key_id: String,
     pub q: String,
 }
 
@@ -49,6 +50,7 @@ impl LogFilter {
             ("config_id", self.config_id.clone()),
             ("group_id", self.group_id.clone()),
             ("activation_code", self.activation_code.clone()),
+            ("api_key_id", self.api_key_id.clone()),
             ("status", self.status.clone()),
             ("start_date", self.start_date.clone()),
             ("end_date", self.end_date.clone()),

@@ -20,6 +20,8 @@ pub enum Route {
     Groups,
     #[at("/activation-codes")]
     Codes,
+    #[at("/api-keys")]
+    ApiKeys,
     #[at("/users")]
     Users,
     #[not_found]
@@ -37,6 +39,7 @@ impl Route {
             Self::Stats => "nav.stats",
             Self::Groups => "nav.groups",
             Self::Codes => "nav.codes",
+            Self::ApiKeys => "nav.api_keys",
             Self::Users => "nav.users",
             Self::NotFound => "notfound.title",
         }

@@ -87,8 +87,9 @@ impl NewCallLog {
 
     /// The row's INSERT. A reference to a config, template, group, user or API key is looked
     /// up as the row is written: one deleted while the call ran becomes NULL (the snapshot of
-    /// its name stays) instead of failing the record. The API key's name is snapshotted here
-    /// too, from the same row, so a record keeps it after the key is deleted.
+    /// its name stays) instead of failing the record. The API key's name is copied here from
+    /// the same row (the relay only knows the key's id), so records keep it after the key is
+    /// deleted; a key deleted while its call ran leaves both NULL.
     fn insert(&self) -> InsertStatement {
         fn column_of<E: EntityTrait>(
             table: E,

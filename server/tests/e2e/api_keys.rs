@@ -223,6 +223,12 @@ async fn api_key_is_shown_once_recorded_with_calls_and_refused_when_disabled_exp
         "VALIDATION_FAILED",
     );
     assert_eq!(call(&server, &key, config_id).await.status, 200);
+    // Used again within the minute: `last_used_at` is not rewritten.
+    let again = server.get("/api/admin/api-keys", Some(&admin)).await;
+    assert_eq!(
+        again.body["data"][0]["last_used_at"],
+        used.body["data"][0]["last_used_at"]
+    );
 
     // Revoked: refused from the next request on; its records keep the name.
     let revoked = server.delete(&path, Some(&admin)).await;

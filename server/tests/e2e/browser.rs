@@ -522,6 +522,71 @@ async fn disabling_a_config_shrinks_the_client_list() {
     .await;
 }
 
+/// API Key: created in the UI, the full key shown once with its warning, then only the
+/// masked key in the list; the key calls, shows in 调用记录, is disabled and revoked there.
+#[tokio::test]
+async fn api_key_is_created_shown_once_disabled_and_revoked_in_the_ui() {
+    scenario("api_keys", |ui, env| async move {
+        let config = env.config("API Key 测试配置").await;
+        let (_, group_id) = env.client().await;
+
+        admin_login(&ui).await;
+        ui.step("create");
+        ui.click("nav-api-keys").await;
+        ui.wait_text("page-title", &["API Key"]).await;
+        ui.find("apikey-table").await;
+        ui.click("btn-add-apikey").await;
+        ui.find("apikey-dialog").await;
+        ui.fill("apikey-name", "报表工具").await;
+        ui.click("apikey-save").await;
+        ui.wait_text("apikey-once-warning", &["无法再次查看"]).await;
+        let key = ui.text("apikey-full").await.trim().to_string();
+        assert!(key.starts_with("sk-") && key.len() >= 46, "{key}");
+        let listed = env
+            .server
+            .get("/api/admin/api-keys", Some(&env.admin))
+            .await;
+        let row = &listed.body["data"][0];
+        let id = row["id"].as_i64().unwrap();
+        let prefix = row["key_prefix"].as_str().unwrap().to_string();
+        assert_eq!(row["group_id"], group_id);
+        assert!(prefix.starts_with(&key[..7]) && prefix.ends_with(&key[key.len() - 4..]));
+
+        ui.step("list");
+        ui.click("apikey-done").await;
+        ui.wait_gone("apikey-created").await;
+        let row_id = format!("apikey-row-{id}");
+        let badge = format!("[data-testid=\"{row_id}\"] .badge");
+        ui.wait_text(&row_id, &["报表工具", &prefix]).await;
+        ui.wait_text_css(&badge, &["启用"]).await;
+        let page = ui.text_css("body").await;
+        assert!(!page.contains(&key), "the full key is gone from the page");
+
+        ui.step("call-and-log");
+        env.fake.push(Reply::new("工具的回答"));
+        let log_id = env.call_ok(&key, config, "工具的问题").await;
+        ui.click("nav-logs").await;
+        ui.wait_text(&format!("log-row-{log_id}"), &["报表工具"])
+            .await;
+
+        ui.step("disable");
+        ui.click("nav-api-keys").await;
+        ui.click(&format!("apikey-toggle-{id}")).await;
+        ui.wait_text_css(&badge, &["禁用"]).await;
+        let refused = env.call(&key, config, "停用后").await;
+        common::assert_error(&refused, 401, "API_KEY_DISABLED");
+
+        ui.step("revoke");
+        ui.click(&format!("apikey-revoke-{id}")).await;
+        ui.wait_text("confirm-dialog", &["报表工具"]).await;
+        ui.click("confirm-ok").await;
+        ui.wait_gone(&row_id).await;
+        let refused = env.call(&key, config, "吊销后").await;
+        common::assert_error(&refused, 401, "API_KEY_INVALID");
+    })
+    .await;
+}
+
 /// An ordinary user signs in and sees no LLM menu and no LLM page, even by address.
 #[tokio::test]
 async fn ordinary_user_sees_no_llm_menu() {
@@ -570,8 +635,16 @@ async fn ordinary_user_sees_no_llm_menu() {
         ui.login("admin", ADMIN_PASSWORD).await;
         ui.wait_testids(
             "nav-",
-            &["nav-configs", "nav-logs", "nav-stats", "nav-groups", "nav-codes", "nav-users"]
-                .map(String::from),
+            &[
+                "nav-configs",
+                "nav-logs",
+                "nav-stats",
+                "nav-groups",
+                "nav-codes",
+                "nav-api-keys",
+                "nav-users",
+            ]
+            .map(String::from),
         )
         .await;
     })

@@ -115,6 +115,29 @@ pub struct CodeView {
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default)]
+pub struct ApiKeyView {
+    pub id: i32,
+    pub name: String,
+    /// Masked, e.g. `sk-abcd…wxyz`.
+    pub key_prefix: String,
+    pub group_id: i32,
+    pub is_active: bool,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub created_at: String,
+}
+
+/// The answer of `POST /api/admin/api-keys`: the only one with the full key.
+#[derive(Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct CreatedApiKey {
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
 pub struct UserView {
     pub id: i32,
     pub username: String,
@@ -149,6 +172,9 @@ pub struct LogRow {
     pub model: Option<String>,
     pub group_id: Option<i32>,
     pub activation_code: Option<String>,
+    pub api_key_id: Option<i32>,
+    /// Kept after the key is deleted.
+    pub api_key_name: Option<String>,
     pub request_preview: Option<String>,
     pub response_preview: Option<String>,
     pub tokens_used: Option<i64>,
@@ -175,6 +201,9 @@ pub struct LogDetail {
     pub activation_code: Option<String>,
     /// The admin who ran a connection test.
     pub user_id: Option<i32>,
+    pub api_key_id: Option<i32>,
+    /// Kept after the key is deleted.
+    pub api_key_name: Option<String>,
     pub request_messages: Value,
     pub request_params: Value,
     pub response_content: Option<String>,

@@ -33,7 +33,7 @@ const LLM_MENU: [MenuItem; 3] = [
     },
 ];
 
-const ACCOUNT_MENU: [MenuItem; 3] = [
+const ACCOUNT_MENU: [MenuItem; 4] = [
     MenuItem {
         route: Route::Groups,
         icon: "layers",
@@ -43,6 +43,11 @@ const ACCOUNT_MENU: [MenuItem; 3] = [
         route: Route::Codes,
         icon: "key",
         testid: "nav-codes",
+    },
+    MenuItem {
+        route: Route::ApiKeys,
+        icon: "lock",
+        testid: "nav-api-keys",
     },
     MenuItem {
         route: Route::Users,

@@ -123,6 +123,7 @@ pub fn TableState(props: &TableStateProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct AlertProps {
     pub children: Html,
+    /// `error` (default), `warning` or `info`.
     #[prop_or(AttrValue::Static("error"))]
     pub kind: AttrValue,
     #[prop_or_default]
@@ -132,10 +133,10 @@ pub struct AlertProps {
 /// A message box inside a page or dialog.
 #[component]
 pub fn Alert(props: &AlertProps) -> Html {
-    let icon = if props.kind == "error" {
-        "alert"
-    } else {
+    let icon = if props.kind == "info" {
         "info"
+    } else {
+        "alert"
     };
     html! {
         <div class={classes!("alert", format!("alert-{}", props.kind))} role="alert" data-testid={props.testid.clone()}>

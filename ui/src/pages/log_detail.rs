@@ -121,6 +121,7 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                         { item(tr.t("logs.group"), text(log.group_id.map(|g| format!("#{g}")))) }
                         if let Some(user) = log.user_id { { item(tr.t("logs.user"), text(Some(format!("#{user}")))) } }
                         { item(tr.t("logs.activation_code"), html! { <code>{ log.activation_code.clone().unwrap_or_else(|| "-".into()) }</code> }) }
+                        { item(tr.t("logs.api_key"), text(Some(format::name_or_id(log.api_key_name.as_deref(), log.api_key_id, "-")))) }
                         { item(tr.t("logs.template"), text(log.template_id.map(|t| format!("#{t}")))) }
                         { item(tr.t("logs.time"), text(Some(app.datetime(&log.created_at)))) }
                         { item(tr.t("logs.duration"), text(log.duration_ms.map(format::duration_ms))) }

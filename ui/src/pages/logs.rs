@@ -6,7 +6,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::log_detail::LogDetailDialog;
-use crate::api::models::{ConfigView, LogRow, Page, Stats};
+use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page, Stats};
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, Badge, StatCard, TableState};
@@ -30,6 +30,7 @@ fn filter_from_query(query: &str) -> LogFilter {
         match key {
             "config_id" => filter.config_id = value,
             "group_id" => filter.group_id = value,
+            "api_key_id" => filter.api_key_id = value,
             "status" => filter.status = value,
             "start_date" => filter.start_date = value,
             "end_date" => filter.end_date = value,
@@ -61,6 +62,7 @@ pub fn LogsPage() -> Html {
     let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);
     let stats = use_fetch::<Stats>(Some(applied.stats_url()), version, false);
     let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
+    let api_keys = use_fetch::<Vec<ApiKeyView>>(Some("/api/admin/api-keys".into()), 0, false);
 
     let edit = |apply: fn(&mut LogFilter, String)| {
         let draft = draft.clone();
@@ -132,13 +134,17 @@ pub fn LogsPage() -> Html {
     let card = |f: &dyn Fn(&crate::api::models::StatsSummary) -> String| -> AttrValue {
         summary.as_ref().map(f).unwrap_or_else(|| "-".into()).into()
     };
-    let partial_stats =
-        !applied.status.is_empty() || !applied.activation_code.is_empty() || !applied.q.is_empty();
+    // The statistics know only the date range, config and group.
+    let partial_stats = !applied.status.is_empty()
+        || !applied.activation_code.is_empty()
+        || !applied.api_key_id.is_empty()
+        || !applied.q.is_empty();
 
     let data = list.data.clone();
     let rows = data.as_ref().map(|p| p.data.clone()).unwrap_or_default();
     let total = data.as_ref().map(|p| p.total).unwrap_or(0);
     let config_names = configs.data.clone().unwrap_or_default();
+    let key_names = api_keys.data.clone().unwrap_or_default();
 
     let table_rows = rows.iter().map(|row| {
         let id = row.id;
@@ -163,6 +169,7 @@ pub fn LogsPage() -> Html {
                 <td class="num">{ row.id }</td>
                 <td class="nowrap">{ format::name_or_id(row.config_name.as_deref(), row.config_id, "-") }</td>
                 <td class="clip" title={row.model.clone().unwrap_or_default()}><code>{ format::name_or_id(row.model.as_deref(), None, "-") }</code></td>
+                <td class="nowrap">{ format::name_or_id(row.api_key_name.as_deref(), row.api_key_id, "-") }</td>
                 <td class="preview" title={request.clone()}>{ if request.is_empty() { "-".to_string() } else { request } }</td>
                 <td class="preview" title={response.clone()}>{ if response.is_empty() { "-".to_string() } else { response } }</td>
                 <td class="num" title={tokens_title}>{ format::opt_thousands(row.tokens_used) }</td>
@@ -218,6 +225,15 @@ pub fn LogsPage() -> Html {
                             placeholder={tr.t("logs.code_placeholder")} oninput={on_input(edit(|f, v| f.activation_code = v))} />
                     </label>
                     <label class="filter">
+                        <span>{ tr.t("logs.api_key") }</span>
+                        <select class="select" id="filter-api-key" data-testid="filter-api-key" onchange={on_select(edit(|f, v| f.api_key_id = v))}>
+                            <option value="" selected={draft.api_key_id.is_empty()}>{ tr.t("common.all") }</option>
+                            { for key_names.iter().map(|k| html! {
+                                <option value={k.id.to_string()} selected={draft.api_key_id == k.id.to_string()}>{ k.name.clone() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <label class="filter">
                         <span>{ tr.t("logs.keyword") }</span>
                         <input class="input" id="filter-q" data-testid="filter-q" value={draft.q.clone()}
                             placeholder={tr.t("logs.keyword_placeholder")} oninput={on_input(edit(|f, v| f.q = v))} />
@@ -271,6 +287,7 @@ pub fn LogsPage() -> Html {
                             <th class="num">{ "ID" }</th>
                             <th>{ tr.t("logs.config") }</th>
                             <th>{ tr.t("logs.model") }</th>
+                            <th>{ tr.t("logs.api_key") }</th>
                             <th>{ tr.t("logs.request_preview") }</th>
                             <th>{ tr.t("logs.response_preview") }</th>
                             <th class="num">{ "Token" }</th>
@@ -281,7 +298,7 @@ pub fn LogsPage() -> Html {
                         </tr></thead>
                         <tbody>
                             { for table_rows }
-                            <TableState colspan={10} loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
+                            <TableState colspan={11} loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
                                 on_retry={Some(reload.clone())} />
                         </tbody>
                     </table>
