@@ -143,9 +143,15 @@ async fn official_sdks_drive_every_provider() {
         )
         .await;
         let (tools, images) = capabilities(kind);
-        configs.push(
-            json!({"name": name, "provider": kind.as_str(), "tools": tools, "images": images}),
-        );
+        // Baidu's rate limit says nothing of when to come back; the others' say when.
+        let retry_after = (kind != ProviderKind::Baidu).then_some(RETRY_AFTER_SECONDS);
+        configs.push(json!({
+            "name": name,
+            "provider": kind.as_str(),
+            "tools": tools,
+            "images": images,
+            "upstream_retry_after": retry_after,
+        }));
         fakes.push((kind, fake));
     }
 
@@ -184,7 +190,7 @@ async fn official_sdks_drive_every_provider() {
         "rate_limit_marker": RATE_LIMIT_MARKER,
         "ledger": ledger,
     });
-    run_pytest(&python, &setup);
+    run_pytest(&python, &setup).await;
 
     for (kind, fake) in &fakes {
         check_upstream_wire(*kind, fake);
@@ -192,10 +198,12 @@ async fn official_sdks_drive_every_provider() {
     check_records(&server, &ledger, &[("main", &main), ("quota", &quota)]).await;
 }
 
-/// Runs the suite (blocking: the server and the fakes run in their own tasks and process).
-fn run_pytest(python: &str, setup: &Value) {
+/// Runs the suite on a blocking thread: the fakes are tasks of this test's runtime, which
+/// must go on serving them meanwhile.
+async fn run_pytest(python: &str, setup: &Value) {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
-    let output = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .args(["-m", "pytest", "-q"])
         .current_dir(&folder)
         .env("LLM_PROXY_SDK_SETUP", setup.to_string())
@@ -206,8 +214,10 @@ fn run_pytest(python: &str, setup: &Value) {
         .env_remove("OPENAI_API_KEY")
         .env_remove("ANTHROPIC_BASE_URL")
         .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("ANTHROPIC_AUTH_TOKEN")
-        .output()
+        .env_remove("ANTHROPIC_AUTH_TOKEN");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
         .unwrap_or_else(|err| panic!("cannot run {python} ({PYTHON_VAR}): {err}"));
     let printed = format!(
         "{}{}",

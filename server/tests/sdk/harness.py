@@ -79,6 +79,13 @@ def assert_anthropic_error(error, status, error_type):
     assert error.body["error"]["message"]
 
 
+def assert_retry_after_passed_on(error, config):
+    """The upstream's wait reaches the SDK, which sleeps that long before a retry."""
+    (wanted,) = [c["upstream_retry_after"] for c in CONFIGS if c["name"] == config]
+    if wanted is not None:
+        assert float(error.response.headers["retry-after"]) == wanted
+
+
 def expect_record(config, stream, outcome="success", key="main"):
     """Notes a call that must appear once in the call records, under `key`'s group and id.
 

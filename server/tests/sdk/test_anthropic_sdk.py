@@ -18,6 +18,7 @@ from harness import (
     WITH_IMAGES,
     WITH_TOOLS,
     WITHOUT_IMAGES,
+    assert_retry_after_passed_on,
     anthropic_client,
     assert_anthropic_error,
     expect_record,
@@ -146,4 +147,4 @@ def test_upstream_rate_limit_is_rate_limit_error(config):
         create(config, messages=[{"role": "user", "content": UPSTREAM_429}])
     expect_record(config, stream=False, outcome="upstream_rate_limited")
     assert_anthropic_error(refused.value, 429, "rate_limit_error")
-    assert float(refused.value.response.headers["retry-after"]) > 0
+    assert_retry_after_passed_on(refused.value, config)

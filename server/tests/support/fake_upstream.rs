@@ -127,8 +127,8 @@ pub enum Outcome {
         body: String,
         headers: Vec<(String, String)>,
     },
-    /// The provider's own rate-limit answer (a 429 with its error body, Baidu's
-    /// `error_code` 18 in a 200) with `retry-after` in seconds.
+    /// The provider's own rate-limit answer: a 429 with its error body and `retry-after` in
+    /// seconds; Baidu's is `error_code` 18 in a 200, with no hint of when to come back.
     RateLimited { retry_after: u64 },
     /// Never answers (the connection stays open).
     Hang,
@@ -823,11 +823,14 @@ async fn respond(
         Outcome::RateLimited { retry_after } => {
             let (status, code, message) = rate_limit(proto);
             let body = http_error_body(proto, code, message);
-            Response::builder()
-                .status(StatusCode::from_u16(status).unwrap())
-                .content_type("application/json")
-                .header("retry-after", retry_after.to_string())
-                .body(body.to_string())
+            let hint = (status == 429).then(|| ("retry-after".to_owned(), retry_after.to_string()));
+            with_headers(
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .content_type("application/json"),
+                hint.as_slice(),
+            )
+            .body(body.to_string())
         }
         Outcome::Http {
             status,
