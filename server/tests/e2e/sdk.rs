@@ -83,8 +83,9 @@ fn id_of(data: &Value) -> i32 {
     i32::try_from(data["id"].as_i64().unwrap()).unwrap()
 }
 
+/// A credential the SDKs call with: an API key, or a Windows client's token (no key id).
 struct Key {
-    id: i32,
+    id: Option<i32>,
     group_id: i32,
     secret: String,
 }
@@ -98,7 +99,7 @@ async fn api_key(server: &TestServer, admin: &str, name: &str, group_id: i32) ->
     )
     .await;
     Key {
-        id: id_of(&data),
+        id: Some(id_of(&data)),
         group_id,
         secret: data["key"].as_str().unwrap().to_owned(),
     }
@@ -167,8 +168,18 @@ async fn official_sdks_drive_every_provider() {
     let main = api_key(&server, &admin, "sdk", group_id).await;
     let revoked = api_key(&server, &admin, "sdk-revoked", group_id).await;
     let quota = api_key(&server, &admin, "sdk-quota", id_of(&quota_group)).await;
+    // The /v1 surface also takes the token a Windows client got by activation.
+    let (token, client_group, _) = server.client_token(&admin).await;
+    let client = Key {
+        id: None,
+        group_id: i32::try_from(client_group).unwrap(),
+        secret: token,
+    };
     let revoke = server
-        .delete(&format!("/api/admin/api-keys/{}", revoked.id), Some(&admin))
+        .delete(
+            &format!("/api/admin/api-keys/{}", revoked.id.unwrap()),
+            Some(&admin),
+        )
         .await;
     assert_eq!(revoke.status, 200, "{}", revoke.text);
 
@@ -179,6 +190,7 @@ async fn official_sdks_drive_every_provider() {
             "main": main.secret,
             "revoked": revoked.secret,
             "quota": quota.secret,
+            "client": client.secret,
             "wrong": "sk-not-a-key-of-this-proxy",
         },
         "configs": configs,
@@ -195,7 +207,12 @@ async fn official_sdks_drive_every_provider() {
     for (kind, fake) in &fakes {
         check_upstream_wire(*kind, fake);
     }
-    check_records(&server, &ledger, &[("main", &main), ("quota", &quota)]).await;
+    check_records(
+        &server,
+        &ledger,
+        &[("main", &main), ("quota", &quota), ("client", &client)],
+    )
+    .await;
 }
 
 /// Runs the suite on a blocking thread: the fakes are tasks of this test's runtime, which
@@ -319,7 +336,8 @@ fn image_as_sent(kind: ProviderKind) -> String {
     }
 }
 
-/// Every call pytest listed is recorded once, under its key's group and id.
+/// Every call pytest listed is recorded once, under its key's group and id (none for a
+/// client token).
 async fn check_records(server: &TestServer, ledger: &Path, keys: &[(&str, &Key)]) {
     let listed = std::fs::read_to_string(ledger).expect("pytest listed no call");
     let entries: Vec<Value> = listed
@@ -350,11 +368,7 @@ async fn check_records(server: &TestServer, ledger: &Path, keys: &[(&str, &Key)]
                 .filter(|r| r.group_id == Some(key.group_id))
                 .collect();
             for record in &in_group {
-                assert_eq!(
-                    record.api_key_id,
-                    Some(key.id),
-                    "{label} key's group: {record:?}"
-                );
+                assert_eq!(record.api_key_id, key.id, "{label} key's group: {record:?}");
             }
             let recorded = tally(&in_group);
             if recorded == expected || Instant::now() > deadline {

@@ -153,6 +153,12 @@ def test_image_part_to_a_provider_without_images_is_refused(config):
     assert_openai_error(refused.value, 400)
 
 
+def test_windows_client_token_is_accepted():
+    completion = openai_client("client").chat.completions.create(model=ALL[0], messages=HELLO)
+    expect_record(ALL[0], stream=False, key="client")
+    assert completion.choices[0].message.content == REPLY
+
+
 @pytest.mark.parametrize("key", ["wrong", "revoked"])
 def test_bad_key_is_authentication_error(key):
     with pytest.raises(openai.AuthenticationError) as refused:
