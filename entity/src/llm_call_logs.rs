@@ -39,12 +39,12 @@ pub struct Model {
     pub duration_ms: Option<i32>,
     /// Why the model stopped (`stop`, `length`, `tool_calls`, `content_filter` …).
     pub finish_reason: Option<String>,
+    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
+    pub upstream_id: Option<String>,
     /// The API key the call was made with (NULL once the key is deleted).
     pub api_key_id: Option<i32>,
     /// The key's name when the call was recorded; kept after the key is deleted.
     pub api_key_name: Option<String>,
-    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
-    pub upstream_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,7 +13,7 @@ use poem_openapi::{
     types::Type,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The body is not JSON or has wrong types.
     #[error("请求格式错误：{0}")]
@@ -308,8 +308,17 @@ impl ApiResponse for AppError {
 /// Every error that leaves the server passes here: our own errors keep their envelope,
 /// and poem's (unknown route, bad JSON, missing header …) are put into the same shape.
 pub async fn render_error(err: poem::Error) -> Response {
+    let (app, status) = classify(&err);
+    let mut response = app.as_response();
+    response.set_status(status);
+    response
+}
+
+/// A framework error (no route, wrong method, unparsable input) as ours, with the status
+/// to answer: poem's own for client errors (405 stays 405), ours otherwise.
+pub fn classify(err: &poem::Error) -> (AppError, StatusCode) {
     if let Some(app) = err.downcast_ref::<AppError>() {
-        return app.as_response();
+        return (app.clone(), app.status());
     }
     let status = err.status();
     let app = match status {
@@ -318,14 +327,15 @@ pub async fn render_error(err: poem::Error) -> Response {
         StatusCode::NOT_FOUND => AppError::NotFound("请求的接口"),
         StatusCode::METHOD_NOT_ALLOWED => AppError::BadRequest("不支持该请求方法".into()),
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        status if status.is_client_error() => AppError::BadRequest(client_error_detail(&err)),
+        status if status.is_client_error() => AppError::BadRequest(client_error_detail(err)),
         _ => AppError::Internal(err.to_string()),
     };
-    let mut response = app.as_response();
-    if status.is_client_error() && status != StatusCode::UNAUTHORIZED {
-        response.set_status(status);
-    }
-    response
+    let status = if status.is_client_error() && status != StatusCode::UNAUTHORIZED {
+        status
+    } else {
+        app.status()
+    };
+    (app, status)
 }
 
 /// poem's parse errors say what was wrong in English (missing field, invalid type); that

@@ -21,6 +21,8 @@ pub struct ConfigForm {
     pub top_p: String,
     pub frequency_penalty: String,
     pub presence_penalty: String,
+    /// Reasoning models refuse sampling parameters: the defaults above are then not sent.
+    pub reasoning_model: bool,
     pub system_prompt: String,
     pub timeout_seconds: String,
     pub max_retries: String,
@@ -50,6 +52,7 @@ impl Default for ConfigForm {
             top_p: "1".into(),
             frequency_penalty: "0".into(),
             presence_penalty: "0".into(),
+            reasoning_model: false,
             system_prompt: String::new(),
             timeout_seconds: "30".into(),
             max_retries: "3".into(),
@@ -74,6 +77,7 @@ impl ConfigForm {
             top_p: plain_number(view.top_p),
             frequency_penalty: plain_number(view.frequency_penalty),
             presence_penalty: plain_number(view.presence_penalty),
+            reasoning_model: view.reasoning_model,
             system_prompt: view.system_prompt.clone().unwrap_or_default(),
             timeout_seconds: view.timeout_seconds.to_string(),
             max_retries: view.max_retries.to_string(),
@@ -166,6 +170,7 @@ impl ConfigForm {
                 json!(forms::float_in(field, label, value, lo, hi)?),
             );
         }
+        body.insert("reasoning_model".into(), json!(self.reasoning_model));
         let prompt = self.system_prompt.trim();
         if editing || !prompt.is_empty() {
             // On update an empty prompt clears the stored one.
@@ -247,6 +252,7 @@ mod tests {
         assert_eq!(body["temperature"], 0.7);
         assert_eq!(body["timeout_seconds"], 30);
         assert_eq!(body["currency"], "CNY");
+        assert_eq!(body["reasoning_model"], false);
         assert!(body.get("system_prompt").is_none());
     }
 
@@ -299,6 +305,7 @@ mod tests {
             currency: "usd".into(),
             system_prompt: Some("你好".into()),
             is_active: false,
+            reasoning_model: true,
             ..ConfigView::default()
         };
         let form = ConfigForm::from_view(&view);
@@ -309,5 +316,6 @@ mod tests {
         assert_eq!(body["is_active"], false);
         assert_eq!(body["currency"], "USD");
         assert_eq!(body["system_prompt"], "你好");
+        assert_eq!(body["reasoning_model"], true);
     }
 }

@@ -281,6 +281,22 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Presence Penalty",
         "Presence penalty",
     ),
+    ("config.reasoning_model", "推理模型", "Reasoning model"),
+    (
+        "config.reasoning_model_hint",
+        "o 系列、GPT-5 和思考模型会拒绝采样参数：开启后不发送上面的温度、Top P 和惩罚参数（调用方自己传的值仍会发送）",
+        "o-series, GPT-5 and thinking models refuse sampling parameters: when on, the temperature, top P and penalties above are not sent (a caller's own values still are)",
+    ),
+    (
+        "config.reasoning_model_on",
+        "不发送采样参数",
+        "Sampling parameters not sent",
+    ),
+    (
+        "config.reasoning_model_off",
+        "发送采样参数",
+        "Sampling parameters sent",
+    ),
     ("config.system_prompt", "System Prompt", "System prompt"),
     (
         "config.system_prompt_placeholder",
@@ -430,6 +446,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("logs.user", "测试用户", "Tested by"),
     ("logs.activation_code", "激活码", "Activation code"),
     ("logs.api_key", "API Key", "API key"),
+    ("logs.finish_reason", "结束原因", "Finish reason"),
+    ("logs.upstream_id", "上游响应ID", "Upstream answer id"),
     (
         "logs.code_placeholder",
         "完整激活码",

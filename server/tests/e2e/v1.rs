@@ -304,6 +304,10 @@ async fn bad_requests_are_refused_in_openai_shape_before_any_upstream_call() {
     assert_eq!(garbage.status(), 400);
     let body: Value = garbage.json().await.unwrap();
     assert_eq!(body["error"]["code"], "BAD_REQUEST");
+    let nowhere = s.post("/v1/completions", json!({})).await;
+    assert_openai_error(&nowhere, 404, "NOT_FOUND");
+    let wrong_method = s.server.get("/v1/chat/completions", Some(&s.client)).await;
+    assert_openai_error(&wrong_method, 405, "BAD_REQUEST");
     assert_eq!(s.fake.hits(), 0, "nothing reached the upstream");
     assert!(s.server.call_logs().await.is_empty(), "nothing to record");
 }
@@ -489,4 +493,41 @@ async fn anthropic_messages_answer_and_stream_in_anthropic_s_shape() {
         logs.iter()
             .all(|l| l.status == "success" && l.provider == "aliyun")
     );
+}
+
+#[tokio::test]
+async fn an_api_key_calls_as_its_group_until_it_is_revoked() {
+    let s = setup().await;
+    let model = s.config(ProviderKind::Zhipu, json!({})).await;
+    let created = s
+        .server
+        .post(
+            "/api/admin/api-keys",
+            Some(&s.admin),
+            json!({"name": "Dify", "group_id": s.group_id}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let key = created.body["data"]["key"].as_str().unwrap().to_owned();
+    let key_id = created.body["data"]["id"].as_i64().unwrap();
+    s.fake.push(Reply::new("好的").usage(3, 2));
+    let ask = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    let answered = s
+        .server
+        .post("/v1/chat/completions", Some(&key), ask.clone())
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    let logs = s.server.wait_for_logs(1).await;
+    assert_eq!(logs[0].api_key_id, Some(key_id as i32));
+    assert_eq!(logs[0].api_key_name.as_deref(), Some("Dify"));
+    assert_eq!(logs[0].group_id, Some(s.group_id as i32));
+
+    let revoked = s
+        .server
+        .delete(&format!("/api/admin/api-keys/{key_id}"), Some(&s.admin))
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    let refused = s.server.post("/v1/chat/completions", Some(&key), ask).await;
+    assert_openai_error(&refused, 401, "API_KEY_INVALID");
+    assert_eq!(refused.body["error"]["type"], "authentication_error");
 }

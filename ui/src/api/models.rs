@@ -27,6 +27,8 @@ pub struct ConfigView {
     pub top_p: f64,
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
+    #[serde(default)]
+    pub reasoning_model: bool,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i64,
     pub max_retries: i64,
@@ -209,6 +211,8 @@ pub struct LogDetail {
     pub response_content: Option<String>,
     pub response_data: Value,
     pub status: String,
+    pub finish_reason: Option<String>,
+    pub upstream_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub tokens_used: Option<i64>,

@@ -154,6 +154,14 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             form.set(next);
         })
     };
+    let on_reasoning = {
+        let form = form.clone();
+        Callback::from(move |checked: bool| {
+            let mut next = (*form).clone();
+            next.reasoning_model = checked;
+            form.set(next);
+        })
+    };
     let on_active = {
         let form = form.clone();
         Callback::from(move |checked: bool| {
@@ -295,6 +303,11 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     { slider("config-top-p", "config.top_p", &form.top_p, config_form::TOP_P, |f, v| f.top_p = v) }
                     { slider("config-frequency-penalty", "config.frequency_penalty", &form.frequency_penalty, config_form::PENALTY, |f, v| f.frequency_penalty = v) }
                     { slider("config-presence-penalty", "config.presence_penalty", &form.presence_penalty, config_form::PENALTY, |f, v| f.presence_penalty = v) }
+                    <Field label={tr.t("config.reasoning_model")} id="config-reasoning-model"
+                        hint={Some(AttrValue::from(tr.t("config.reasoning_model_hint")))}>
+                        <Switch id="config-reasoning-model" checked={form.reasoning_model} on_change={on_reasoning}
+                            label={if form.reasoning_model { tr.t("config.reasoning_model_on") } else { tr.t("config.reasoning_model_off") }} />
+                    </Field>
                 </div>
             </section>
             <section class="form-section">

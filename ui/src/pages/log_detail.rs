@@ -128,6 +128,8 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                         { item(tr.t("common.status"), status) }
                         { item(tr.t("logs.mode"), text(Some(if log.is_stream { tr.t("logs.stream") } else { tr.t("logs.non_stream") }.to_string()))) }
                         { item(tr.t("logs.retries"), text(log.retry_count.map(|r| r.to_string()))) }
+                        { item(tr.t("logs.finish_reason"), text(log.finish_reason.clone())) }
+                        { item(tr.t("logs.upstream_id"), html! { <code>{ log.upstream_id.clone().unwrap_or_else(|| "-".into()) }</code> }) }
                         { item(tr.t("logs.cost"), text(log.cost.map(format::cost))) }
                     </div>
                 </section>

@@ -89,6 +89,8 @@ pub struct LogDetail {
     pub status: String,
     /// Why the model stopped (`stop`, `length`, `content_filter` …), as the upstream said.
     pub finish_reason: Option<String>,
+    /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
+    pub upstream_id: Option<String>,
     pub error_code: Option<String>,
     /// What went wrong, with the upstream's own words.
     pub error_message: Option<String>,
@@ -341,6 +343,7 @@ fn detail(row: Model) -> LogDetail {
         response_data: row.response_data,
         status: row.status,
         finish_reason: row.finish_reason,
+        upstream_id: row.upstream_id,
         error_code: row.error_code,
         error_message: row.error_message,
         tokens_used: row.tokens_used,

@@ -15,7 +15,7 @@ mod messages_reply;
 use chrono::Utc;
 use futures::{Stream, StreamExt, stream};
 use poem::{
-    Body, IntoResponse, Request, Response, Route, get, handler,
+    Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler,
     http::HeaderMap,
     post,
     web::{
@@ -30,18 +30,27 @@ use crate::{
     api::client::calls::{KEEP_ALIVE, caller},
     auth::{self, Principal},
     db,
-    error::{AppError, AppResult, AuthFailure},
+    error::{AppError, AppResult, AuthFailure, classify},
     relay::{CallInput, RelayEvent},
     state::AppState,
 };
 use errors::Dialect;
 
-pub fn routes() -> Route {
+pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/models", get(list_models))
         .at("/models/:id", get(get_model))
         .at("/chat/completions", post(chat_completions))
         .at("/messages", post(create_message))
+        .catch_all_error(render_error)
+}
+
+/// A path or method this surface does not have, answered in OpenAI's shape.
+async fn render_error(err: poem::Error) -> Response {
+    let (app, status) = classify(&err);
+    let mut response = errors::response(&app, Dialect::OpenAi);
+    response.set_status(status);
+    response
 }
 
 /// The key from `Authorization: Bearer …` (OpenAI SDKs, Anthropic's `auth_token`) or
