@@ -48,6 +48,7 @@
 //! fake.push(Outcome::Hang);                                     // never answers
 //! fake.push(Reply::new("x").stall_after(1));                    // 1 delta, then silence
 //! fake.push(Reply::new("x").first_event_delay(Duration::from_millis(300))); // slow first byte
+//! fake.set_responder(|req| req.body.get("tools").map(|_| Outcome::rate_limited(1))); // by request
 //! fake.set_default(Reply::default().delay(Duration::from_millis(20))); // benchmark latency
 //! fake.set_recording(false);                                    // benchmark: no per-request memory
 //! let sent = fake.last_request();                               // method, path, query, headers, JSON body
