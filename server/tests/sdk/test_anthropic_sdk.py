@@ -56,6 +56,12 @@ def assert_tool_use(message):
     assert block.input == TOOL_ARGUMENTS
 
 
+def test_models_list_names_every_config():
+    # The pager stops on `has_more: false`; otherwise it would ask for the next page forever.
+    models = [model.id for model in anthropic_client().models.list()]
+    assert sorted(models) == sorted(ALL)
+
+
 @pytest.mark.parametrize("config", ALL)
 def test_create(config):
     message = create(config)
