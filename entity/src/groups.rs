@@ -16,6 +16,8 @@ pub struct Model {
     pub monthly_token_limit: Option<i64>,
     /// Requests per minute; `None` uses the configured default.
     pub requests_per_minute: Option<i32>,
+    /// The configs this group may use, a JSON array of ids; `None` is every enabled config.
+    pub config_ids: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -24,3 +26,18 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The configs this group may use; `None` is all of them.
+    pub fn allowed_configs(&self) -> Option<Vec<i32>> {
+        // Written only by the admin API as a JSON array; anything else allows nothing.
+        self.config_ids
+            .as_deref()
+            .map(|ids| serde_json::from_str(ids).unwrap_or_default())
+    }
+
+    pub fn may_use(&self, config_id: i32) -> bool {
+        self.allowed_configs()
+            .is_none_or(|ids| ids.contains(&config_id))
+    }
+}

@@ -39,6 +39,9 @@ pub enum AppError {
     Unauthorized(AuthFailure),
     #[error("无权访问此资源")]
     Forbidden,
+    /// The caller's group may not use this config.
+    #[error("所在分组无权使用该模型配置")]
+    ConfigNotAllowed,
     #[error("{0}不存在")]
     NotFound(&'static str),
     /// A `/v1` call names a model (config) that does not exist or is disabled.
@@ -145,7 +148,7 @@ impl AppError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ConfigNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::Unavailable(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -183,6 +186,7 @@ impl AppError {
                 AuthFailure::ApiKeyExpired => "API_KEY_EXPIRED",
             },
             Self::Forbidden => "FORBIDDEN",
+            Self::ConfigNotAllowed => "CONFIG_NOT_ALLOWED",
             Self::NotFound(_) => "NOT_FOUND",
             Self::ModelNotFound(_) => "MODEL_NOT_FOUND",
             Self::Conflict(_) => "CONFLICT",

@@ -91,6 +91,31 @@ pub async fn list_active(db: &Db) -> AppResult<Vec<Model>> {
         .await?)
 }
 
+/// The enabled configs a group may use (all of them without a group).
+pub async fn usable_by(db: &Db, group_id: Option<i32>) -> AppResult<Vec<Model>> {
+    let mut configs = list_active(db).await?;
+    if let Some(group_id) = group_id {
+        let group = super::groups::cached(db, group_id).await?;
+        configs.retain(|config| group.may_use(config.id));
+    }
+    Ok(configs)
+}
+
+/// Refuses a config the group may not use.
+pub async fn check_access(db: &Db, group_id: Option<i32>, config_id: i32) -> AppResult<()> {
+    let Some(group_id) = group_id else {
+        return Ok(());
+    };
+    if super::groups::cached(db, group_id)
+        .await?
+        .may_use(config_id)
+    {
+        Ok(())
+    } else {
+        Err(AppError::ConfigNotAllowed)
+    }
+}
+
 /// An enabled config by its name (the `model` of an SDK's call).
 pub async fn active_by_name(db: &Db, name: &str) -> AppResult<Model> {
     Entity::find()

@@ -19,6 +19,8 @@ pub struct GroupFields {
     pub daily_token_limit: Option<i64>,
     pub monthly_token_limit: Option<i64>,
     pub requests_per_minute: Option<i32>,
+    /// `None`: every enabled config.
+    pub config_ids: Option<Vec<i32>>,
 }
 
 impl GroupFields {
@@ -29,6 +31,7 @@ impl GroupFields {
             daily_token_limit: model.daily_token_limit,
             monthly_token_limit: model.monthly_token_limit,
             requests_per_minute: model.requests_per_minute,
+            config_ids: model.allowed_configs(),
         }
     }
 
@@ -38,6 +41,9 @@ impl GroupFields {
         row.daily_token_limit = Set(self.daily_token_limit);
         row.monthly_token_limit = Set(self.monthly_token_limit);
         row.requests_per_minute = Set(self.requests_per_minute);
+        row.config_ids = Set(self
+            .config_ids
+            .map(|ids| serde_json::Value::from(ids).to_string()));
         row.updated_at = Set(Utc::now());
     }
 }

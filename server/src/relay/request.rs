@@ -91,6 +91,7 @@ pub async fn prepare(
     if !config.is_active {
         return Err(AppError::Unavailable("该配置已被禁用".into()));
     }
+    db::configs::check_access(db, caller.group_id, config.id).await?;
     let mut messages = input.messages;
     check_history(&messages)?;
     if let Some(template) = &template {

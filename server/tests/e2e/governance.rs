@@ -773,3 +773,90 @@ async fn governance_endpoints_are_admin_only() {
     }
     let _ = sample_config("unused");
 }
+
+#[tokio::test]
+async fn a_group_limited_to_one_config_sees_and_calls_only_that_one() {
+    let fake = FakeUpstream::start().await;
+    fake.set_default(Reply::new("ok").usage(1, 1));
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let allowed = openai_config(&server, &fake, &admin, "允许的", json!({})).await;
+    let other = openai_config(&server, &fake, &admin, "别的", json!({})).await;
+    let unknown = server
+        .post(
+            "/api/admin/groups",
+            Some(&admin),
+            json!({"name": "x", "config_ids": [allowed, 9999]}),
+        )
+        .await;
+    assert_error(&unknown, 422, "VALIDATION_FAILED");
+    assert_eq!(unknown.body["field"], "config_ids");
+    let (group_id, client, _) = group_client(
+        &server,
+        &admin,
+        json!({"name": "客服部", "config_ids": [allowed, allowed]}),
+    )
+    .await;
+    let groups = server.get("/api/admin/groups", Some(&admin)).await;
+    let group = groups.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == group_id)
+        .unwrap();
+    assert_eq!(group["config_ids"], json!([allowed]), "deduplicated");
+
+    let listed = server.get("/api/llm/configs", Some(&client)).await;
+    let ids: Vec<i64> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [allowed]);
+    let models = server.get("/v1/models", Some(&client)).await;
+    assert_eq!(models.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(models.body["data"][0]["id"], "允许的");
+
+    let ok = server
+        .post("/api/llm/call", Some(&client), ask(allowed, "hi"))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let hits = fake.hits();
+    let refused = server
+        .post("/api/llm/call", Some(&client), ask(other, "hi"))
+        .await;
+    assert_error(&refused, 403, "CONFIG_NOT_ALLOWED");
+    let templates = server
+        .get(
+            &format!("/api/llm/templates?config_id={other}"),
+            Some(&client),
+        )
+        .await;
+    assert_error(&templates, 403, "CONFIG_NOT_ALLOWED");
+    let v1 = server
+        .post(
+            "/v1/chat/completions",
+            Some(&client),
+            json!({"model": "别的", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(v1.status, 403, "{}", v1.text);
+    assert_eq!(v1.body["error"]["code"], "CONFIG_NOT_ALLOWED");
+    assert_eq!(v1.body["error"]["type"], "permission_error");
+    assert_eq!(fake.hits(), hits, "refused before any upstream call");
+
+    let cleared = server
+        .put(
+            &format!("/api/admin/groups/{group_id}"),
+            Some(&admin),
+            json!({"clear_limits": ["config_ids"]}),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.text);
+    assert!(cleared.body["data"]["config_ids"].is_null());
+    let now_allowed = server
+        .post("/api/llm/call", Some(&client), ask(other, "hi"))
+        .await;
+    assert_eq!(now_allowed.status, 200, "{}", now_allowed.text);
+}

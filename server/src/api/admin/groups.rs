@@ -28,6 +28,8 @@ pub struct GroupView {
     pub monthly_token_limit: Option<i64>,
     /// Requests per minute; null = the configured default.
     pub requests_per_minute: Option<i32>,
+    /// The configs this group's clients may use; null = every enabled config.
+    pub config_ids: Option<Vec<i32>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -39,6 +41,8 @@ pub struct CreateGroup {
     pub daily_token_limit: Option<i64>,
     pub monthly_token_limit: Option<i64>,
     pub requests_per_minute: Option<i32>,
+    /// The configs this group's clients may use; omitted = every enabled config.
+    pub config_ids: Option<Vec<i32>>,
 }
 
 /// Change only the fields given; to remove a limit send `clear_limits`.
@@ -49,7 +53,10 @@ pub struct UpdateGroup {
     pub daily_token_limit: Option<i64>,
     pub monthly_token_limit: Option<i64>,
     pub requests_per_minute: Option<i32>,
-    /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`, `requests_per_minute`.
+    /// Replaces the configs this group may use.
+    pub config_ids: Option<Vec<i32>>,
+    /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`,
+    /// `requests_per_minute`, and `config_ids` (every enabled config again).
     pub clear_limits: Option<Vec<String>>,
 }
 
@@ -109,7 +116,9 @@ impl GroupsApi {
             daily_token_limit: body.daily_token_limit,
             monthly_token_limit: body.monthly_token_limit,
             requests_per_minute: body.requests_per_minute,
+            config_ids: body.config_ids,
         })?;
+        check_configs(&state, &fields).await?;
         Ok(ok(view(&db::groups::create(&state.db, fields).await?)))
     }
 
@@ -135,6 +144,7 @@ impl GroupsApi {
                 "daily_token_limit" => fields.daily_token_limit = None,
                 "monthly_token_limit" => fields.monthly_token_limit = None,
                 "requests_per_minute" => fields.requests_per_minute = None,
+                "config_ids" => fields.config_ids = None,
                 _ => {
                     return Err(crate::error::AppError::validation(
                         "clear_limits",
@@ -146,7 +156,11 @@ impl GroupsApi {
         fields.daily_token_limit = body.daily_token_limit.or(fields.daily_token_limit);
         fields.monthly_token_limit = body.monthly_token_limit.or(fields.monthly_token_limit);
         fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
+        if body.config_ids.is_some() {
+            fields.config_ids = body.config_ids;
+        }
         let fields = validated(fields)?;
+        check_configs(&state, &fields).await?;
         Ok(ok(view(
             &db::groups::update(&state.db, id.0, fields).await?,
         )))
@@ -205,6 +219,25 @@ impl GroupsApi {
     }
 }
 
+/// Every config a group is limited to must exist.
+async fn check_configs(state: &AppState, fields: &GroupFields) -> AppResult<()> {
+    let Some(ids) = &fields.config_ids else {
+        return Ok(());
+    };
+    let existing: Vec<i32> = db::configs::list(&state.db)
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    match ids.iter().find(|id| !existing.contains(id)) {
+        Some(missing) => Err(crate::error::AppError::validation(
+            "config_ids",
+            format!("配置不存在：{missing}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn validated(fields: GroupFields) -> AppResult<GroupFields> {
     let limit = |field, label, value: Option<i64>| {
         value
@@ -237,6 +270,11 @@ fn validated(fields: GroupFields) -> AppResult<GroupFields> {
                 .map(|v| v as i32)
             })
             .transpose()?,
+        config_ids: fields.config_ids.map(|mut ids| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        }),
     })
 }
 
@@ -248,6 +286,7 @@ fn view(row: &Model) -> GroupView {
         daily_token_limit: row.daily_token_limit,
         monthly_token_limit: row.monthly_token_limit,
         requests_per_minute: row.requests_per_minute,
+        config_ids: row.allowed_configs(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

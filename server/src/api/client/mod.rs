@@ -36,7 +36,7 @@ pub struct ClientApi;
 
 #[OpenApi(prefix_path = "/llm", tag = "ApiTags::Client")]
 impl ClientApi {
-    /// 获取可用配置列表（只返回已启用的配置）
+    /// 获取可用配置列表（只返回已启用、且所在分组可用的配置）
     #[oai(
         path = "/configs",
         method = "get",
@@ -45,9 +45,9 @@ impl ClientApi {
     async fn configs(
         &self,
         state: Data<&AppState>,
-        _auth: ClientAuth,
+        auth: ClientAuth,
     ) -> AppResult<Reply<Vec<ClientConfig>>> {
-        let rows = db::configs::list_active(&state.db).await?;
+        let rows = db::configs::usable_by(&state.db, auth.0.group_id()).await?;
         Ok(ok(rows
             .into_iter()
             .map(|row| ClientConfig {
@@ -69,10 +69,11 @@ impl ClientApi {
     async fn templates(
         &self,
         state: Data<&AppState>,
-        _auth: ClientAuth,
+        auth: ClientAuth,
         config_id: Query<i32>,
     ) -> AppResult<Reply<Vec<ClientTemplate>>> {
         let config = db::configs::get(&state.db, config_id.0).await?;
+        db::configs::check_access(&state.db, auth.0.group_id(), config.id).await?;
         if !config.is_active {
             return Ok(ok(Vec::new()));
         }

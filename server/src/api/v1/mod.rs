@@ -113,8 +113,8 @@ fn model_object(config: &entity::llm_configs::Model) -> Value {
 #[handler]
 async fn list_models(req: &Request, state: Data<&AppState>) -> Response {
     let result = async {
-        authenticate(&state, req).await?;
-        let configs = db::configs::list_active(&state.db).await?;
+        let principal = authenticate(&state, req).await?;
+        let configs = db::configs::usable_by(&state.db, principal.group_id()).await?;
         let data: Vec<Value> = configs.iter().map(model_object).collect();
         Ok(Json(json!({
             "object": "list",
@@ -131,8 +131,9 @@ async fn list_models(req: &Request, state: Data<&AppState>) -> Response {
 #[handler]
 async fn get_model(req: &Request, state: Data<&AppState>, Path(name): Path<String>) -> Response {
     let result = async {
-        authenticate(&state, req).await?;
+        let principal = authenticate(&state, req).await?;
         let config = db::configs::active_by_name(&state.db, &name).await?;
+        db::configs::check_access(&state.db, principal.group_id(), config.id).await?;
         Ok(Json(model_object(&config)).into_response())
     };
     answer(result.await, dialect_of(req))
