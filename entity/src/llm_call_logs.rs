@@ -41,6 +41,8 @@ pub struct Model {
     pub finish_reason: Option<String>,
     /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
     pub upstream_id: Option<String>,
+    /// The configs tried before the one that answered, and why each failed (fallbacks).
+    pub fallback_attempts: Option<Json>,
     /// The API key the call was made with (NULL once the key is deleted).
     pub api_key_id: Option<i32>,
     /// The key's name when the call was recorded; kept after the key is deleted.

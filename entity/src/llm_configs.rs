@@ -21,6 +21,8 @@ pub struct Model {
     /// A reasoning model (o-series, gpt-5, thinking models): the sampling defaults above
     /// are not sent; a call's own values still are.
     pub reasoning_model: bool,
+    /// Configs tried in order when this one fails before answering: a JSON array of ids.
+    pub fallback_config_ids: Option<String>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -39,3 +41,14 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The configs to try, in order, when this one fails before answering.
+    pub fn fallbacks(&self) -> Vec<i32> {
+        // Written only by the admin API as a JSON array.
+        self.fallback_config_ids
+            .as_deref()
+            .and_then(|ids| serde_json::from_str(ids).ok())
+            .unwrap_or_default()
+    }
+}

@@ -20,6 +20,7 @@ mod m20261130_000020_users_credentials_changed_at;
 mod m20261130_000030_create_api_keys;
 mod m20261130_000031_reasoning_configs_upstream_ids;
 mod m20261130_000032_group_config_access;
+mod m20261130_000033_config_fallbacks;
 mod timestamps;
 
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000030_create_api_keys::Migration),
             Box::new(m20261130_000031_reasoning_configs_upstream_ids::Migration),
             Box::new(m20261130_000032_group_config_access::Migration),
+            Box::new(m20261130_000033_config_fallbacks::Migration),
         ]
     }
 }

@@ -20,6 +20,8 @@ pub struct ConfigFields {
     pub frequency_penalty: f64,
     pub presence_penalty: f64,
     pub reasoning_model: bool,
+    /// Tried in order when this config fails before answering.
+    pub fallback_config_ids: Vec<i32>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -42,6 +44,7 @@ impl ConfigFields {
             frequency_penalty: model.frequency_penalty,
             presence_penalty: model.presence_penalty,
             reasoning_model: model.reasoning_model,
+            fallback_config_ids: model.fallbacks(),
             system_prompt: model.system_prompt.clone(),
             timeout_seconds: model.timeout_seconds,
             max_retries: model.max_retries,
@@ -63,6 +66,8 @@ impl ConfigFields {
         row.frequency_penalty = Set(self.frequency_penalty);
         row.presence_penalty = Set(self.presence_penalty);
         row.reasoning_model = Set(self.reasoning_model);
+        row.fallback_config_ids = Set((!self.fallback_config_ids.is_empty())
+            .then(|| serde_json::Value::from(self.fallback_config_ids).to_string()));
         row.system_prompt = Set(self.system_prompt);
         row.timeout_seconds = Set(self.timeout_seconds);
         row.max_retries = Set(self.max_retries);

@@ -59,6 +59,14 @@ pub async fn idle_for(progress: &Progress, limit: Duration) {
     }
 }
 
+/// Attempts that all failed: the last error, and whether another config may still take
+/// the call (the upstream cannot have generated anything, or its key is dead).
+#[derive(Debug)]
+pub struct Failed {
+    pub error: UpstreamError,
+    pub may_fall_back: bool,
+}
+
 impl RetryPolicy {
     /// Runs attempts until one succeeds or may not be retried; `retries` counts the retries
     /// made (readable even if this future is dropped midway). The successful attempt's
@@ -67,7 +75,7 @@ impl RetryPolicy {
         &self,
         retries: &AtomicU32,
         mut attempt: F,
-    ) -> UpstreamResult<(T, Arc<Progress>)>
+    ) -> Result<(T, Arc<Progress>), Failed>
     where
         F: FnMut(Arc<Progress>) -> Fut,
         Fut: Future<Output = UpstreamResult<T>>,
@@ -85,9 +93,28 @@ impl RetryPolicy {
                     tokio::time::sleep(wait).await;
                     retries.fetch_add(1, Ordering::Relaxed);
                 }
-                _ => return Err(err),
+                _ => {
+                    let may_fall_back = self.may_fall_back(&err, &progress);
+                    return Err(Failed {
+                        error: err,
+                        may_fall_back,
+                    });
+                }
             }
         }
+    }
+
+    /// Another config may take the call when this one's failure means nothing was
+    /// generated (what a retry requires, whatever the count), or its key is unusable.
+    fn may_fall_back(&self, err: &UpstreamError, progress: &Progress) -> bool {
+        matches!(err.kind, FailureKind::Auth | FailureKind::Billing)
+            || self.may_retry(
+                &UpstreamError {
+                    retryable: true,
+                    ..err.clone()
+                },
+                progress,
+            ) && !matches!(err.kind, FailureKind::Rejected | FailureKind::Protocol)
     }
 
     async fn bounded<T>(
@@ -170,7 +197,7 @@ mod tests {
                 Err::<(), _>(failure(FailureKind::Unavailable, true, None))
             })
             .await;
-        assert!(result.is_err());
+        assert!(result.unwrap_err().may_fall_back, "nothing was generated");
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert_eq!(retries.load(Ordering::SeqCst), 3);
     }
@@ -183,7 +210,19 @@ mod tests {
                 Err::<(), _>(failure(FailureKind::Auth, false, None))
             })
             .await;
-        assert!(fatal.is_err());
+        assert!(
+            fatal.unwrap_err().may_fall_back,
+            "a dead key: another config may answer"
+        );
+        let rejected = policy(5, false)
+            .run(&retries, |_| async {
+                Err::<(), _>(failure(FailureKind::Rejected, false, None))
+            })
+            .await;
+        assert!(
+            !rejected.unwrap_err().may_fall_back,
+            "a bad request stays bad"
+        );
         let long_wait = policy(5, false)
             .run(&retries, |_| async {
                 Err::<(), _>(failure(
@@ -206,7 +245,12 @@ mod tests {
                 Ok(())
             })
             .await;
-        assert_eq!(hung.unwrap_err().kind, FailureKind::Timeout);
+        let hung = hung.unwrap_err();
+        assert_eq!(hung.error.kind, FailureKind::Timeout);
+        assert!(
+            !hung.may_fall_back,
+            "the upstream may be generating: no second bill"
+        );
         assert_eq!(retries.load(Ordering::SeqCst), 0);
     }
 
@@ -219,7 +263,7 @@ mod tests {
                 Ok(())
             })
             .await;
-        assert_eq!(silent.unwrap_err().kind, FailureKind::Timeout);
+        assert_eq!(silent.unwrap_err().error.kind, FailureKind::Timeout);
         assert_eq!(retries.load(Ordering::SeqCst), 1, "no headers: retried");
 
         let retries = AtomicU32::new(0);
@@ -230,7 +274,7 @@ mod tests {
                 Ok(())
             })
             .await;
-        assert!(after_headers.is_err());
+        assert!(!after_headers.unwrap_err().may_fall_back);
         assert_eq!(retries.load(Ordering::SeqCst), 0, "headers came: no retry");
 
         // Bytes every second for 10 s with a 2 s limit: alive all along.

@@ -3,8 +3,12 @@
 //! request but never the record.
 
 use std::{
+    future::Future,
     panic::AssertUnwindSafe,
-    sync::{Arc, atomic::AtomicU32},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU32, AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -14,14 +18,14 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     CallResult, Relay, RelayEvent,
     attempts::{RetryPolicy, idle_for, timeout_error},
-    outcome::{Ending, Outcome, Output},
+    outcome::{Ending, FallbackAttempt, Outcome, Output},
     recorder::Recorder,
-    request::PreparedCall,
+    request::{PreparedCall, Route},
 };
 use crate::{
     db::usage::Reservation,
     error::{AppError, AppResult},
-    providers::StreamEvent as Upstream,
+    providers::{Progress, StreamEvent as Upstream, UpstreamError, UpstreamResult},
     quotas::Admission,
 };
 
@@ -53,6 +57,10 @@ struct Task {
     admission: Admission,
     started: Instant,
     retries: AtomicU32,
+    /// The route tried last: the answering one once the call succeeded.
+    route: AtomicUsize,
+    /// The routes that failed before it, for the record.
+    fell_back: Mutex<Vec<FallbackAttempt>>,
 }
 
 impl Task {
@@ -67,27 +75,70 @@ impl Task {
             admission,
             started: Instant::now(),
             retries: AtomicU32::new(0),
+            route: AtomicUsize::new(0),
+            fell_back: Mutex::new(Vec::new()),
         };
         (task, held)
     }
 
-    fn policy(&self, stream: bool) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.call.config.max_retries.max(0) as u32,
-            timeout: Duration::from_secs(self.call.config.timeout_seconds.max(1) as u64),
-            stream,
+    fn route(&self) -> &Route {
+        let index = self.route.load(Ordering::Relaxed);
+        &self.call.routes[index.min(self.call.routes.len() - 1)]
+    }
+
+    /// Tries the routes in order, each with its config's retries and timeout, until one
+    /// answers; the next is tried only when the failed one cannot have generated anything
+    /// (for a stream: before its first output). The last failure is the call's.
+    async fn attempt<'r, T, F, Fut>(
+        &'r self,
+        stream: bool,
+        mut attempt: F,
+    ) -> UpstreamResult<(T, Arc<Progress>)>
+    where
+        F: FnMut(&'r Route, Arc<Progress>) -> Fut,
+        Fut: Future<Output = UpstreamResult<T>>,
+    {
+        let last = self.call.routes.len().saturating_sub(1);
+        for (index, route) in self.call.routes.iter().enumerate() {
+            self.route.store(index, Ordering::Relaxed);
+            let policy = RetryPolicy {
+                max_retries: route.config.max_retries.max(0) as u32,
+                timeout: Duration::from_secs(route.config.timeout_seconds.max(1) as u64),
+                stream,
+            };
+            let failed = match policy.run(&self.retries, |p| attempt(route, p)).await {
+                Ok(done) => return Ok(done),
+                Err(failed) => failed,
+            };
+            if index == last || !failed.may_fall_back {
+                return Err(failed.error);
+            }
+            tracing::info!(config_id = route.config.id, error = %failed.error, "falling back");
+            self.fell_back
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(FallbackAttempt::new(&route.config, &failed.error));
         }
+        Err(UpstreamError::protocol("a call without a route"))
     }
 
     fn outcome(&self, output: Output, ending: Ending) -> Outcome {
-        let retries = self.retries.load(std::sync::atomic::Ordering::Relaxed);
-        Outcome::new(&self.call, output, ending, retries)
+        let retries = self.retries.load(Ordering::Relaxed);
+        Outcome::new(&self.route().request, output, ending, retries)
     }
 
     /// Records the outcome (the reservation settles with it) and returns the record's id.
     async fn record(&self, outcome: &Outcome, held: &mut Held, is_stream: bool) -> AppResult<i64> {
+        let fell_back = std::mem::take(
+            &mut *self
+                .fell_back
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         let log = outcome.record(
             &self.call,
+            self.route(),
+            fell_back,
             &self.admission,
             held.take(),
             self.started.elapsed(),
@@ -106,7 +157,7 @@ impl Task {
         if AssertUnwindSafe(body).catch_unwind().await.is_ok() {
             return;
         }
-        tracing::error!(config_id = self.call.config.id, "call task panicked");
+        tracing::error!(config_id = self.route().config.id, "call task panicked");
         let outcome = self.outcome(Output::default(), Ending::Crashed);
         let mut nothing_held = Held {
             reservation: None,
@@ -131,16 +182,11 @@ pub(super) async fn json(
     let body = {
         let task = task.clone();
         async move {
-            let policy = task.policy(false);
-            let attempts = policy.run(&task.retries, |progress| {
-                let task = task.clone();
-                async move {
-                    let (target, request) = (&task.call.target, &task.call.request);
-                    task.relay
-                        .providers
-                        .complete(target, request, &progress)
-                        .await
-                }
+            let providers = &task.relay.providers;
+            let attempts = task.attempt(false, |route, progress| async move {
+                providers
+                    .complete(&route.target, &route.request, &progress)
+                    .await
             });
             // Shutdown first: when the server stops it also drops the connections.
             let (output, ending) = tokio::select! {
@@ -160,7 +206,7 @@ pub(super) async fn json(
                 (Ok(call_log_id), None) => {
                     let answer = outcome.output.answer;
                     Ok(CallResult {
-                        model: task.call.config.model.clone(),
+                        model: task.route().config.model.clone(),
                         usage: outcome.accounted.usage,
                         finish_reason: answer.finish_reason,
                         response: answer.text,
@@ -192,16 +238,11 @@ pub(super) async fn stream(
     let body = {
         let task = task.clone();
         async move {
-            let policy = task.policy(true);
-            let attempts = policy.run(&task.retries, |progress| {
-                let task = task.clone();
-                async move {
-                    let (target, request) = (&task.call.target, &task.call.request);
-                    task.relay
-                        .providers
-                        .open_stream(target, request, &progress)
-                        .await
-                }
+            let providers = &task.relay.providers;
+            let attempts = task.attempt(true, |route, progress| async move {
+                providers
+                    .open_stream(&route.target, &route.request, &progress)
+                    .await
             });
             let opening = tokio::select! {
                 biased;
@@ -225,8 +266,8 @@ pub(super) async fn stream(
             if opened.send(Ok(())).is_err() {
                 tracing::debug!("client gone before the stream opened");
             }
-            let (output, ending) =
-                forward(&task, upstream, &progress, policy.timeout, &events).await;
+            let timeout = Duration::from_secs(task.route().config.timeout_seconds.max(1) as u64);
+            let (output, ending) = forward(&task, upstream, &progress, timeout, &events).await;
             let outcome = task.outcome(output, ending);
             let recorded = task.record(&outcome, &mut held, true).await;
             let last = match (recorded, outcome.client_error()) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{
-    request::PreparedCall,
+    request::{PreparedCall, Route},
     usage::{self, Accounted, Produced},
 };
 use crate::{
@@ -35,6 +35,26 @@ pub(crate) enum Ending {
     Interrupted,
     /// The call task panicked (a bug); what it produced is lost.
     Crashed,
+}
+
+/// A config that failed before the one that answered (or before the last one tried).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FallbackAttempt {
+    config_id: i32,
+    config_name: String,
+    provider: String,
+    error: String,
+}
+
+impl FallbackAttempt {
+    pub fn new(config: &entity::llm_configs::Model, err: &UpstreamError) -> Self {
+        Self {
+            config_id: config.id,
+            config_name: config.name.clone(),
+            provider: config.provider.clone(),
+            error: describe(err),
+        }
+    }
 }
 
 /// Everything the upstream sent, as far as the call got.
@@ -70,7 +90,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(call: &PreparedCall, output: Output, ending: Ending, retries: u32) -> Self {
+    pub fn new(request: &ChatRequest, output: Output, ending: Ending, retries: u32) -> Self {
         let answer = &output.answer;
         let accounted = usage::account(
             &Produced {
@@ -80,7 +100,7 @@ impl Outcome {
                 tool_calls: &answer.tool_calls,
                 complete: matches!(ending, Ending::Finished),
             },
-            &call.request,
+            request,
         );
         Self {
             output,
@@ -133,28 +153,31 @@ impl Outcome {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &self,
         call: &PreparedCall,
+        route: &Route,
+        fell_back: Vec<FallbackAttempt>,
         admission: &Admission,
         reservation: Option<Reservation>,
         duration: Duration,
         is_stream: bool,
     ) -> NewCallLog {
-        let request = &call.request;
+        let (config, request) = (&route.config, &route.request);
         let answer = &self.output.answer;
         let usage = self.accounted.usage;
         let failure = self.failure();
         let status = self.status();
         NewCallLog {
-            config_id: Some(call.config.id),
+            config_id: Some(config.id),
             template_id: call.template_id,
             group_id: call.caller.group_id,
             activation_code: call.caller.activation_code.clone(),
             user_id: call.caller.user_id,
             api_key_id: call.caller.api_key_id,
-            config_name: call.config.name.clone(),
-            provider: call.config.provider.clone(),
+            config_name: config.name.clone(),
+            provider: config.provider.clone(),
             model: request.model.clone(),
             request_messages: json!(request.messages),
             request_params: Some(request_params(request, is_stream)),
@@ -169,7 +192,8 @@ impl Outcome {
             prompt_tokens: Some(usage.prompt_tokens as i32),
             completion_tokens: Some(usage.completion_tokens as i32),
             tokens_estimated: self.accounted.estimated,
-            cost: usage::cost(&call.config, &usage),
+            cost: usage::cost(config, &usage),
+            fallback_attempts: (!fell_back.is_empty()).then(|| json!(fell_back)),
             retry_count: self.retries as i32,
             is_stream,
             call_time: admission.at,

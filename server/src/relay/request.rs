@@ -55,20 +55,39 @@ pub struct Caller {
     pub api_key_id: Option<i32>,
 }
 
+/// One config that may answer a call: where and with what key, and the request built
+/// with that config's prompt and defaults.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub config: llm_configs::Model,
+    pub target: Target,
+    pub request: ChatRequest,
+}
+
+impl Route {
+    /// The most the call can use here: its prompt (estimated) plus all it may generate.
+    fn worst_case_tokens(&self) -> i64 {
+        i64::from(super::usage::prompt_estimate(&self.request)) + i64::from(self.request.max_tokens)
+    }
+}
+
 /// Everything one call needs, checked and resolved.
 #[derive(Debug, Clone)]
 pub struct PreparedCall {
-    pub config: llm_configs::Model,
+    /// The config asked for, then its usable fallbacks in the order they are tried.
+    pub routes: Vec<Route>,
     pub template_id: Option<i32>,
-    pub target: Target,
-    pub request: ChatRequest,
     pub caller: Caller,
 }
 
 impl PreparedCall {
-    /// The most the call can use: its prompt (estimated) plus everything it may generate.
+    /// The most the call can use, whichever route answers.
     pub fn worst_case_tokens(&self) -> i64 {
-        i64::from(super::usage::prompt_estimate(&self.request)) + i64::from(self.request.max_tokens)
+        self.routes
+            .iter()
+            .map(Route::worst_case_tokens)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -110,9 +129,56 @@ pub async fn prepare(
             "请提供至少一条用户消息或使用模板",
         ));
     }
-    let request = build_request(&config, messages, input.overrides)?;
-    resolved(config, template.map(|t| t.id), request, caller, cipher)
+    // A fallback that cannot take this request (its provider lacks a feature, a parameter
+    // is out of its range) is left out rather than failing the call.
+    let fallbacks: Vec<Route> = fallbacks(db, &config, caller.group_id)
+        .await?
+        .into_iter()
+        .filter_map(|fallback| {
+            let id = fallback.id;
+            route(fallback, messages.clone(), input.overrides.clone(), cipher)
+                .inspect_err(|err| tracing::debug!(config_id = id, %err, "fallback skipped"))
+                .ok()
+        })
+        .collect();
+    let mut routes = vec![route(config, messages, input.overrides, cipher)?];
+    routes.extend(fallbacks);
+    Ok(PreparedCall {
+        routes,
+        template_id: template.map(|t| t.id),
+        caller,
+    })
 }
+
+/// The configs to try after `config`, in order: its fallbacks, each followed by its own
+/// (depth first, each once), leaving out disabled ones and those the group may not use.
+async fn fallbacks(
+    db: &Db,
+    config: &llm_configs::Model,
+    group_id: Option<i32>,
+) -> AppResult<Vec<llm_configs::Model>> {
+    let mut seen = vec![config.id];
+    let mut pending: Vec<i32> = config.fallbacks().into_iter().rev().collect();
+    let mut chain = Vec::new();
+    while let Some(id) = pending.pop() {
+        if seen.contains(&id) || seen.len() > MAX_ROUTES {
+            continue;
+        }
+        seen.push(id);
+        let Ok(fallback) = db::configs::cached(db, id).await else {
+            continue;
+        };
+        pending.extend(fallback.fallbacks().into_iter().rev());
+        let allowed = db::configs::check_access(db, group_id, id).await.is_ok();
+        if fallback.is_active && allowed {
+            chain.push(fallback);
+        }
+    }
+    Ok(chain)
+}
+
+/// A bound on how many configs one call may try.
+const MAX_ROUTES: usize = 8;
 
 /// An admin's connection test: one user message to a config, enabled or not.
 pub fn prepare_test(
@@ -122,17 +188,20 @@ pub fn prepare_test(
     cipher: &Cipher,
 ) -> AppResult<PreparedCall> {
     let messages = vec![ChatMessage::text(Role::User, message)];
-    let request = build_request(&config, messages, Overrides::default())?;
-    resolved(config, None, request, caller, cipher)
+    Ok(PreparedCall {
+        routes: vec![route(config, messages, Overrides::default(), cipher)?],
+        template_id: None,
+        caller,
+    })
 }
 
-fn resolved(
+fn route(
     config: llm_configs::Model,
-    template_id: Option<i32>,
-    request: ChatRequest,
-    caller: Caller,
+    messages: Vec<ChatMessage>,
+    overrides: Overrides,
     cipher: &Cipher,
-) -> AppResult<PreparedCall> {
+) -> AppResult<Route> {
+    let request = build_request(&config, messages, overrides)?;
     let provider = ProviderKind::parse(&config.provider)
         .ok_or_else(|| AppError::Internal(format!("unknown provider {}", config.provider)))?;
     check_capabilities(provider, &request)?;
@@ -140,15 +209,13 @@ fn resolved(
     let api_key = cipher
         .decrypt(&config.api_key)
         .map_err(|err| AppError::Internal(format!("config {}: {err}", config.id)))?;
-    Ok(PreparedCall {
+    Ok(Route {
         target: Target {
             provider,
             api_url: config.api_url.clone(),
             api_key,
         },
-        template_id,
         request,
-        caller,
         config,
     })
 }

@@ -860,3 +860,95 @@ async fn a_group_limited_to_one_config_sees_and_calls_only_that_one() {
         .await;
     assert_eq!(now_allowed.status, 200, "{}", now_allowed.text);
 }
+
+#[tokio::test]
+async fn a_failing_config_is_answered_by_its_fallback_in_one_record() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let backup = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            json!({"name": "备用", "provider": "anthropic", "api_url": fake.url(ProviderKind::Anthropic),
+                   "api_key": FakeUpstream::key(ProviderKind::Anthropic), "model": "claude",
+                   "max_retries": 0, "input_price": 10.0, "output_price": 20.0}),
+        )
+        .await;
+    let backup = backup.body["data"]["id"].as_i64().unwrap();
+    let primary = openai_config(
+        &server,
+        &fake,
+        &admin,
+        "主用",
+        json!({"fallback_config_ids": [backup]}),
+    )
+    .await;
+    let cycle = server
+        .put(
+            &format!("/api/admin/llm/configs/{backup}"),
+            Some(&admin),
+            json!({"fallback_config_ids": [primary]}),
+        )
+        .await;
+    assert_error(&cycle, 422, "VALIDATION_FAILED");
+    assert_eq!(cycle.body["field"], "fallback_config_ids");
+    let (group_id, client, _) = group_client(&server, &admin, json!({"name": "g"})).await;
+
+    // JSON: the primary is overloaded, the backup answers; one record, at the backup's prices.
+    fake.push(Outcome::http(503, "server_error", "overloaded"));
+    fake.push(Reply::new("备用答复").usage(1000, 1000));
+    let answered = server
+        .post("/api/llm/call", Some(&client), ask(primary, "hi"))
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+    assert_eq!(answered.body["data"]["response"], "备用答复");
+    // Stream: refused before its first byte, then answered by the backup.
+    fake.push(Outcome::http(429, "rate_limit_exceeded", "slow down"));
+    fake.push(Reply::new("流式备用").usage(10, 10));
+    let (status, _, body) = server
+        .post_stream(
+            "/v1/chat/completions",
+            &client,
+            json!({"model": "主用", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("流式备用"), "{body}");
+    // A bad request is not the primary's fault to hide: no fallback.
+    fake.push(Outcome::http(400, "invalid_request_error", "bad"));
+    let hits = fake.hits();
+    let refused = server
+        .post("/api/llm/call", Some(&client), ask(primary, "hi"))
+        .await;
+    assert_eq!(refused.status, 502, "{}", refused.text);
+    assert_eq!(fake.hits(), hits + 1, "the backup was not tried");
+
+    let logs = server.wait_for_logs(3).await;
+    assert_eq!(logs.len(), 3, "one record per call");
+    let json_call = &logs[0];
+    assert_eq!(json_call.config_id, Some(backup as i32));
+    assert_eq!(json_call.config_name, "备用");
+    assert_eq!(json_call.provider, "anthropic");
+    assert_eq!(json_call.status, "success");
+    assert!(
+        (json_call.cost - 0.03).abs() < 1e-9,
+        "backup's prices: {}",
+        json_call.cost
+    );
+    let attempts = json_call.fallback_attempts.as_ref().unwrap();
+    assert_eq!(attempts[0]["config_id"], primary);
+    assert!(attempts[0]["error"].as_str().unwrap().contains("503"));
+    assert_eq!(logs[1].config_id, Some(backup as i32));
+    assert!(logs[1].is_stream);
+    assert!(logs[2].fallback_attempts.is_none());
+    assert_eq!(logs[2].config_id, Some(primary as i32));
+    let usage = server
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    assert_eq!(usage.body["data"]["today"]["calls"], 3);
+    assert_eq!(
+        usage.body["data"]["today"]["tokens"], 2020,
+        "charged once per call"
+    );
+}

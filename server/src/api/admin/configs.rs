@@ -40,6 +40,9 @@ pub struct ConfigView {
     /// A reasoning model (o-series, gpt-5, thinking models): temperature, top_p and the
     /// penalties above are not sent upstream; a call's own values still are.
     pub reasoning_model: bool,
+    /// Configs tried in order when this one fails before answering (connection errors,
+    /// rate limits, overload, a refused key); for streams only before the first output.
+    pub fallback_config_ids: Vec<i32>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -70,6 +73,8 @@ pub struct CreateConfig {
     pub presence_penalty: Option<f64>,
     /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
     pub reasoning_model: Option<bool>,
+    /// Configs tried in order when this one fails before answering (at most 5, no cycles).
+    pub fallback_config_ids: Option<Vec<i32>>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -95,6 +100,8 @@ pub struct UpdateConfig {
     pub presence_penalty: Option<f64>,
     /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
     pub reasoning_model: Option<bool>,
+    /// Replaces the fallbacks (at most 5, no cycles); `[]` removes them.
+    pub fallback_config_ids: Option<Vec<i32>>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: Option<i32>,
     pub max_retries: Option<i32>,
@@ -161,6 +168,7 @@ impl ConfigsApi {
             frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
             presence_penalty: body.presence_penalty.unwrap_or(0.0),
             reasoning_model: body.reasoning_model.unwrap_or(false),
+            fallback_config_ids: body.fallback_config_ids.unwrap_or_default(),
             system_prompt: body.system_prompt,
             timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
             max_retries: body.max_retries.unwrap_or(defaults.max_retries),
@@ -169,6 +177,7 @@ impl ConfigsApi {
             currency: body.currency.unwrap_or_else(|| "CNY".into()),
             is_active: body.is_active.unwrap_or(true),
         })?;
+        check_fallbacks(&state, None, &fields.fallback_config_ids).await?;
         let key = validated_key(&body.api_key)?;
         let created_by = match auth.0 {
             Principal::User { id, .. } => Some(id),
@@ -217,6 +226,7 @@ impl ConfigsApi {
         set(&mut fields.frequency_penalty, body.frequency_penalty);
         set(&mut fields.presence_penalty, body.presence_penalty);
         set(&mut fields.reasoning_model, body.reasoning_model);
+        set(&mut fields.fallback_config_ids, body.fallback_config_ids);
         if let Some(prompt) = body.system_prompt {
             fields.system_prompt = Some(prompt);
         }
@@ -227,6 +237,7 @@ impl ConfigsApi {
         set(&mut fields.currency, body.currency);
         set(&mut fields.is_active, body.is_active);
         let fields = validated(fields)?;
+        check_fallbacks(&state, Some(id.0), &fields.fallback_config_ids).await?;
         let key = match body.api_key {
             Some(key) => Some(state.cipher.encrypt(&validated_key(&key)?)),
             None => None,
@@ -363,6 +374,7 @@ fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
             2.0,
         )?,
         reasoning_model: fields.reasoning_model,
+        fallback_config_ids: fields.fallback_config_ids,
         system_prompt: validate::optional_text(
             "system_prompt",
             "System Prompt",
@@ -402,6 +414,57 @@ fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {
     })
 }
 
+const MAX_FALLBACKS: usize = 5;
+
+/// A config's fallbacks exist, are not itself or repeated, and lead back to it by no path
+/// (a fallback's own fallbacks are tried too).
+async fn check_fallbacks(state: &AppState, id: Option<i32>, fallbacks: &[i32]) -> AppResult<()> {
+    let invalid = |message: String| Err(AppError::validation("fallback_config_ids", message));
+    if fallbacks.len() > MAX_FALLBACKS {
+        return invalid(format!("备用配置最多 {MAX_FALLBACKS} 个"));
+    }
+    if fallbacks
+        .iter()
+        .enumerate()
+        .any(|(i, f)| fallbacks[..i].contains(f))
+    {
+        return invalid("备用配置不能重复".into());
+    }
+    if id.is_some_and(|id| fallbacks.contains(&id)) {
+        return invalid("不能把配置自己设为备用配置".into());
+    }
+    let configs = db::configs::list(&state.db).await?;
+    let next = |config_id: i32| -> Vec<i32> {
+        configs
+            .iter()
+            .find(|c| c.id == config_id)
+            .map(Model::fallbacks)
+            .unwrap_or_default()
+    };
+    if let Some(missing) = fallbacks
+        .iter()
+        .find(|f| !configs.iter().any(|c| c.id == **f))
+    {
+        return invalid(format!("备用配置不存在：{missing}"));
+    }
+    let Some(id) = id else {
+        // Nothing refers to a config being created: it cannot be on a cycle.
+        return Ok(());
+    };
+    let mut seen = Vec::new();
+    let mut pending = fallbacks.to_vec();
+    while let Some(current) = pending.pop() {
+        if current == id {
+            return invalid("备用配置不能形成循环".into());
+        }
+        if !seen.contains(&current) {
+            seen.push(current);
+            pending.extend(next(current));
+        }
+    }
+    Ok(())
+}
+
 fn view(state: &AppState, row: &Model) -> ConfigView {
     // A key that no longer decrypts is still "set": the mask says so instead of failing the list.
     let masked = state
@@ -423,6 +486,7 @@ fn view(state: &AppState, row: &Model) -> ConfigView {
         frequency_penalty: row.frequency_penalty,
         presence_penalty: row.presence_penalty,
         reasoning_model: row.reasoning_model,
+        fallback_config_ids: row.fallbacks(),
         system_prompt: row.system_prompt.clone(),
         timeout_seconds: row.timeout_seconds,
         max_retries: row.max_retries,
