@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: formatting, lints, every test on SQLite and on a real
 # PostgreSQL server that this script starts itself (browser tests in Debian's Chromium
 # included), then the release artifacts built (scripts/release.sh, which cross-builds the
-# Windows .exe once) and that .exe smoke-tested under Wine. Installs what it needs
+# Windows .exe once) and that .exe smoke-tested under Wine. The SDK tests drive the server
+# with the official openai and anthropic Python packages from a venv. Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,11 @@ if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; the
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk
 fi
+
+step "Python venv with the official openai and anthropic SDKs (scripts/sdk-venv.sh)"
+# Read by the SDK test (server/tests/e2e/sdk.rs) in both runs below; it fails without it.
+LLM_PROXY_SDK_PYTHON=$(bash scripts/sdk-venv.sh)
+export LLM_PROXY_SDK_PYTHON
 
 step "cargo fmt --check"
 cargo fmt --all --check

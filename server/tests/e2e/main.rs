@@ -18,6 +18,7 @@ mod openapi_snapshot;
 mod providers_wire;
 mod relay;
 mod roles;
+mod sdk;
 mod secrets;
 mod security;
 mod startup;

@@ -954,3 +954,115 @@ fn providers_and_their_futures_are_send() {
     send(&p.complete(&target, &req, &progress));
     send(&p.open_stream(&target, &req, &progress));
 }
+
+/// The fake's tool calls, in each provider's own form, decode to the same call, whole and
+/// streamed (the SDK tests rely on the fake getting these forms right).
+#[tokio::test]
+async fn fake_tool_calls_decode_for_every_provider_that_takes_tools() {
+    use llm_proxy::providers::{Assembly, Tool};
+    let fake = FakeUpstream::start().await;
+    let p = providers();
+    let arguments = r#"{"city":"杭州","unit":"celsius"}"#;
+    let asking = ChatRequest {
+        tools: vec![Tool {
+            name: "get_weather".to_owned(),
+            description: None,
+            parameters: Some(
+                serde_json::json!({"type":"object","properties":{"city":{"type":"string"}}}),
+            ),
+        }],
+        ..request()
+    };
+    let parsed = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+    for kind in ProviderKind::ALL
+        .into_iter()
+        .filter(|kind| kind.capabilities().tools)
+    {
+        let reply = Reply::new("好的")
+            .chunk_chars(3)
+            .tool_call("get_weather", arguments);
+        fake.push(reply.clone());
+        let whole = p
+            .complete(&fake.target(kind), &asking, &Progress::new())
+            .await
+            .unwrap();
+        fake.push(reply);
+        let mut streamed = Assembly::default();
+        let mut stream = p
+            .open_stream(&fake.target(kind), &asking, &Progress::new())
+            .await
+            .unwrap();
+        while let Some(event) = stream.next().await {
+            streamed.apply(&event.unwrap());
+        }
+        for (how, text, calls) in [
+            ("whole", &whole.text, &whole.tool_calls),
+            ("streamed", &streamed.text, &streamed.tool_calls),
+        ] {
+            assert_eq!(text, "好的", "{kind:?} {how}");
+            assert_eq!(calls.len(), 1, "{kind:?} {how}: {calls:?}");
+            assert_eq!(calls[0].name, "get_weather", "{kind:?} {how}");
+            assert!(!calls[0].id.is_empty(), "{kind:?} {how}");
+            assert_eq!(
+                parsed(&calls[0].arguments),
+                parsed(arguments),
+                "{kind:?} {how}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn fake_rate_limit_is_each_providers_rate_limit() {
+    let fake = FakeUpstream::start().await;
+    let p = providers();
+    for kind in ProviderKind::ALL {
+        fake.push(Outcome::rate_limited(3));
+        let err = p
+            .complete(&fake.target(kind), &request(), &Progress::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, FailureKind::RateLimited, "{kind:?}: {err:?}");
+    }
+}
+
+/// An image goes to every provider that takes images, and its answer decodes (DashScope's
+/// multimodal endpoint answers content as `[{"text"}]`).
+#[tokio::test]
+async fn fake_answers_image_requests_for_every_provider_that_takes_images() {
+    use llm_proxy::providers::{Content, ImageUrl, Part};
+    let fake = FakeUpstream::start().await;
+    let p = providers();
+    let mut looking = request();
+    looking.messages[1].content = Content::Parts(vec![
+        Part::Text {
+            text: "What is this?".to_owned(),
+        },
+        Part::ImageUrl {
+            image_url: ImageUrl {
+                url: "data:image/png;base64,iVBORw0KGgo=".to_owned(),
+                detail: None,
+            },
+        },
+    ]);
+    for kind in ProviderKind::ALL
+        .into_iter()
+        .filter(|kind| kind.capabilities().images)
+    {
+        fake.push(Reply::new(TEXT));
+        let c = p
+            .complete(&fake.target(kind), &looking, &Progress::new())
+            .await
+            .unwrap();
+        assert_eq!(c.text, TEXT, "{kind:?}");
+        fake.push(Reply::new(TEXT).chunk_chars(3));
+        let stream = p
+            .open_stream(&fake.target(kind), &looking, &Progress::new())
+            .await
+            .unwrap();
+        assert_eq!(collect(stream).await.text, TEXT, "{kind:?}");
+        if kind == ProviderKind::Aliyun {
+            assert!(fake.last_request().path.contains("multimodal-generation"));
+        }
+    }
+}

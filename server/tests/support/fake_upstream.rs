@@ -17,6 +17,7 @@
 //! | zhipu | `/api/paas/v4/chat/completions` |
 //! | anthropic | `/v1/messages` |
 //! | aliyun (DashScope) | `/api/v1/services/aigc/text-generation/generation` |
+//! | aliyun multimodal (images) | `/api/v1/services/aigc/multimodal-generation/generation` |
 //! | baidu | `/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{ep}` and `/oauth/2.0/token` |
 //!
 //! [`FakeUpstream::url`] / [`FakeUpstream::key`] / [`FakeUpstream::target`] give the URL
@@ -26,7 +27,9 @@
 //! millisecond timestamps checked).
 //!
 //! Behaviour is scripted per call: [`FakeUpstream::push`] queues [`Outcome`]s, each chat
-//! request consumes one; when the queue is empty [`FakeUpstream::set_default`]'s outcome
+//! request consumes one; when the queue is empty, [`FakeUpstream::set_responder`]'s function
+//! may pick the outcome from the request (for clients the test does not drive call by call,
+//! such as an SDK in another process), else [`FakeUpstream::set_default`]'s outcome
 //! (a short normal reply unless changed) answers. Every chat request is recorded
 //! ([`FakeUpstream::requests`]) unless [`FakeUpstream::set_recording`] turns it off for a
 //! benchmark; [`FakeUpstream::hits`] counts them regardless. Token requests are recorded
@@ -39,10 +42,13 @@
 //! fake.push(Reply::new("abc").chunk_chars(1).cut_after(2));     // 2 deltas, then the socket breaks
 //! fake.push(Reply::default().error_after(0, "overloaded_error", "Overloaded")); // in-band error
 //! fake.push(Outcome::http(429, "rate_limit_error", "slow down").header("retry-after", "3"));
+//! fake.push(Outcome::rate_limited(3));                          // the provider's own rate limit
+//! fake.push(Reply::new("").tool_call("get_weather", r#"{"city":"杭州"}"#)); // a function call
 //! fake.push(Outcome::http(500, "api_error", "boom"));           // then the default reply
 //! fake.push(Outcome::Hang);                                     // never answers
 //! fake.push(Reply::new("x").stall_after(1));                    // 1 delta, then silence
 //! fake.push(Reply::new("x").first_event_delay(Duration::from_millis(300))); // slow first byte
+//! fake.set_responder(|req| req.body.get("tools").map(|_| Outcome::rate_limited(1))); // by request
 //! fake.set_default(Reply::default().delay(Duration::from_millis(20))); // benchmark latency
 //! fake.set_recording(false);                                    // benchmark: no per-request memory
 //! let sent = fake.last_request();                               // method, path, query, headers, JSON body
@@ -55,6 +61,13 @@
 //! `error_code` (Baidu: a plain JSON body when `after` is 0). On a non-streaming request
 //! every ending applies to the JSON body instead (half a body, headers only, an error body
 //! with 200).
+//!
+//! A tool call ([`Reply::tool_call`]) follows the text in each provider's own form: OpenAI
+//! deltas with `index`, `id` and `name` once, then argument fragments; Anthropic a `tool_use`
+//! block and `input_json_delta`s; DashScope `output.choices[0].message.tool_calls` packets
+//! (`id:""` after the first, `function:{}` last); Zhipu the whole call in one chunk with `role`
+//! repeated. Spark and Baidu take no tools, so a tool call is not modelled for them. Argument
+//! fragments count as text events.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, VecDeque};
@@ -115,6 +128,9 @@ pub enum Outcome {
         body: String,
         headers: Vec<(String, String)>,
     },
+    /// The provider's own rate-limit answer: a 429 with its error body and `retry-after` in
+    /// seconds; Baidu's is `error_code` 18 in a 200, with no hint of when to come back.
+    RateLimited { retry_after: u64 },
     /// Never answers (the connection stays open).
     Hang,
 }
@@ -140,6 +156,10 @@ impl Outcome {
             body: body.to_owned(),
             headers: Vec::new(),
         }
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::RateLimited { retry_after }
     }
 
     /// Adds a response header to an `Http` or `Raw` outcome (e.g. `retry-after`).
@@ -186,7 +206,10 @@ pub struct Reply {
     pub reasoning: String,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
-    /// In the provider's vocabulary; `None` gives its usual stop (`stop`, `end_turn`, `normal`).
+    /// A function call the model makes after the text.
+    pub tool_call: Option<ToolCall>,
+    /// In the provider's vocabulary; `None` gives its usual stop (`stop`, `end_turn`, `normal`;
+    /// `tool_calls` or `tool_use` after a tool call).
     pub finish: Option<String>,
     /// Characters per text event.
     pub chunk_chars: usize,
@@ -214,6 +237,7 @@ impl Reply {
             reasoning: String::new(),
             prompt_tokens: 11,
             completion_tokens: 7,
+            tool_call: None,
             finish: None,
             chunk_chars: 4,
             delay: Duration::ZERO,
@@ -229,6 +253,15 @@ impl Reply {
     }
     pub fn thinking(mut self, reasoning: &str) -> Self {
         self.reasoning = reasoning.to_owned();
+        self
+    }
+    /// Ends the reply with a call of `name`; `arguments` is a JSON object as a string.
+    pub fn tool_call(mut self, name: &str, arguments: &str) -> Self {
+        self.tool_call = Some(ToolCall {
+            id: "call_fake_1".to_owned(),
+            name: name.to_owned(),
+            arguments: arguments.to_owned(),
+        });
         self
     }
     pub fn finish(mut self, reason: &str) -> Self {
@@ -277,6 +310,33 @@ impl Reply {
     }
 }
 
+/// A function call in OpenAI's vocabulary: `arguments` is a JSON string.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// The `input` object of an Anthropic `tool_use` block.
+    fn input(&self) -> Value {
+        serde_json::from_str(&self.arguments).expect("tool arguments are a JSON object")
+    }
+
+    /// The whole call as an OpenAI-style `tool_calls` entry.
+    fn openai(&self) -> Value {
+        json!({"index":0,"id":self.id,"type":"function",
+               "function":{"name":self.name,"arguments":self.arguments}})
+    }
+}
+
+/// `text` in pieces of `n` characters.
+fn chunks(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(n).map(|c| c.iter().collect()).collect()
+}
+
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -311,13 +371,19 @@ enum Proto {
     Zhipu,
     Anthropic,
     DashScope,
+    /// DashScope's multimodal endpoint: content is an array of `{"text"}` / `{"image"}`.
+    DashScopeVision,
     Baidu,
     BaiduToken,
 }
 
+/// Picks the outcome of a request the script does not cover (`None`: the default answers).
+type Responder = Box<dyn Fn(&Recorded) -> Option<Outcome> + Send + Sync>;
+
 struct State {
     script: Mutex<VecDeque<Outcome>>,
     default: Mutex<Outcome>,
+    responder: Mutex<Option<Responder>>,
     recording: AtomicBool,
     requests: Mutex<Vec<Recorded>>,
     hits: AtomicUsize,
@@ -345,6 +411,7 @@ impl FakeUpstream {
         let state = Arc::new(State {
             script: Mutex::new(VecDeque::new()),
             default: Mutex::new(Outcome::Reply(Reply::default())),
+            responder: Mutex::new(None),
             recording: AtomicBool::new(true),
             requests: Mutex::new(Vec::new()),
             hits: AtomicUsize::new(0),
@@ -430,6 +497,14 @@ impl FakeUpstream {
         *self.state.default.lock().unwrap() = outcome.into();
     }
 
+    /// Consulted for each chat request once the queue is empty, before the default.
+    pub fn set_responder(
+        &self,
+        responder: impl Fn(&Recorded) -> Option<Outcome> + Send + Sync + 'static,
+    ) {
+        *self.state.responder.lock().unwrap() = Some(Box::new(responder));
+    }
+
     pub fn set_recording(&self, on: bool) {
         self.state.recording.store(on, Ordering::Relaxed);
     }
@@ -504,7 +579,9 @@ impl Endpoint for Fake {
         };
         let raw = req.take_body().into_bytes().await.unwrap_or_default();
         let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        if state.recording.load(Ordering::Relaxed) {
+        let responding = state.responder.lock().unwrap().is_some();
+        // Benchmarks turn recording off and set no responder: they skip this copy.
+        let recorded = (responding || state.recording.load(Ordering::Relaxed)).then(|| {
             let headers = req
                 .headers()
                 .iter()
@@ -515,13 +592,18 @@ impl Endpoint for Fake {
                     )
                 })
                 .collect();
-            state.requests.lock().unwrap().push(Recorded {
+            Recorded {
                 method: req.method().to_string(),
                 path: path.clone(),
                 query: req.uri().query().map(str::to_owned),
                 headers,
                 body: body.clone(),
-            });
+            }
+        });
+        if let Some(recorded) = &recorded
+            && state.recording.load(Ordering::Relaxed)
+        {
+            state.requests.lock().unwrap().push(recorded.clone());
         }
         if proto == Proto::BaiduToken {
             return Ok(state.issue_token(req.uri().query().unwrap_or("")));
@@ -530,7 +612,7 @@ impl Endpoint for Fake {
             return Ok(denied);
         }
         let stream = match proto {
-            Proto::DashScope => req
+            Proto::DashScope | Proto::DashScopeVision => req
                 .headers()
                 .get("x-dashscope-sse")
                 .is_some_and(|v| v == "enable"),
@@ -538,7 +620,14 @@ impl Endpoint for Fake {
         };
         let outcome = {
             let next = state.script.lock().unwrap().pop_front();
-            next.unwrap_or_else(|| state.default.lock().unwrap().clone())
+            next.or_else(|| {
+                let responder = state.responder.lock().unwrap();
+                responder
+                    .as_ref()
+                    .zip(recorded.as_ref())
+                    .and_then(|(f, r)| f(r))
+            })
+            .unwrap_or_else(|| state.default.lock().unwrap().clone())
         };
         let model = body
             .get("model")
@@ -562,6 +651,7 @@ fn route(path: &str) -> Option<Proto> {
         "/api/paas/v4/chat/completions" => Proto::Zhipu,
         "/v1/messages" => Proto::Anthropic,
         "/api/v1/services/aigc/text-generation/generation" => Proto::DashScope,
+        "/api/v1/services/aigc/multimodal-generation/generation" => Proto::DashScopeVision,
         "/oauth/2.0/token" => Proto::BaiduToken,
         p if p.starts_with("/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/") => Proto::Baidu,
         _ => return None,
@@ -625,7 +715,7 @@ impl State {
             Proto::Spark => expect(SPARK_KEY).map(|()| {
                 json_response(401, &json!({"error":{"message":"invalid user","type":"api_error","param":null,"code":null}}))
             }),
-            Proto::DashScope => expect(DASHSCOPE_KEY).map(|()| {
+            Proto::DashScope | Proto::DashScopeVision => expect(DASHSCOPE_KEY).map(|()| {
                 json_response(401, &json!({"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"fake-request"}))
             }),
             Proto::Anthropic => {
@@ -731,6 +821,18 @@ async fn respond(
             &headers,
         )
         .body(body),
+        Outcome::RateLimited { retry_after } => {
+            let (status, code, message) = rate_limit(proto);
+            let body = http_error_body(proto, code, message);
+            let hint = (status == 429).then(|| ("retry-after".to_owned(), retry_after.to_string()));
+            with_headers(
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .content_type("application/json"),
+                hint.as_slice(),
+            )
+            .body(body.to_string())
+        }
         Outcome::Http {
             status,
             code,
@@ -781,8 +883,35 @@ fn http_error_body(proto: Proto, code: &str, message: &str) -> Value {
         Proto::Anthropic => {
             json!({"type":"error","error":{"type":code,"message":message},"request_id":"req_fake"})
         }
-        Proto::DashScope => json!({"code":code,"message":message,"request_id":"fake-request"}),
+        Proto::DashScope | Proto::DashScopeVision => {
+            json!({"code":code,"message":message,"request_id":"fake-request"})
+        }
         Proto::Baidu | Proto::BaiduToken => json!({"error_code":number(code),"error_msg":message}),
+    }
+}
+
+/// Each provider's passing rate limit: (HTTP status, code, message).
+fn rate_limit(proto: Proto) -> (u16, &'static str, &'static str) {
+    match proto {
+        Proto::OpenAi | Proto::Custom => (
+            429,
+            "rate_limit_exceeded",
+            "Rate limit reached for requests",
+        ),
+        Proto::Spark => (429, "11202", "授权错误：秒级流控超限"),
+        Proto::Zhipu => (429, "1302", "您当前使用该API的并发数过高，请降低并发"),
+        Proto::Anthropic => (
+            429,
+            "rate_limit_error",
+            "Number of requests has exceeded your rate limit",
+        ),
+        Proto::DashScope | Proto::DashScopeVision => (
+            429,
+            "Throttling.RateQuota",
+            "Requests rate limit exceeded, please try again later.",
+        ),
+        // Baidu reports it in a 200.
+        Proto::Baidu | Proto::BaiduToken => (200, "18", "Open api qps request limit reached"),
     }
 }
 
@@ -801,36 +930,75 @@ fn in_band_body(proto: Proto, code: &str, message: &str) -> Value {
     }
 }
 
-fn default_finish(proto: Proto) -> &'static str {
-    match proto {
-        Proto::Anthropic => "end_turn",
-        Proto::Baidu | Proto::BaiduToken => "normal",
-        _ => "stop",
+fn default_finish(proto: Proto, r: &Reply) -> &'static str {
+    match (proto, r.tool_call.is_some()) {
+        (Proto::Anthropic, false) => "end_turn",
+        (Proto::Anthropic, true) => "tool_use",
+        (Proto::Baidu | Proto::BaiduToken, _) => "normal",
+        (_, true) => "tool_calls",
+        (_, false) => "stop",
     }
 }
 
+/// DashScope's multimodal endpoint answers content as `[{"text"}]`, the others as a string.
+fn dashscope_content(proto: Proto, text: &str) -> Value {
+    match proto {
+        Proto::DashScopeVision if text.is_empty() => json!([]),
+        Proto::DashScopeVision => json!([{ "text": text }]),
+        _ => json!(text),
+    }
+}
+
+/// The assistant message of the OpenAI-shaped bodies (OpenAI, custom, Zhipu, DashScope).
+fn assistant_message(proto: Proto, r: &Reply) -> Value {
+    let content = match proto {
+        // OpenAI sends null content beside a tool call; DashScope an empty string.
+        Proto::OpenAi | Proto::Custom | Proto::Zhipu
+            if r.text.is_empty() && r.tool_call.is_some() =>
+        {
+            Value::Null
+        }
+        _ => dashscope_content(proto, &r.text),
+    };
+    let mut message = json!({"role":"assistant","content":content});
+    if let Some(call) = &r.tool_call {
+        message["tool_calls"] = json!([call.openai()]);
+    }
+    message
+}
+
+/// Anthropic opens a text block unless the answer is only a tool call.
+fn anthropic_has_text(r: &Reply) -> bool {
+    !r.text.is_empty() || r.tool_call.is_none()
+}
+
 fn whole_body(proto: Proto, model: &str, r: &Reply) -> Value {
-    let finish = r.finish.as_deref().unwrap_or(default_finish(proto));
+    let finish = r.finish.as_deref().unwrap_or(default_finish(proto, r));
     let (p, c) = (r.prompt_tokens, r.completion_tokens);
     let usage = json!({"prompt_tokens":p,"completion_tokens":c,"total_tokens":p + c});
     match proto {
         Proto::OpenAi | Proto::Custom => {
             json!({"id":"chatcmpl-fake","object":"chat.completion","created":1_753_860_612,"model":model,
-            "choices":[{"index":0,"message":{"role":"assistant","content":r.text},"finish_reason":finish}],"usage":usage})
+            "choices":[{"index":0,"message":assistant_message(proto, r),"finish_reason":finish}],"usage":usage})
         }
         Proto::Spark => json!({"code":0,"message":"Success","sid":"cha000fake",
             "choices":[{"message":{"role":"assistant","content":r.text},"index":0}],"usage":usage}),
         Proto::Zhipu => {
             json!({"id":"fake-zhipu","request_id":"fake-zhipu","created":1_753_860_612,"model":model,
-            "choices":[{"index":0,"finish_reason":finish,"message":{"role":"assistant","content":r.text}}],"usage":usage})
+            "choices":[{"index":0,"finish_reason":finish,"message":assistant_message(proto, r)}],"usage":usage})
         }
         Proto::Anthropic => {
+            let text = anthropic_has_text(r).then(|| json!({"type":"text","text":r.text}));
+            let tool = r.tool_call.as_ref().map(|call| {
+                json!({"type":"tool_use","id":call.id,"name":call.name,"input":call.input()})
+            });
+            let content: Vec<Value> = text.into_iter().chain(tool).collect();
             json!({"id":"msg_fake","type":"message","role":"assistant","model":model,
-            "content":[{"type":"text","text":r.text}],"stop_reason":finish,"stop_sequence":null,
+            "content":content,"stop_reason":finish,"stop_sequence":null,
             "usage":{"input_tokens":p,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":c}})
         }
-        Proto::DashScope => {
-            json!({"output":{"choices":[{"finish_reason":finish,"message":{"role":"assistant","content":r.text}}]},
+        Proto::DashScope | Proto::DashScopeVision => {
+            json!({"output":{"choices":[{"finish_reason":finish,"message":assistant_message(proto, r)}]},
             "usage":{"input_tokens":p,"output_tokens":c,"total_tokens":p + c},"request_id":"fake-request"})
         }
         Proto::Baidu | Proto::BaiduToken => {
@@ -870,60 +1038,53 @@ enum Tail {
     Stall,
 }
 
-/// The stream, as (prelude events, one event per text piece, epilogue events).
+/// The stream, as (prelude events, one event per text piece or tool-call fragment, epilogue
+/// events).
 fn stream_events(proto: Proto, model: &str, r: &Reply) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let pieces: Vec<String> = {
-        let chars: Vec<char> = r.text.chars().collect();
-        chars
-            .chunks(r.chunk_chars)
-            .map(|c| c.iter().collect())
-            .collect()
-    };
-    let finish = r.finish.as_deref().unwrap_or(default_finish(proto));
+    let pieces = chunks(&r.text, r.chunk_chars);
+    // The call and its argument fragments.
+    let call = r
+        .tool_call
+        .as_ref()
+        .map(|call| (call, chunks(&call.arguments, r.chunk_chars)));
+    let finish = r.finish.as_deref().unwrap_or(default_finish(proto, r));
     let (p, c) = (r.prompt_tokens, r.completion_tokens);
     let usage = json!({"prompt_tokens":p,"completion_tokens":c,"total_tokens":p + c});
     let data = |v: Value| format!("data: {v}\n\n");
     let tight = |v: Value| format!("data:{v}\n\n");
     match proto {
         Proto::OpenAi | Proto::Custom => {
-            let chunk = |choices: Value, usage: Value| {
+            let chunk = |delta: Value, finish: Value, usage: Value| {
+                let choices = if delta.is_null() {
+                    json!([])
+                } else {
+                    json!([{"index":0,"delta":delta,"finish_reason":finish}])
+                };
                 data(
                     json!({"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1_753_860_612,"model":model,
                     "choices":choices,"usage":usage,"obfuscation":"fk"}),
                 )
             };
-            let prelude = vec![chunk(
-                json!([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]),
-                Value::Null,
-            )];
-            let thoughts: Vec<String> = {
-                let chars: Vec<char> = r.reasoning.chars().collect();
-                chars
-                    .chunks(r.chunk_chars)
-                    .map(|c| c.iter().collect())
-                    .collect()
-            };
+            let delta = |d: Value| chunk(d, Value::Null, Value::Null);
+            let prelude = vec![delta(json!({"role":"assistant","content":""}))];
+            let thoughts = chunks(&r.reasoning, r.chunk_chars);
+            // The call's id and name come once, then its arguments in fragments.
+            let tool = call.iter().flat_map(|(call, fragments)| {
+                let head = json!({"tool_calls":[{"index":0,"id":call.id,"type":"function",
+                                  "function":{"name":call.name,"arguments":""}}]});
+                std::iter::once(delta(head)).chain(fragments.iter().map(move |f| {
+                    delta(json!({"tool_calls":[{"index":0,"function":{"arguments":f}}]}))
+                }))
+            });
             let deltas = thoughts
                 .iter()
-                .map(|t| {
-                    chunk(
-                        json!([{"index":0,"delta":{"reasoning_content":t},"finish_reason":null}]),
-                        Value::Null,
-                    )
-                })
-                .chain(pieces.iter().map(|t| {
-                    chunk(
-                        json!([{"index":0,"delta":{"content":t},"finish_reason":null}]),
-                        Value::Null,
-                    )
-                }))
+                .map(|t| delta(json!({ "reasoning_content": t })))
+                .chain(pieces.iter().map(|t| delta(json!({ "content": t }))))
+                .chain(tool)
                 .collect();
             let epilogue = vec![
-                chunk(
-                    json!([{"index":0,"delta":{},"finish_reason":finish}]),
-                    Value::Null,
-                ),
-                chunk(json!([]), usage),
+                chunk(json!({}), json!(finish), Value::Null),
+                chunk(Value::Null, Value::Null, usage),
                 "data: [DONE]\n\n".to_owned(),
             ];
             (prelude, deltas, epilogue)
@@ -943,49 +1104,75 @@ fn stream_events(proto: Proto, model: &str, r: &Reply) -> (Vec<String>, Vec<Stri
             )
         }
         Proto::Zhipu => {
+            // Every chunk repeats `role`; a tool call comes whole in one chunk.
+            let chunk = |choice: Value| {
+                data(
+                    json!({"id":"fake-zhipu","created":1_753_860_612,"model":model,"choices":[choice]}),
+                )
+            };
             let deltas = pieces
                 .iter()
-                .map(|t| {
-                    data(
-                        json!({"id":"fake-zhipu","created":1_753_860_612,"model":model,
-                    "choices":[{"index":0,"delta":{"role":"assistant","content":t}}]}),
-                    )
-                })
+                .map(|t| chunk(json!({"index":0,"delta":{"role":"assistant","content":t}})))
+                .chain(call.iter().map(|(call, _)| {
+                    chunk(json!({"index":0,"delta":{"role":"assistant","tool_calls":[call.openai()]}}))
+                }))
                 .collect();
-            let last = data(
-                json!({"id":"fake-zhipu","created":1_753_860_612,"model":model,
-                "choices":[{"index":0,"finish_reason":finish,"delta":{"role":"assistant","content":""}}],"usage":usage}),
-            );
+            let mut last = json!({"id":"fake-zhipu","created":1_753_860_612,"model":model,
+                "choices":[{"index":0,"finish_reason":finish,"delta":{"role":"assistant","content":""}}]});
+            last["usage"] = usage;
             (
                 Vec::new(),
                 deltas,
-                vec![last, "data: [DONE]\n\n".to_owned()],
+                vec![data(last), "data: [DONE]\n\n".to_owned()],
             )
         }
         Proto::Anthropic => {
             let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
-            let prelude = vec![
+            let stop = |index: usize| {
                 event(
-                    "message_start",
-                    json!({"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant",
-                    "content":[],"model":model,"stop_reason":null,"stop_sequence":null,
-                    "usage":{"input_tokens":p,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}),
-                ),
-                event(
+                    "content_block_stop",
+                    json!({"type":"content_block_stop","index":index}),
+                )
+            };
+            let has_text = anthropic_has_text(r);
+            let mut prelude = vec![event(
+                "message_start",
+                json!({"type":"message_start","message":{"id":"msg_fake","type":"message","role":"assistant",
+                "content":[],"model":model,"stop_reason":null,"stop_sequence":null,
+                "usage":{"input_tokens":p,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}),
+            )];
+            if has_text {
+                prelude.push(event(
                     "content_block_start",
                     json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
-                ),
-                event("ping", json!({"type":"ping"})),
-            ];
-            let deltas = pieces
+                ));
+            }
+            prelude.push(event("ping", json!({"type":"ping"})));
+            let mut deltas: Vec<String> = pieces
                 .iter()
                 .map(|t| event("content_block_delta", json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":t}})))
                 .collect();
+            let mut last_block = 0;
+            if let Some((call, fragments)) = &call {
+                if has_text {
+                    deltas.push(stop(0));
+                    last_block = 1;
+                }
+                deltas.push(event(
+                    "content_block_start",
+                    json!({"type":"content_block_start","index":last_block,
+                    "content_block":{"type":"tool_use","id":call.id,"name":call.name,"input":{}}}),
+                ));
+                deltas.extend(fragments.iter().map(|f| {
+                    event(
+                        "content_block_delta",
+                        json!({"type":"content_block_delta","index":last_block,
+                    "delta":{"type":"input_json_delta","partial_json":f}}),
+                    )
+                }));
+            }
             let epilogue = vec![
-                event(
-                    "content_block_stop",
-                    json!({"type":"content_block_stop","index":0}),
-                ),
+                stop(last_block),
                 event(
                     "message_delta",
                     json!({"type":"message_delta","delta":{"stop_reason":finish,"stop_sequence":null},"usage":{"output_tokens":c}}),
@@ -994,32 +1181,53 @@ fn stream_events(proto: Proto, model: &str, r: &Reply) -> (Vec<String>, Vec<Stri
             ];
             (prelude, deltas, epilogue)
         }
-        Proto::DashScope => {
-            let mut sent = 0;
-            let total_chars = r.text.chars().count().max(1);
-            let frame = |id: usize, content: &str, finish: &str, out: u32| {
+        Proto::DashScope | Proto::DashScopeVision => {
+            let frame = |id: usize, message: Value, finish: &str, out: u32| {
                 format!(
                     "id:{id}\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n",
                     json!({
-                    "output":{"choices":[{"message":{"content":content,"role":"assistant"},"finish_reason":finish}]},
+                    "output":{"choices":[{"message":message,"finish_reason":finish}]},
                     "usage":{"total_tokens":p + out,"output_tokens":out,"input_tokens":p},"request_id":"fake-request"})
                 )
             };
-            let deltas = pieces
+            let text = |t: &str| json!({"content":dashscope_content(proto, t),"role":"assistant"});
+            // Incremental packets: the first of a call carries its id and name, the next ones
+            // `id:""` and argument fragments, the last `function:{}` with the finish.
+            let calling = |entry: Value| json!({"content":dashscope_content(proto, ""),"role":"assistant","tool_calls":[entry]});
+            let total_chars = r.text.chars().count().max(1);
+            let mut sent = 0;
+            let mut messages: Vec<(Value, u32)> = pieces
                 .iter()
-                .enumerate()
-                .map(|(i, t)| {
+                .map(|t| {
                     // Cumulative usage, growing with the text.
                     sent += t.chars().count();
-                    let out = u32::try_from(sent * c as usize / total_chars).unwrap();
-                    frame(i + 1, t, "null", out)
+                    (
+                        text(t),
+                        u32::try_from(sent * c as usize / total_chars).unwrap(),
+                    )
                 })
                 .collect();
-            (
-                Vec::new(),
-                deltas,
-                vec![frame(pieces.len() + 1, "", finish, c)],
-            )
+            let mut last = text("");
+            if let Some((call, fragments)) = &call {
+                messages.push((
+                    calling(json!({"index":0,"id":call.id,"type":"function",
+                                   "function":{"name":call.name,"arguments":""}})),
+                    c,
+                ));
+                messages.extend(fragments.iter().map(|f| {
+                    let entry =
+                        json!({"index":0,"id":"","type":"function","function":{"arguments":f}});
+                    (calling(entry), c)
+                }));
+                last = calling(json!({"index":0,"id":"","type":"function","function":{}}));
+            }
+            let count = messages.len();
+            let deltas = messages
+                .into_iter()
+                .enumerate()
+                .map(|(i, (message, out))| frame(i + 1, message, "null", out))
+                .collect();
+            (Vec::new(), deltas, vec![frame(count + 1, last, finish, c)])
         }
         Proto::Baidu | Proto::BaiduToken => {
             let sentence = |i: usize, t: &str, end: bool, u: Value| {
@@ -1048,7 +1256,7 @@ fn stream_error_event(proto: Proto, code: &str, message: &str, id: usize) -> Str
     let body = in_band_body(proto, code, message);
     match proto {
         Proto::Anthropic => format!("event: error\ndata: {body}\n\n"),
-        Proto::DashScope => {
+        Proto::DashScope | Proto::DashScopeVision => {
             let status = if code.starts_with("Throttling") {
                 429
             } else if code.starts_with("InternalError") {
