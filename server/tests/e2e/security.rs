@@ -94,13 +94,21 @@ async fn upstream_redirects_are_not_followed() {
 /// not the token's (401): the client keeps its token and tries again.
 #[tokio::test]
 async fn unreadable_database_during_authentication_is_503_not_401() {
-    if common::is_postgres() {
-        return;
-    }
     let options = common::Options::default().env("LLM_PROXY_LOGIN_ATTEMPTS_PER_MINUTE", "1000");
     let server = TestServer::start_with(options).await;
     let admin = server.admin_token().await;
     assert_eq!(server.get("/api/auth/me", Some(&admin)).await.status, 200);
+    if common::is_postgres() {
+        // The accounts table out of reach, as in a failed migration or a revoked grant.
+        let url = server.effective_database_url();
+        common::execute(&url, "ALTER TABLE users RENAME TO users_out_of_reach").await;
+        let response = server.get("/api/auth/me", Some(&admin)).await;
+        assert_error(&response, 503, "SERVICE_UNAVAILABLE");
+        common::execute(&url, "ALTER TABLE users_out_of_reach RENAME TO users").await;
+        let back = server.get("/api/auth/me", Some(&admin)).await;
+        assert_eq!(back.status, 200, "the same token works again: {}", back.text);
+        return;
+    }
     let file = server.data_dir().join("llm-proxy.db");
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[..100].fill(0xA5);

@@ -87,7 +87,7 @@ use llm_proxy::providers::{ProviderKind, Target};
 use llm_proxy::secret::Secret;
 use poem::http::uri::Scheme;
 use poem::http::{HeaderMap, StatusCode};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpAcceptor, TcpListener};
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Body, Endpoint, Request, Response};
 use serde_json::{Value, json};
@@ -432,10 +432,15 @@ impl FakeUpstream {
             .as_socket_addr()
             .expect("tcp address");
         let endpoint = Fake(state.clone());
+        // Served like the proxy itself (hyper directly), so a client that closes its
+        // connection is noticed at once, not at the fake's next write.
+        let drain = llm_proxy::connections::Drain {
+            configured: Duration::ZERO,
+            backstop: Duration::ZERO,
+        };
         let server = tokio::spawn(async move {
-            let _ = poem::Server::new_with_acceptor(acceptor)
-                .run(endpoint)
-                .await;
+            let stop = std::future::pending();
+            llm_proxy::connections::serve(acceptor.boxed(), endpoint, stop, |_| {}, drain).await;
         });
         Self {
             addr,
