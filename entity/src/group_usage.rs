@@ -18,6 +18,10 @@ pub struct Model {
     pub reserved_tokens: i64,
     pub calls: i64,
     pub cost: f64,
+    /// What the calls cost in the group's budget currency.
+    pub spent: f64,
+    /// The worst-case cost running calls hold, in the budget currency.
+    pub reserved_cost: f64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

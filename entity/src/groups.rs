@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "groups")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -18,6 +18,12 @@ pub struct Model {
     pub requests_per_minute: Option<i32>,
     /// The configs this group may use, a JSON array of ids; `None` is every enabled config.
     pub config_ids: Option<String>,
+    /// Money per day, in `cost_currency`; `None` is unlimited.
+    pub daily_cost_limit: Option<f64>,
+    /// Money per month, in `cost_currency`; `None` is unlimited.
+    pub monthly_cost_limit: Option<f64>,
+    /// The currency the budgets count in (calls priced otherwise convert at the admin's rates).
+    pub cost_currency: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -41,6 +41,10 @@ pub struct Model {
     pub finish_reason: Option<String>,
     /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
     pub upstream_id: Option<String>,
+    /// What the group's budget was charged, in its currency (NULL without a group).
+    pub charged: Option<f64>,
+    /// The rate `cost` converted at into `charged` (1 when the currencies match).
+    pub exchange_rate: Option<f64>,
     /// The configs tried before the one that answered, and why each failed (fallbacks).
     pub fallback_attempts: Option<Json>,
     /// The API key the call was made with (NULL once the key is deleted).

@@ -14,6 +14,9 @@ pub struct Model {
     pub month_key: String,
     pub day_tokens: i64,
     pub month_tokens: i64,
+    /// Money held against a cost budget, in the group's currency.
+    pub day_cost: f64,
+    pub month_cost: f64,
     pub created_at: DateTimeUtc,
 }
 

@@ -31,6 +31,8 @@ pub enum ApiTags {
     AdminUsers,
     /// 调用记录与统计 (admin: call records, export, statistics)
     AdminLogs,
+    /// 系统设置 (admin: exchange rates for money budgets)
+    AdminSettings,
     /// 系统 (health)
     System,
 }
@@ -47,6 +49,7 @@ pub type Apis = (
     admin::users::UsersApi,
     admin::logs::LogsApi,
     admin::stats::StatsApi,
+    admin::settings::SettingsApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -63,6 +66,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             admin::users::UsersApi,
             admin::logs::LogsApi,
             admin::stats::StatsApi,
+            admin::settings::SettingsApi,
         ),
         "llm-proxy API",
         env!("CARGO_PKG_VERSION"),

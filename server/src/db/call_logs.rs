@@ -69,6 +69,9 @@ pub struct NewCallLog {
     pub completion_tokens: Option<i32>,
     pub tokens_estimated: bool,
     pub cost: f64,
+    /// `cost` in the group's budget currency, and the factor it was converted at.
+    pub charged: Option<f64>,
+    pub exchange_rate: Option<f64>,
     pub retry_count: i32,
     pub is_stream: bool,
     pub call_time: DateTime<Utc>,
@@ -145,6 +148,8 @@ impl NewCallLog {
                 Column::CompletionTokens,
                 Column::TokensEstimated,
                 Column::Cost,
+                Column::Charged,
+                Column::ExchangeRate,
                 Column::RetryCount,
                 Column::IsStream,
                 Column::CallTime,
@@ -180,6 +185,8 @@ impl NewCallLog {
                 self.completion_tokens.into(),
                 self.tokens_estimated.into(),
                 self.cost.into(),
+                self.charged.into(),
+                self.exchange_rate.into(),
                 self.retry_count.into(),
                 self.is_stream.into(),
                 self.call_time.into(),
@@ -251,6 +258,7 @@ fn group_totals(rows: &[NewCallLog]) -> SettleTotals {
             entry.tokens += tokens;
             entry.calls += 1;
             entry.cost += row.cost;
+            entry.spent += row.charged.unwrap_or(0.0);
         }
     }
     out

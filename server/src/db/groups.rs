@@ -12,7 +12,7 @@ use sea_orm::{
 use super::{Db, delete_row, find_row, write_error};
 use crate::error::AppResult;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupFields {
     pub name: String,
     pub description: Option<String>,
@@ -21,6 +21,9 @@ pub struct GroupFields {
     pub requests_per_minute: Option<i32>,
     /// `None`: every enabled config.
     pub config_ids: Option<Vec<i32>>,
+    pub daily_cost_limit: Option<f64>,
+    pub monthly_cost_limit: Option<f64>,
+    pub cost_currency: String,
 }
 
 impl GroupFields {
@@ -32,6 +35,9 @@ impl GroupFields {
             monthly_token_limit: model.monthly_token_limit,
             requests_per_minute: model.requests_per_minute,
             config_ids: model.allowed_configs(),
+            daily_cost_limit: model.daily_cost_limit,
+            monthly_cost_limit: model.monthly_cost_limit,
+            cost_currency: model.cost_currency.clone(),
         }
     }
 
@@ -41,6 +47,9 @@ impl GroupFields {
         row.daily_token_limit = Set(self.daily_token_limit);
         row.monthly_token_limit = Set(self.monthly_token_limit);
         row.requests_per_minute = Set(self.requests_per_minute);
+        row.daily_cost_limit = Set(self.daily_cost_limit);
+        row.monthly_cost_limit = Set(self.monthly_cost_limit);
+        row.cost_currency = Set(self.cost_currency);
         row.config_ids = Set(self
             .config_ids
             .map(|ids| serde_json::Value::from(ids).to_string()));

@@ -1,4 +1,5 @@
-//! `group_usage`: token quota counters, and `quota_reservations`: who holds the reserved part.
+//! `group_usage`: token quota and money budget counters, and `quota_reservations`: who holds
+//! the reserved part.
 //!
 //! Admission is a conditional update, so several server instances sharing one PostgreSQL
 //! cannot admit more than the limit allows. Every reservation is also a row owned by the
@@ -25,8 +26,8 @@ use crate::clock::Period;
 pub const DAY: &str = "day";
 pub const MONTH: &str = "month";
 
-/// Tokens one running call holds against its group's day and month.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+/// Tokens and money one running call holds against its group's day and month.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct Reservation {
     /// The `quota_reservations` row.
     pub id: i64,
@@ -35,37 +36,55 @@ pub struct Reservation {
     pub month_key: String,
     pub day_tokens: i64,
     pub month_tokens: i64,
+    pub day_cost: f64,
+    pub month_cost: f64,
 }
 
-/// A period whose limit is reached.
+/// A limit that is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exhausted {
     Day,
     Month,
+    DayBudget,
+    MonthBudget,
 }
 
-/// Limits to check; `None` is unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Limits to check; `None` is unlimited. Costs are in the group's budget currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Limits {
     pub daily: Option<i64>,
     pub monthly: Option<i64>,
+    pub daily_cost: Option<f64>,
+    pub monthly_cost: Option<f64>,
 }
 
 impl Limits {
     pub fn is_unlimited(&self) -> bool {
-        self.daily.is_none() && self.monthly.is_none()
+        self.daily.is_none()
+            && self.monthly.is_none()
+            && self.daily_cost.is_none()
+            && self.monthly_cost.is_none()
     }
 }
 
-/// Admits a call while each limited period's used plus reserved tokens are below its limit,
-/// and reserves `tokens` in every limited period, atomically, as a row owned by `instance`.
+/// The most a call may use: tokens, and money in the group's budget currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Demand {
+    pub tokens: i64,
+    pub cost: f64,
+}
+
+/// Admits a call while each token counter's used plus reserved tokens are below its limit
+/// and each money counter's spent plus reserved money plus the call's worst case fits in its
+/// budget, and reserves the worst case on every limited counter, atomically, as a row owned
+/// by `instance`.
 pub async fn reserve(
     db: &Db,
     instance: &str,
     group_id: i32,
     period: &Period,
     limits: Limits,
-    tokens: i64,
+    demand: Demand,
 ) -> Result<Result<Reservation, Exhausted>, DbErr> {
     let txn = db.write.begin().await?;
     let mut reservation = Reservation {
@@ -75,35 +94,82 @@ pub async fn reserve(
         month_key: period.month.clone(),
         day_tokens: 0,
         month_tokens: 0,
+        day_cost: 0.0,
+        month_cost: 0.0,
     };
-    for (name, key, limit, exhausted) in [
-        (DAY, &period.day, limits.daily, Exhausted::Day),
-        (MONTH, &period.month, limits.monthly, Exhausted::Month),
-    ] {
-        let Some(limit) = limit else { continue };
-        ensure_row(&txn, group_id, name, key).await?;
-        let update = Query::update()
-            .table(Entity)
-            .value(
-                Column::ReservedTokens,
-                Expr::col(Column::ReservedTokens).add(tokens),
-            )
-            .and_where(Expr::col(Column::GroupId).eq(group_id))
-            .and_where(Expr::col(Column::Period).eq(name))
-            .and_where(Expr::col(Column::PeriodKey).eq(key.as_str()))
-            .and_where(
-                Expr::col(Column::UsedTokens)
-                    .add(Expr::col(Column::ReservedTokens))
-                    .lt(limit),
-            )
-            .to_owned();
-        if txn.execute(&update).await?.rows_affected() == 0 {
-            txn.rollback().await?;
-            return Ok(Err(exhausted));
+    let periods = [
+        (DAY, &period.day, limits.daily, limits.daily_cost),
+        (MONTH, &period.month, limits.monthly, limits.monthly_cost),
+    ];
+    for (name, key, tokens, cost) in periods {
+        if tokens.is_none() && cost.is_none() {
+            continue;
         }
-        match exhausted {
-            Exhausted::Day => reservation.day_tokens = tokens,
-            Exhausted::Month => reservation.month_tokens = tokens,
+        ensure_row(&txn, group_id, name, key).await?;
+        let counters = [
+            tokens.map(|limit| {
+                let exhausted = if name == DAY {
+                    Exhausted::Day
+                } else {
+                    Exhausted::Month
+                };
+                let (amount, limit) = (demand.tokens.into(), limit.into());
+                (
+                    Column::ReservedTokens,
+                    Column::UsedTokens,
+                    amount,
+                    limit,
+                    exhausted,
+                )
+            }),
+            cost.map(|limit| {
+                let exhausted = if name == DAY {
+                    Exhausted::DayBudget
+                } else {
+                    Exhausted::MonthBudget
+                };
+                let (amount, limit) = (demand.cost.into(), limit.into());
+                (
+                    Column::ReservedCost,
+                    Column::Spent,
+                    amount,
+                    limit,
+                    exhausted,
+                )
+            }),
+        ];
+        for (reserved, used, amount, limit, exhausted) in counters.into_iter().flatten() {
+            let (amount, limit): (sea_orm::Value, sea_orm::Value) = (amount, limit);
+            // Tokens: admitted while below the limit. Money: only while the worst case still
+            // fits, so a budget is never overspent.
+            let held = Expr::col(used).add(Expr::col(reserved));
+            let fits = match exhausted {
+                Exhausted::Day | Exhausted::Month => held.lt(limit),
+                Exhausted::DayBudget | Exhausted::MonthBudget => {
+                    held.add(amount.clone()).lte(limit)
+                }
+            };
+            let update = Query::update()
+                .table(Entity)
+                .value(reserved, Expr::col(reserved).add(amount))
+                .and_where(Expr::col(Column::GroupId).eq(group_id))
+                .and_where(Expr::col(Column::Period).eq(name))
+                .and_where(Expr::col(Column::PeriodKey).eq(key.as_str()))
+                .and_where(fits)
+                .to_owned();
+            if txn.execute(&update).await?.rows_affected() == 0 {
+                txn.rollback().await?;
+                return Ok(Err(exhausted));
+            }
+        }
+        let (held_tokens, held_cost) = (
+            tokens.map_or(0, |_| demand.tokens),
+            cost.map_or(0.0, |_| demand.cost),
+        );
+        if name == DAY {
+            (reservation.day_tokens, reservation.day_cost) = (held_tokens, held_cost);
+        } else {
+            (reservation.month_tokens, reservation.month_cost) = (held_tokens, held_cost);
         }
     }
     let insert = Query::insert()
@@ -115,6 +181,8 @@ pub async fn reserve(
             reservations::Column::MonthKey,
             reservations::Column::DayTokens,
             reservations::Column::MonthTokens,
+            reservations::Column::DayCost,
+            reservations::Column::MonthCost,
         ])
         .values_panic([
             instance.into(),
@@ -123,6 +191,8 @@ pub async fn reserve(
             reservation.month_key.clone().into(),
             reservation.day_tokens.into(),
             reservation.month_tokens.into(),
+            reservation.day_cost.into(),
+            reservation.month_cost.into(),
         ])
         .returning_col(reservations::Column::Id)
         .to_owned();
@@ -161,6 +231,9 @@ pub struct Settled {
     pub released: i64,
     pub calls: i64,
     pub cost: f64,
+    /// In the group's budget currency.
+    pub spent: f64,
+    pub released_cost: f64,
 }
 
 /// The counters one group's period takes from a batch of finished calls and releases.
@@ -190,15 +263,14 @@ pub async fn take_reservations(
 
 fn add_released(taken: Vec<Reservation>, totals: &mut SettleTotals) {
     for row in taken {
-        for (period, key, tokens) in [
-            (DAY, row.day_key, row.day_tokens),
-            (MONTH, row.month_key, row.month_tokens),
+        for (period, key, tokens, cost) in [
+            (DAY, row.day_key, row.day_tokens, row.day_cost),
+            (MONTH, row.month_key, row.month_tokens, row.month_cost),
         ] {
-            if tokens != 0 {
-                totals
-                    .entry((row.group_id, period, key))
-                    .or_default()
-                    .released += tokens;
+            if tokens != 0 || cost != 0.0 {
+                let entry = totals.entry((row.group_id, period, key)).or_default();
+                entry.released += tokens;
+                entry.released_cost += cost;
             }
         }
     }
@@ -227,6 +299,8 @@ pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result
                 Column::ReservedTokens,
                 Column::Calls,
                 Column::Cost,
+                Column::Spent,
+                Column::ReservedCost,
             ])
             .values_panic([
                 group_id.into(),
@@ -238,6 +312,8 @@ pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result
                 (-settled.released).into(),
                 settled.calls.into(),
                 settled.cost.into(),
+                settled.spent.into(),
+                (-settled.released_cost).into(),
             ])
             .on_conflict(
                 OnConflict::columns([Column::GroupId, Column::Period, Column::PeriodKey])
@@ -245,6 +321,8 @@ pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result
                     .value(Column::ReservedTokens, sum(Column::ReservedTokens))
                     .value(Column::Calls, sum(Column::Calls))
                     .value(Column::Cost, sum(Column::Cost))
+                    .value(Column::Spent, sum(Column::Spent))
+                    .value(Column::ReservedCost, sum(Column::ReservedCost))
                     .to_owned(),
             )
             .to_owned();
@@ -304,5 +382,7 @@ pub async fn read(
         reserved_tokens: 0,
         calls: 0,
         cost: 0.0,
+        spent: 0.0,
+        reserved_cost: 0.0,
     }))
 }

@@ -1,9 +1,10 @@
-//! Limits per group: requests per minute, and daily/monthly token quotas with reservations.
-//! A leaf: it takes plain values (a group, a worst case in tokens) and knows nothing of the
-//! relay. A call is admitted here before anything is sent upstream; its record settles the
+//! Limits per group: requests per minute, and daily/monthly token quotas and money budgets
+//! with reservations. A leaf: it takes plain values (a group, a worst case in tokens and
+//! money) and knows nothing of the relay. A call is admitted here before anything is sent upstream; its record settles the
 //! reservation to the actual usage, and `lease` releases what a dead instance held.
 
 pub mod lease;
+pub mod money;
 mod rate;
 pub mod retention;
 
@@ -11,7 +12,7 @@ use crate::{
     clock::{Clock, Period},
     db::{
         self, Db,
-        usage::{Exhausted, Limits, Reservation},
+        usage::{Demand, Exhausted, Limits, Reservation},
     },
     error::{AppError, AppResult},
 };
@@ -22,12 +23,23 @@ use rate::RateLimits;
 pub struct Admission {
     pub at: chrono::DateTime<chrono::Utc>,
     pub period: Period,
-    /// `None` when the group has no token limit (nothing is held).
+    /// `None` when the group has no limit (nothing is held).
     pub reservation: Option<Reservation>,
+    /// The group's currency and rates, to charge the call in (`None` without a group).
+    pub budget: Option<money::Budget>,
 }
 
-/// The code of a refusal that only the next day or month lifts (clients must not retry).
+/// The most one call may use: tokens, and per config it may be answered by, the money in
+/// that config's currency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorstCase {
+    pub tokens: i64,
+    pub costs: Vec<(f64, String)>,
+}
+
+/// The codes of refusals that only the next day or month lifts (clients must not retry).
 pub const QUOTA_EXCEEDED: &str = "QUOTA_EXCEEDED";
+pub const BUDGET_EXCEEDED: &str = "BUDGET_EXCEEDED";
 
 pub struct Quotas {
     clock: Clock,
@@ -54,13 +66,13 @@ impl Quotas {
         &self.instance
     }
 
-    /// Checks the group's request rate and reserves `worst_case` tokens against its token
-    /// quotas. Nothing may be sent upstream when this fails.
+    /// Checks the group's request rate and reserves the worst case against its token quotas
+    /// and money budgets. Nothing may be sent upstream when this fails.
     pub async fn admit(
         &self,
         db: &Db,
         group_id: Option<i32>,
-        worst_case: i64,
+        worst_case: &WorstCase,
     ) -> AppResult<Admission> {
         let at = self.clock.now();
         let period = self.clock.period(at);
@@ -68,6 +80,7 @@ impl Quotas {
             at,
             period,
             reservation: None,
+            budget: None,
         };
         let Some(group_id) = group_id else {
             return Ok(admission);
@@ -87,17 +100,45 @@ impl Quotas {
         let limits = Limits {
             daily: group.daily_token_limit,
             monthly: group.monthly_token_limit,
+            daily_cost: group.daily_cost_limit,
+            monthly_cost: group.monthly_cost_limit,
         };
+        let foreign = worst_case
+            .costs
+            .iter()
+            .any(|(_, currency)| !currency.eq_ignore_ascii_case(&group.cost_currency));
+        let budget = money::Budget {
+            currency: group.cost_currency.clone(),
+            // Read only when some price is in another currency.
+            rates: match foreign {
+                true => money::rates(db).await?,
+                false => money::Rates::default(),
+            },
+        };
+        let budgeted = limits.daily_cost.is_some() || limits.monthly_cost.is_some();
+        let mut cost = 0.0_f64;
+        for (amount, currency) in &worst_case.costs {
+            let converted = match budgeted {
+                true => budget.require(*amount, currency)?,
+                false => budget.convert(*amount, currency).map_or(0.0, |c| c.0),
+            };
+            cost = cost.max(converted);
+        }
+        admission.budget = Some(budget);
         if limits.is_unlimited() {
             return Ok(admission);
         }
+        let demand = Demand {
+            tokens: worst_case.tokens,
+            cost,
+        };
         let reserved = db::usage::reserve(
             db,
             self.instance.as_str(),
             group_id,
             &admission.period,
             limits,
-            worst_case,
+            demand,
         )
         .await?;
         match reserved {
@@ -105,14 +146,19 @@ impl Quotas {
                 admission.reservation = Some(reservation);
                 Ok(admission)
             }
-            Err(exhausted) => Err(AppError::TooManyRequests {
-                code: QUOTA_EXCEEDED,
-                message: match exhausted {
-                    Exhausted::Day => "今日Token配额已用完".into(),
-                    Exhausted::Month => "本月Token配额已用完".into(),
-                },
-                retry_after: None,
-            }),
+            Err(exhausted) => {
+                let (code, message) = match exhausted {
+                    Exhausted::Day => (QUOTA_EXCEEDED, "今日Token配额已用完"),
+                    Exhausted::Month => (QUOTA_EXCEEDED, "本月Token配额已用完"),
+                    Exhausted::DayBudget => (BUDGET_EXCEEDED, "今日费用预算已用完"),
+                    Exhausted::MonthBudget => (BUDGET_EXCEEDED, "本月费用预算已用完"),
+                };
+                Err(AppError::TooManyRequests {
+                    code,
+                    message: message.into(),
+                    retry_after: None,
+                })
+            }
         }
     }
 }

@@ -170,7 +170,7 @@ impl Relay {
 
     async fn admit(&self, call: &PreparedCall) -> AppResult<Admission> {
         self.quotas
-            .admit(&self.db, call.caller.group_id, call.worst_case_tokens())
+            .admit(&self.db, call.caller.group_id, &call.worst_case())
             .await
     }
 

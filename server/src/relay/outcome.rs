@@ -175,6 +175,11 @@ impl Outcome {
         let (config, request) = (&route.config, &route.request);
         let answer = &self.output.answer;
         let usage = self.accounted.usage;
+        let cost = usage::cost(config, &usage);
+        let charged = admission
+            .budget
+            .as_ref()
+            .and_then(|budget| budget.convert(cost, &config.currency));
         let failure = self.failure();
         let status = self.status();
         NewCallLog {
@@ -200,7 +205,9 @@ impl Outcome {
             prompt_tokens: Some(usage.prompt_tokens as i32),
             completion_tokens: Some(usage.completion_tokens as i32),
             tokens_estimated: self.accounted.estimated,
-            cost: usage::cost(config, &usage),
+            cost,
+            charged: charged.map(|c| c.0),
+            exchange_rate: charged.map(|c| c.1),
             fallback_attempts: (!fell_back.is_empty()).then(|| json!(fell_back)),
             retry_count: self.retries as i32,
             is_stream,

@@ -13,7 +13,9 @@ use crate::{
     error::{AppError, AppResult},
     providers::{
         ChatMessage, ChatRequest, ProviderKind, ResponseFormat, Role, Target, Tool, ToolChoice,
+        Usage,
     },
+    quotas::WorstCase,
     validate,
 };
 
@@ -68,8 +70,14 @@ pub struct Route {
 
 impl Route {
     /// The most the call can use here: its prompt (estimated) plus all it may generate.
-    fn worst_case_tokens(&self) -> i64 {
-        i64::from(super::usage::prompt_estimate(&self.request)) + i64::from(self.request.max_tokens)
+    fn worst_case_usage(&self) -> Usage {
+        let prompt = super::usage::prompt_estimate(&self.request);
+        let completion = self.request.max_tokens;
+        Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt.saturating_add(completion),
+        }
     }
 }
 
@@ -83,13 +91,26 @@ pub struct PreparedCall {
 }
 
 impl PreparedCall {
-    /// The most the call can use, whichever route answers.
-    pub fn worst_case_tokens(&self) -> i64 {
-        self.routes
-            .iter()
-            .map(Route::worst_case_tokens)
-            .max()
-            .unwrap_or(0)
+    /// The most the call can use, whichever route answers: tokens, and money at each
+    /// route's prices.
+    pub fn worst_case(&self) -> WorstCase {
+        let usages: Vec<Usage> = self.routes.iter().map(Route::worst_case_usage).collect();
+        WorstCase {
+            tokens: usages
+                .iter()
+                .map(|u| i64::from(u.total_tokens))
+                .max()
+                .unwrap_or(0),
+            costs: self
+                .routes
+                .iter()
+                .zip(&usages)
+                .map(|(route, usage)| {
+                    let cost = super::usage::cost(&route.config, usage);
+                    (cost, route.config.currency.clone())
+                })
+                .collect(),
+        }
     }
 }
 

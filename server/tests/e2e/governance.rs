@@ -1105,3 +1105,105 @@ async fn an_open_circuit_skips_a_failing_config_until_its_cool_down_ends() {
         off.text
     );
 }
+
+#[tokio::test]
+async fn a_money_budget_converts_prices_and_holds_under_fifty_parallel_calls() {
+    let fake = FakeUpstream::start().await;
+    // Actual usage never above the worst case reserved (prompt estimate + max_tokens).
+    fake.set_default(
+        Reply::new("ok")
+            .usage(1, 100)
+            .delay(Duration::from_millis(30)),
+    );
+    let first = TestServer::start().await;
+    let second = TestServer::start_with(Options {
+        database_url: Some(first.effective_database_url()),
+        ..Options::default()
+    })
+    .await;
+    let admin = first.admin_token().await;
+    // 100 output tokens at 100 USD per million: 0.01 USD, 0.07 CNY a call at 7 CNY per USD.
+    let config = openai_config(
+        &first,
+        &fake,
+        &admin,
+        "美元计价",
+        json!({"max_tokens": 100, "currency": "USD", "input_price": 0.0, "output_price": 100.0}),
+    )
+    .await;
+    let limit = 0.5;
+    let (group_id, client, _) = group_client(
+        &first,
+        &admin,
+        json!({"name": "预算组", "daily_cost_limit": limit, "cost_currency": "CNY"}),
+    )
+    .await;
+    let unrated = first
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_error(&unrated, 409, "UNAVAILABLE");
+    assert!(unrated.body["message"].as_str().unwrap().contains("USD"));
+    let rates = first
+        .put(
+            "/api/admin/settings/exchange-rates",
+            Some(&admin),
+            json!({"rates": {"usd": 7.0}}),
+        )
+        .await;
+    assert_eq!(rates.status, 200, "{}", rates.text);
+    assert_eq!(rates.body["data"]["rates"], json!({"USD": 7.0}));
+
+    let mut calls = Vec::new();
+    for i in 0..50 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let (url, http, token) = (
+            server.url("/api/llm/call"),
+            server.client.clone(),
+            client.clone(),
+        );
+        calls.push(tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&ask(config, "hi"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body["code"].as_str().unwrap_or("").to_owned())
+        }));
+    }
+    let mut admitted = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            (200, _) => admitted += 1,
+            (429, code) => assert_eq!(code, "BUDGET_EXCEEDED"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let logs = first.wait_for_logs(admitted).await;
+    let usage = first
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    let today = &usage.body["data"]["today"];
+    let spent = today["spent"].as_f64().unwrap();
+    eprintln!("budget {limit} CNY: {admitted} of 50 admitted, {spent} CNY spent");
+    assert_eq!(admitted, 7, "as many whole calls as fit in the budget");
+    assert!(spent <= limit + 1e-9, "no overshoot: {spent} > {limit}");
+    assert!((spent - 0.07 * admitted as f64).abs() < 1e-9);
+    assert_eq!(
+        today["reserved_cost"].as_f64().unwrap(),
+        0.0,
+        "nothing held"
+    );
+    assert_eq!(usage.body["data"]["cost_currency"], "CNY");
+    let charged = logs.iter().find(|l| l.status == "success").unwrap();
+    assert_eq!(charged.exchange_rate, Some(7.0));
+    assert!((charged.charged.unwrap() - charged.cost * 7.0).abs() < 1e-12);
+    let refused = first
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_error(&refused, 429, "BUDGET_EXCEEDED");
+    assert_eq!(refused.body["message"], "今日费用预算已用完");
+}

@@ -106,7 +106,11 @@ async fn unreadable_database_during_authentication_is_503_not_401() {
         assert_error(&response, 503, "SERVICE_UNAVAILABLE");
         common::execute(&url, "ALTER TABLE users_out_of_reach RENAME TO users").await;
         let back = server.get("/api/auth/me", Some(&admin)).await;
-        assert_eq!(back.status, 200, "the same token works again: {}", back.text);
+        assert_eq!(
+            back.status, 200,
+            "the same token works again: {}",
+            back.text
+        );
         return;
     }
     let file = server.data_dir().join("llm-proxy.db");

@@ -30,6 +30,12 @@ pub struct GroupView {
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; null = every enabled config.
     pub config_ids: Option<Vec<i32>>,
+    /// Money per day in `cost_currency`; null = unlimited.
+    pub daily_cost_limit: Option<f64>,
+    /// Money per month in `cost_currency`; null = unlimited.
+    pub monthly_cost_limit: Option<f64>,
+    /// The currency budgets count in (calls priced otherwise convert at the admin's rates).
+    pub cost_currency: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,6 +49,10 @@ pub struct CreateGroup {
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; omitted = every enabled config.
     pub config_ids: Option<Vec<i32>>,
+    pub daily_cost_limit: Option<f64>,
+    pub monthly_cost_limit: Option<f64>,
+    /// Default `CNY`.
+    pub cost_currency: Option<String>,
 }
 
 /// Change only the fields given; to remove a limit send `clear_limits`.
@@ -55,8 +65,12 @@ pub struct UpdateGroup {
     pub requests_per_minute: Option<i32>,
     /// Replaces the configs this group may use.
     pub config_ids: Option<Vec<i32>>,
+    pub daily_cost_limit: Option<f64>,
+    pub monthly_cost_limit: Option<f64>,
+    pub cost_currency: Option<String>,
     /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`,
-    /// `requests_per_minute`, and `config_ids` (every enabled config again).
+    /// `requests_per_minute`, `daily_cost_limit`, `monthly_cost_limit`, and `config_ids`
+    /// (every enabled config again).
     pub clear_limits: Option<Vec<String>>,
 }
 
@@ -69,14 +83,23 @@ pub struct PeriodUsage {
     /// Worst case of calls still running.
     pub reserved_tokens: i64,
     pub calls: i64,
+    /// In the configs' own currencies, added up as recorded.
     pub cost: f64,
+    /// What the budget counts: the calls' cost in the group's `cost_currency`.
+    pub spent: f64,
+    /// Worst-case cost of calls still running, in `cost_currency`.
+    pub reserved_cost: f64,
     /// null = unlimited.
     pub limit: Option<i64>,
+    /// Money budget in `cost_currency`; null = unlimited.
+    pub cost_limit: Option<f64>,
 }
 
 #[derive(Debug, Object)]
 pub struct GroupUsage {
     pub group_id: i32,
+    /// The currency of `spent`, `reserved_cost` and `cost_limit`.
+    pub cost_currency: String,
     pub today: PeriodUsage,
     pub month: PeriodUsage,
     /// The limit in force (the group's, else the configured default; 0 = unlimited).
@@ -117,6 +140,9 @@ impl GroupsApi {
             monthly_token_limit: body.monthly_token_limit,
             requests_per_minute: body.requests_per_minute,
             config_ids: body.config_ids,
+            daily_cost_limit: body.daily_cost_limit,
+            monthly_cost_limit: body.monthly_cost_limit,
+            cost_currency: body.cost_currency.unwrap_or_else(|| "CNY".into()),
         })?;
         check_configs(&state, &fields).await?;
         Ok(ok(view(&db::groups::create(&state.db, fields).await?)))
@@ -145,6 +171,8 @@ impl GroupsApi {
                 "monthly_token_limit" => fields.monthly_token_limit = None,
                 "requests_per_minute" => fields.requests_per_minute = None,
                 "config_ids" => fields.config_ids = None,
+                "daily_cost_limit" => fields.daily_cost_limit = None,
+                "monthly_cost_limit" => fields.monthly_cost_limit = None,
                 _ => {
                     return Err(crate::error::AppError::validation(
                         "clear_limits",
@@ -158,6 +186,11 @@ impl GroupsApi {
         fields.requests_per_minute = body.requests_per_minute.or(fields.requests_per_minute);
         if body.config_ids.is_some() {
             fields.config_ids = body.config_ids;
+        }
+        fields.daily_cost_limit = body.daily_cost_limit.or(fields.daily_cost_limit);
+        fields.monthly_cost_limit = body.monthly_cost_limit.or(fields.monthly_cost_limit);
+        if let Some(currency) = body.cost_currency {
+            fields.cost_currency = currency;
         }
         let fields = validated(fields)?;
         check_configs(&state, &fields).await?;
@@ -181,24 +214,41 @@ impl GroupsApi {
         let group = db::groups::get(&state.db, id.0).await?;
         let clock = state.quotas.clock();
         let period = clock.period(clock.now());
-        let read = |name: &'static str, key: String, limit: Option<i64>| {
-            let db = &state.db;
-            async move {
-                let row = db::usage::read(db, group.id, name, &key).await?;
-                AppResult::Ok(PeriodUsage {
-                    period: key,
-                    tokens: row.used_tokens,
-                    reserved_tokens: row.reserved_tokens,
-                    calls: row.calls,
-                    cost: row.cost,
-                    limit,
-                })
-            }
-        };
+        let read =
+            |name: &'static str, key: String, limit: Option<i64>, cost_limit: Option<f64>| {
+                let db = &state.db;
+                async move {
+                    let row = db::usage::read(db, group.id, name, &key).await?;
+                    AppResult::Ok(PeriodUsage {
+                        period: key,
+                        tokens: row.used_tokens,
+                        reserved_tokens: row.reserved_tokens,
+                        calls: row.calls,
+                        cost: row.cost,
+                        spent: row.spent,
+                        reserved_cost: row.reserved_cost,
+                        limit,
+                        cost_limit,
+                    })
+                }
+            };
         Ok(ok(GroupUsage {
             group_id: group.id,
-            today: read(db::usage::DAY, period.day, group.daily_token_limit).await?,
-            month: read(db::usage::MONTH, period.month, group.monthly_token_limit).await?,
+            today: read(
+                db::usage::DAY,
+                period.day,
+                group.daily_token_limit,
+                group.daily_cost_limit,
+            )
+            .await?,
+            month: read(
+                db::usage::MONTH,
+                period.month,
+                group.monthly_token_limit,
+                group.monthly_cost_limit,
+            )
+            .await?,
+            cost_currency: group.cost_currency.clone(),
             requests_per_minute: group
                 .requests_per_minute
                 .map(i64::from)
@@ -238,6 +288,12 @@ async fn check_configs(state: &AppState, fields: &GroupFields) -> AppResult<()> 
     }
 }
 
+fn money_limit(field: &'static str, label: &str, value: Option<f64>) -> AppResult<Option<f64>> {
+    value
+        .map(|v| validate::range_f64(field, label, v, 0.0, 1e12))
+        .transpose()
+}
+
 fn validated(fields: GroupFields) -> AppResult<GroupFields> {
     let limit = |field, label, value: Option<i64>| {
         value
@@ -270,6 +326,14 @@ fn validated(fields: GroupFields) -> AppResult<GroupFields> {
                 .map(|v| v as i32)
             })
             .transpose()?,
+        daily_cost_limit: money_limit("daily_cost_limit", "每日费用预算", fields.daily_cost_limit)?,
+        monthly_cost_limit: money_limit(
+            "monthly_cost_limit",
+            "每月费用预算",
+            fields.monthly_cost_limit,
+        )?,
+        cost_currency: validate::text("cost_currency", "预算币种", &fields.cost_currency, 8)?
+            .to_uppercase(),
         config_ids: fields.config_ids.map(|mut ids| {
             ids.sort_unstable();
             ids.dedup();
@@ -287,6 +351,9 @@ fn view(row: &Model) -> GroupView {
         monthly_token_limit: row.monthly_token_limit,
         requests_per_minute: row.requests_per_minute,
         config_ids: row.allowed_configs(),
+        daily_cost_limit: row.daily_cost_limit,
+        monthly_cost_limit: row.monthly_cost_limit,
+        cost_currency: row.cost_currency.clone(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

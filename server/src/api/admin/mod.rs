@@ -8,6 +8,7 @@ mod csv;
 pub mod groups;
 mod log_filters;
 pub mod logs;
+pub mod settings;
 pub mod stats;
 pub mod templates;
 pub mod users;

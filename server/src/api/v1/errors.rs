@@ -67,7 +67,12 @@ pub fn response(err: &AppError, dialect: Dialect) -> Response {
         let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
         headers.insert(RETRY_AFTER, seconds.max(1).into());
     }
-    if err.code() == crate::quotas::QUOTA_EXCEEDED {
+    if [
+        crate::quotas::QUOTA_EXCEEDED,
+        crate::quotas::BUDGET_EXCEEDED,
+    ]
+    .contains(&err.code())
+    {
         headers.insert("x-should-retry", HeaderValue::from_static("false"));
     }
     response
