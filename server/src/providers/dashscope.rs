@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 
 use super::errors::{Class, body_snippet, error_json, http_error, in_band, status_class, text_of};
 use super::messages::{
-    ImageStyle, Style, WireMessage, max_tokens, usage, wire_messages, wire_tool_choice, wire_tools,
+    ImageStyle, Style, ToolCallChunk, WireMessage, max_tokens, response_format, usage,
+    wire_messages, wire_tool_choice, wire_tools,
 };
-use super::openai::response_format;
-use super::openai_stream::ToolCallChunk;
 use super::protocol::Protocol;
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};

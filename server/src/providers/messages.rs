@@ -4,10 +4,13 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ChatMessage, Content, Part, Role, Tool, ToolCall, ToolChoice, Usage};
+use super::{
+    ChatMessage, Content, Part, ResponseFormat, Role, Tool, ToolCall, ToolCallDelta, ToolChoice,
+    Usage,
+};
 
 /// One user or assistant turn as sent upstream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -173,6 +176,85 @@ pub(crate) fn wire_tool_choice(choice: &ToolChoice) -> Value {
         ToolChoice::None => json!("none"),
         ToolChoice::Required => json!("required"),
         ToolChoice::Function(name) => json!({"type": "function", "function": {"name": name}}),
+    }
+}
+
+/// `response_format` in OpenAI's shape (DashScope and Zhipu take the same).
+pub(crate) fn response_format(format: &ResponseFormat) -> Value {
+    match format {
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } => json!({
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": strict},
+        }),
+    }
+}
+
+/// `message.tool_calls` of an OpenAI-shaped answer (also DashScope's).
+pub(crate) fn tool_calls(message: Option<&Value>) -> Vec<ToolCall> {
+    let calls = message
+        .and_then(|m| m.get("tool_calls"))
+        .and_then(Value::as_array);
+    calls
+        .into_iter()
+        .flatten()
+        .map(|call| {
+            let text = |pointer: &str| {
+                call.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            ToolCall {
+                id: text("/id"),
+                name: text("/function/name"),
+                // Some upstreams send the arguments as an object rather than its JSON text.
+                arguments: match call.pointer("/function/arguments") {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(other) if !other.is_null() => other.to_string(),
+                    _ => String::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// A tool-call piece: `index` is the call's position; `id` and `name` come with its first
+/// piece (DashScope and Zhipu repeat them, empty or not: [`Out::tool_call`] copes).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ToolCallChunk {
+    index: Option<u32>,
+    id: Option<String>,
+    function: Option<FunctionChunk>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionChunk {
+    name: Option<String>,
+    arguments: Option<Value>,
+}
+
+impl ToolCallChunk {
+    pub(crate) fn into_delta(self, position: usize) -> ToolCallDelta {
+        let (name, arguments) = match self.function {
+            Some(function) => (function.name, function.arguments),
+            None => (None, None),
+        };
+        ToolCallDelta {
+            index: self.index.unwrap_or(position as u32),
+            id: self.id,
+            name,
+            arguments: match arguments {
+                Some(Value::String(text)) => text,
+                Some(Value::Null) | None => String::new(),
+                // Zhipu may send the whole arguments as an object.
+                Some(other) => other.to_string(),
+            },
+        }
     }
 }
 

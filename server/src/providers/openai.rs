@@ -8,14 +8,15 @@ use serde_json::{Value, json};
 
 use super::errors::{Class, body_snippet, error_json, http_error, in_band, text_of};
 use super::messages::{
-    ImageStyle, Style, WireMessage, max_tokens, usage, wire_messages, wire_tool_choice, wire_tools,
+    ImageStyle, Style, WireMessage, max_tokens, response_format, tool_calls, usage, wire_messages,
+    wire_tool_choice, wire_tools,
 };
 use super::openai_stream::ChunkDecoder;
 use super::protocol::Protocol;
 use super::stream::Decoder;
 use super::{
-    ChatRequest, Completion, FailureKind, Providers, ResponseFormat, Target, ToolCall,
-    UpstreamError, UpstreamResult, dashscope, xunfei, zhipu,
+    ChatRequest, Completion, FailureKind, Providers, Target, ToolChoice, UpstreamError,
+    UpstreamResult, dashscope, xunfei, zhipu,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +122,7 @@ impl OpenAi {
                 // Not in Spark's HTTP API.
                 (body.seed, body.user, body.reasoning_effort) = (None, None, None);
             }
-            Dialect::Zhipu => zhipu::adapt(&mut body, req, limit),
+            Dialect::Zhipu => zhipu_adapt(&mut body, req, limit),
         }
         // Spark and Zhipu put usage on their last chunk unasked.
         if stream && matches!(self.0, Dialect::OpenAi | Dialect::Custom) {
@@ -170,48 +171,23 @@ impl OpenAi {
     }
 }
 
-/// `response_format` in OpenAI's shape (DashScope and Zhipu take the same).
-pub(crate) fn response_format(format: &ResponseFormat) -> Value {
-    match format {
-        ResponseFormat::JsonObject => json!({"type": "json_object"}),
-        ResponseFormat::JsonSchema {
-            name,
-            schema,
-            strict,
-        } => json!({
-            "type": "json_schema",
-            "json_schema": {"name": name, "schema": schema, "strict": strict},
-        }),
+/// Zhipu's v4 API beside OpenAI's: `max_tokens`, sampling clamped (with `do_sample`), no
+/// penalties, seed or end-user field, `tool_choice` `auto` only (so `none` is sent by
+/// leaving the tools out and a forced choice becomes `auto`), thinking as `thinking.type`.
+fn zhipu_adapt(body: &mut Body<'_>, req: &ChatRequest, limit: Option<u32>) {
+    body.max_tokens = limit;
+    (body.temperature, body.top_p, body.do_sample) = zhipu::sampling(req.temperature, req.top_p);
+    (body.frequency_penalty, body.presence_penalty) = (None, None);
+    (body.seed, body.user, body.parallel_tool_calls) = (None, None, None);
+    match req.tool_choice {
+        Some(ToolChoice::None) => (body.tools, body.tool_choice) = (None, None),
+        Some(_) => body.tool_choice = Some(json!("auto")),
+        None => {}
     }
-}
-
-/// `message.tool_calls` of an OpenAI-shaped answer (also DashScope's).
-pub(crate) fn tool_calls(message: Option<&Value>) -> Vec<ToolCall> {
-    let calls = message
-        .and_then(|m| m.get("tool_calls"))
-        .and_then(Value::as_array);
-    calls
-        .into_iter()
-        .flatten()
-        .map(|call| {
-            let text = |pointer: &str| {
-                call.pointer(pointer)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            ToolCall {
-                id: text("/id"),
-                name: text("/function/name"),
-                // Some upstreams send the arguments as an object rather than its JSON text.
-                arguments: match call.pointer("/function/arguments") {
-                    Some(Value::String(text)) => text.clone(),
-                    Some(other) if !other.is_null() => other.to_string(),
-                    _ => String::new(),
-                },
-            }
-        })
-        .collect()
+    body.reasoning_effort = None;
+    body.thinking = req
+        .wants_reasoning()
+        .map(|on| json!({"type": if on { "enabled" } else { "disabled" }}));
 }
 
 fn message(error: &Value) -> &str {

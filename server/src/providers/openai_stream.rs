@@ -5,10 +5,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::messages::ToolCallChunk;
 use super::openai::{Dialect, IN_BAND, OpenAi, WireUsage};
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
-use super::{ToolCallDelta, UpstreamError, UpstreamResult, xunfei};
+use super::{UpstreamError, UpstreamResult, xunfei};
 
 #[derive(Debug, Deserialize)]
 struct Chunk {
@@ -35,41 +36,6 @@ struct ChunkDelta {
     reasoning_content: Option<String>,
     #[serde(default)]
     tool_calls: Vec<ToolCallChunk>,
-}
-
-/// A tool-call piece: `index` is the call's position; `id` and `name` come with its first
-/// piece (DashScope and Zhipu repeat them, empty or not: [`Out::tool_call`] copes).
-#[derive(Debug, Deserialize)]
-pub(super) struct ToolCallChunk {
-    index: Option<u32>,
-    id: Option<String>,
-    function: Option<FunctionChunk>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FunctionChunk {
-    name: Option<String>,
-    arguments: Option<Value>,
-}
-
-impl ToolCallChunk {
-    pub(super) fn into_delta(self, position: usize) -> ToolCallDelta {
-        let (name, arguments) = match self.function {
-            Some(function) => (function.name, function.arguments),
-            None => (None, None),
-        };
-        ToolCallDelta {
-            index: self.index.unwrap_or(position as u32),
-            id: self.id,
-            name,
-            arguments: match arguments {
-                Some(Value::String(text)) => text,
-                Some(Value::Null) | None => String::new(),
-                // Zhipu may send the whole arguments as an object.
-                Some(other) => other.to_string(),
-            },
-        }
-    }
 }
 
 pub(super) struct ChunkDecoder {

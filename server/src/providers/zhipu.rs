@@ -11,11 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use serde_json::json;
-
 use super::errors::Class;
-use super::openai::Body;
-use super::{ChatRequest, FailureKind, ToolChoice, UpstreamError, UpstreamResult};
+use super::{FailureKind, UpstreamError, UpstreamResult};
 
 /// The official SDK's token lifetime and cache time.
 const TOKEN_TTL: Duration = Duration::from_secs(210);
@@ -89,25 +86,6 @@ pub(crate) fn sign(id: &str, secret: &str, now_ms: u64) -> UpstreamResult<String
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
     Ok(token)
-}
-
-/// Zhipu's v4 API beside OpenAI's: `max_tokens`, sampling clamped (with `do_sample`), no
-/// penalties, seed or end-user field, `tool_choice` `auto` only (so `none` is sent by
-/// leaving the tools out and a forced choice becomes `auto`), thinking as `thinking.type`.
-pub(crate) fn adapt(body: &mut Body<'_>, req: &ChatRequest, limit: Option<u32>) {
-    body.max_tokens = limit;
-    (body.temperature, body.top_p, body.do_sample) = sampling(req.temperature, req.top_p);
-    (body.frequency_penalty, body.presence_penalty) = (None, None);
-    (body.seed, body.user, body.parallel_tool_calls) = (None, None, None);
-    match req.tool_choice {
-        Some(ToolChoice::None) => (body.tools, body.tool_choice) = (None, None),
-        Some(_) => body.tool_choice = Some(json!("auto")),
-        None => {}
-    }
-    body.reasoning_effort = None;
-    body.thinking = req
-        .wants_reasoning()
-        .map(|on| json!({"type": if on { "enabled" } else { "disabled" }}));
 }
 
 /// The SDK's clamps: `temperature <= 0` means greedy (`do_sample:false`), and both

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures::Stream;
 
-use super::logs::request_text;
+use super::log_text::request_text;
 use crate::{
     db::{self, call_logs::LogFilter},
     state::AppState,

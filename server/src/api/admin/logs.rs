@@ -11,7 +11,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use super::log_filters::LogQuery;
+use super::{log_filters::LogQuery, log_text};
 use crate::{
     api::ApiTags,
     auth::AdminAuth,
@@ -287,21 +287,9 @@ pub fn preview(text: &str) -> String {
     text.chars().take(PREVIEW_CHARS).collect()
 }
 
-/// The text a person typed: the last user message, else the last message.
-pub fn request_text(messages: &Value) -> String {
-    let list = messages.as_array().map(Vec::as_slice).unwrap_or_default();
-    list.iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .or_else(|| list.last())
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn summary(row: Model) -> LogSummary {
     LogSummary {
-        request_preview: preview(&request_text(&row.request_messages)),
+        request_preview: preview(&log_text::request_text(&row.request_messages)),
         response_preview: preview(row.response_content.as_deref().unwrap_or_default()),
         id: row.id,
         config_id: row.config_id,
@@ -368,12 +356,5 @@ mod tests {
         let cut = preview(&text);
         assert_eq!(cut, "你".repeat(50));
         assert_eq!(preview("短"), "短");
-        let messages = serde_json::json!([
-            {"role": "system", "content": "sys"},
-            {"role": "user", "content": "第一"},
-            {"role": "assistant", "content": "a"},
-            {"role": "user", "content": "第二"}
-        ]);
-        assert_eq!(request_text(&messages), "第二");
     }
 }
