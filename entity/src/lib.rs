@@ -13,4 +13,5 @@ pub mod llm_call_logs;
 pub mod llm_configs;
 pub mod llm_prompt_templates;
 pub mod quota_reservations;
+pub mod rate_limits;
 pub mod users;

@@ -24,6 +24,7 @@ mod m20261130_000033_config_fallbacks;
 mod m20261130_000034_create_config_key_states;
 mod m20261130_000035_config_circuit_breaker;
 mod m20261130_000036_group_cost_budgets;
+mod m20261130_000037_create_rate_limits;
 mod timestamps;
 
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000034_create_config_key_states::Migration),
             Box::new(m20261130_000035_config_circuit_breaker::Migration),
             Box::new(m20261130_000036_group_cost_budgets::Migration),
+            Box::new(m20261130_000037_create_rate_limits::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod config_keys;
 pub mod configs;
 pub mod groups;
 pub mod instances;
+pub mod rate_limits;
 pub mod stats;
 pub mod templates;
 pub mod usage;

@@ -91,7 +91,8 @@ impl Quotas {
             .map(|n| n.max(0) as u32)
             .unwrap_or(self.default_per_minute);
         self.rate
-            .check(group_id, per_minute)
+            .check(db, group_id, per_minute, at)
+            .await?
             .map_err(|wait| AppError::TooManyRequests {
                 code: "RATE_LIMITED",
                 message: "请求过于频繁，请稍后再试".into(),

@@ -1207,3 +1207,51 @@ async fn a_money_budget_converts_prices_and_holds_under_fifty_parallel_calls() {
     assert_error(&refused, 429, "BUDGET_EXCEEDED");
     assert_eq!(refused.body["message"], "今日费用预算已用完");
 }
+
+/// On PostgreSQL a group's requests per minute are counted across every instance sharing the
+/// database; a SQLite deployment is one machine and each instance counts its own.
+#[tokio::test]
+async fn two_instances_share_a_group_s_rate_limit_on_postgres() {
+    let fake = FakeUpstream::start().await;
+    fake.set_default(Reply::new("ok").usage(1, 1));
+    let first = TestServer::start().await;
+    let second = TestServer::start_with(Options {
+        database_url: Some(first.effective_database_url()),
+        ..Options::default()
+    })
+    .await;
+    let admin = first.admin_token().await;
+    let config = openai_config(&first, &fake, &admin, "c", json!({})).await;
+    let (_, client, _) = group_client(
+        &first,
+        &admin,
+        json!({"name": "共享限速", "requests_per_minute": 60}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let mut admitted = 0;
+    for i in 0..100 {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let answer = server
+            .post("/api/llm/call", Some(&client), ask(config, "hi"))
+            .await;
+        match answer.status.as_u16() {
+            200 => admitted += 1,
+            429 => {
+                assert_eq!(answer.body["code"], "RATE_LIMITED");
+                assert!(answer.headers.contains_key("retry-after"));
+            }
+            other => panic!("unexpected {other}: {}", answer.text),
+        }
+    }
+    // One request a second trickles back in while the test runs.
+    let refill = started.elapsed().as_secs() as usize + 1;
+    if common::is_postgres() {
+        assert!(
+            (60..=60 + refill).contains(&admitted),
+            "shared across instances: {admitted} admitted"
+        );
+    } else {
+        assert_eq!(admitted, 100, "each instance counts its own 60 of its 50");
+    }
+}
