@@ -236,12 +236,14 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
         state.config.log_retention_days,
     ));
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
+    let changes = tokio::spawn(state.db.clone().follow_changes());
     let relay = state.relay.clone();
     let result = server::run(state, acceptor).await;
     // A console closing leaves seconds, not the configured grace: use what the trigger left.
     let grace = *result.as_ref().unwrap_or(&grace);
     purge.abort();
     checkpoints.abort();
+    changes.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are
     // interrupted once the grace is over, and are recorded before the database closes.
     relay.finish(grace).await;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::activation_codes::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
         .update(&db.write)
         .await
         .map_err(|err| write_error(err, DUPLICATE))?;
-    db.cache.activation_codes.forget(id);
+    db.changed(Change::ActivationCode(id)).await;
     Ok(updated)
 }
 
@@ -96,12 +96,12 @@ pub async fn touch_used(db: &Db, id: i32) -> AppResult<()> {
     }
     .update(&db.write)
     .await?;
-    db.cache.activation_codes.forget(id);
+    db.changed(Change::ActivationCode(id)).await;
     Ok(())
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
     delete_row::<Entity>(db, id, "激活码", "激活码仍被引用").await?;
-    db.cache.activation_codes.forget(id);
+    db.changed(Change::ActivationCode(id)).await;
     Ok(())
 }

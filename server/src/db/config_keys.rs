@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::config_key_states::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::Db;
+use super::{Db, changes::Change};
 use crate::error::AppResult;
 
 /// The keys of `config_id` set aside, as the hot path reads them (at most `cache::TTL` old).
@@ -38,7 +38,7 @@ pub async fn put_aside(db: &Db, config_id: i32, key_id: &str, reason: &str) -> A
         .on_conflict_do_nothing_on([Column::ConfigId, Column::KeyId])
         .exec(&db.write)
         .await?;
-    db.cache.key_states.forget(config_id);
+    db.changed(Change::KeyStates(config_id)).await;
     Ok(())
 }
 
@@ -49,6 +49,6 @@ pub async fn restore(db: &Db, config_id: i32, key_id: &str) -> AppResult<()> {
         .filter(Column::KeyId.eq(key_id))
         .exec(&db.write)
         .await?;
-    db.cache.key_states.forget(config_id);
+    db.changed(Change::KeyStates(config_id)).await;
     Ok(())
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error};
 use crate::error::{AppError, AppResult};
 
 /// Everything an admin sets on a config except its key.
@@ -185,15 +185,15 @@ pub async fn update(
         .update(&db.write)
         .await
         .map_err(|err| write_error(err, DUPLICATE))?;
-    db.cache.configs.forget(id);
+    db.changed(Change::Config(id)).await;
     Ok(updated)
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
     delete_row::<Entity>(db, id, "配置", "配置仍被引用").await?;
-    db.cache.configs.forget(id);
+    db.changed(Change::Config(id)).await;
     // Its templates went with it (ON DELETE CASCADE).
-    db.cache.templates.clear();
+    db.changed(Change::AllTemplates).await;
     Ok(())
 }
 

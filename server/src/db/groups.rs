@@ -9,7 +9,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +110,7 @@ pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
         .update(&db.write)
         .await
         .map_err(|err| write_error(err, "分组名称已存在"))?;
-    db.cache.groups.forget(id);
+    db.changed(Change::Group(id)).await;
     Ok(updated)
 }
 
@@ -122,6 +122,6 @@ pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
         "该分组下仍有激活码或 API Key，请先删除或转移",
     )
     .await?;
-    db.cache.groups.forget(id);
+    db.changed(Change::Group(id)).await;
     Ok(())
 }

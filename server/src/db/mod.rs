@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod app_settings;
 pub mod cache;
 pub mod call_logs;
+pub mod changes;
 pub mod config_keys;
 pub mod configs;
 pub mod groups;

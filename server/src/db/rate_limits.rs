@@ -22,12 +22,7 @@ pub async fn acquire(
     let per_minute = f64::from(Ord::max(per_minute, 1));
     let interval = 60.0 / per_minute;
     let tolerance = interval * (per_minute - 1.0);
-    let started = || {
-        Func::greatest([
-            Expr::col((Entity, Column::Tat)),
-            Expr::val(now),
-        ])
-    };
+    let started = || Func::greatest([Expr::col((Entity, Column::Tat)), Expr::val(now)]);
     let upsert = Query::insert()
         .into_table(Entity)
         .columns([Column::GroupId, Column::Tat])

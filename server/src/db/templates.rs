@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_prompt_templates::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +92,12 @@ pub async fn update(db: &Db, id: i32, fields: TemplateFields) -> AppResult<Model
         .update(&db.write)
         .await
         .map_err(|err| write_error(err, DUPLICATE))?;
-    db.cache.templates.forget(id);
+    db.changed(Change::Template(id)).await;
     Ok(updated)
 }
 
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
     delete_row::<Entity>(db, id, "模板", "模板仍被引用").await?;
-    db.cache.templates.forget(id);
+    db.changed(Change::Template(id)).await;
     Ok(())
 }

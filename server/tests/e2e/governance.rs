@@ -1255,3 +1255,50 @@ async fn two_instances_share_a_group_s_rate_limit_on_postgres() {
         assert_eq!(admitted, 100, "each instance counts its own 60 of its 50");
     }
 }
+
+/// On PostgreSQL an admin's change reaches the other instances as a notification, not after
+/// their cache's one-second TTL. (SQLite is one machine: nothing to tell.)
+#[tokio::test]
+async fn a_disabled_code_is_refused_by_another_postgres_instance_at_once() {
+    if !common::is_postgres() {
+        return;
+    }
+    let fake = FakeUpstream::start().await;
+    let first = TestServer::start().await;
+    let second = TestServer::start_with(Options {
+        database_url: Some(first.effective_database_url()),
+        ..Options::default()
+    })
+    .await;
+    let admin = first.admin_token().await;
+    let config = openai_config(&first, &fake, &admin, "c", json!({})).await;
+    let (_, client, code) = group_client(&first, &admin, json!({"name": "通知"})).await;
+    // The second instance now holds the code in its cache.
+    let served = second
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    let codes = first.get("/api/admin/activation-codes", Some(&admin)).await;
+    let code_id = codes.body["data"]["items"]
+        .as_array()
+        .or(codes.body["data"].as_array())
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == code.as_str())
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let disabled = first
+        .put(
+            &format!("/api/admin/activation-codes/{code_id}"),
+            Some(&admin),
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = second
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_error(&refused, 401, "ACTIVATION_CODE_DISABLED");
+}
