@@ -21,14 +21,19 @@ use crate::{
 pub struct GroupView {
     pub id: i32,
     pub name: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Tokens per day; null = unlimited.
+    #[oai(nullable)]
     pub daily_token_limit: Option<i64>,
     /// Tokens per month; null = unlimited.
+    #[oai(nullable)]
     pub monthly_token_limit: Option<i64>,
     /// Requests per minute; null = the configured default.
+    #[oai(nullable)]
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; null = every enabled config.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,27 +41,53 @@ pub struct GroupView {
 
 #[derive(Debug, Object)]
 pub struct CreateGroup {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: String,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub daily_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub monthly_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; omitted = every enabled config.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
 }
 
 /// Change only the fields given; to remove a limit send `clear_limits`.
 #[derive(Debug, Object)]
 pub struct UpdateGroup {
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub daily_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub monthly_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub requests_per_minute: Option<i32>,
     /// Replaces the configs this group may use.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
     /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`,
     /// `requests_per_minute`, and `config_ids` (every enabled config again).
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(
+        pattern = "^(daily_token_limit|monthly_token_limit|requests_per_minute|config_ids)$"
+    ))]
     pub clear_limits: Option<Vec<String>>,
 }
 
@@ -71,6 +102,7 @@ pub struct PeriodUsage {
     pub calls: i64,
     pub cost: f64,
     /// null = unlimited.
+    #[oai(nullable)]
     pub limit: Option<i64>,
 }
 
