@@ -19,6 +19,7 @@ mod openapi_snapshot;
 mod providers_wire;
 mod relay;
 mod roles;
+mod schemathesis;
 mod sdk;
 mod secrets;
 mod security;
