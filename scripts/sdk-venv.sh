@@ -1,27 +1,7 @@
 #!/usr/bin/env bash
 # The Python venv for the SDK tests (server/tests/sdk/): the official openai and anthropic
-# packages pinned in requirements.txt, in .venv-sdk/ (kept between runs, reinstalled when
-# requirements.txt changes). Prints the venv's Python, the value for LLM_PROXY_SDK_PYTHON:
+# packages pinned in requirements.txt, in .venv-sdk/ (see scripts/python-venv.sh). Prints the
+# venv's Python, the value for LLM_PROXY_SDK_PYTHON:
 #   export LLM_PROXY_SDK_PYTHON=$(bash scripts/sdk-venv.sh)
-# Installs Debian's python3-venv when Python or its venv module is missing (needs root).
-# Everything but that path goes to stderr.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-venv=.venv-sdk
-requirements=server/tests/sdk/requirements.txt
-
-if [ ! -x "$venv/bin/pip" ]; then
-  # Debian's python3 lacks ensurepip until python3-venv is installed.
-  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
-  fi
-  rm -rf "$venv"
-  python3 -m venv "$venv" >&2
-fi
-installed="$venv/requirements.installed"
-if ! cmp -s "$requirements" "$installed"; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2
-  cp "$requirements" "$installed"
-fi
-echo "$PWD/$venv/bin/python"
+exec bash "$(dirname "$0")/python-venv.sh" .venv-sdk server/tests/sdk/requirements.txt

@@ -3,7 +3,8 @@
 # PostgreSQL server that this script starts itself (browser tests in Debian's Chromium
 # included), then the release artifacts built (scripts/release.sh, which cross-builds the
 # Windows .exe once) and that .exe smoke-tested under Wine. The SDK tests drive the server
-# with the official openai and anthropic Python packages from a venv. Installs what it needs
+# with the official openai and anthropic Python packages from a venv; schemathesis fuzzes the
+# API against its own OpenAPI spec (from another venv). Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,11 @@ step "Python venv with the official openai and anthropic SDKs (scripts/sdk-venv.
 LLM_PROXY_SDK_PYTHON=$(bash scripts/sdk-venv.sh)
 export LLM_PROXY_SDK_PYTHON
 
+step "Python venv with schemathesis (scripts/schemathesis-venv.sh)"
+# Read by the API contract test (server/tests/e2e/schemathesis.rs) in the SQLite run; it fails
+# without it. The PostgreSQL run skips it: the HTTP contract does not depend on the database.
+LLM_PROXY_SCHEMATHESIS_PYTHON=$(bash scripts/schemathesis-venv.sh)
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -31,13 +37,13 @@ cargo clippy -p llm-proxy-ui --all-targets -- -D warnings
 step "admin UI logic tests (host)"
 cargo test -p llm-proxy-ui
 
-step "tests on SQLite"
-cargo test -p llm-proxy
+step "tests on SQLite (with the schemathesis API contract test)"
+LLM_PROXY_SCHEMATHESIS_PYTHON="$LLM_PROXY_SCHEMATHESIS_PYTHON" cargo test -p llm-proxy
 
 step "tests on PostgreSQL"
 PG_URL=$(bash scripts/start-postgres.sh)
 trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
-LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests
+LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests -- --skip schemathesis::
 
 step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
 bash scripts/release.sh

@@ -4,11 +4,12 @@
 //! A client may show `message` to a person, so it is Chinese and never carries internal
 //! detail (SQL, upstream bodies, keys). That detail goes to the server log or the call record.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use poem::{IntoResponse, Response, error::ResponseError, http::StatusCode};
 use poem_openapi::{
     ApiResponse, Object,
+    error::{ParseParamError, ParseRequestPayloadError},
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
     types::Type,
 };
@@ -18,15 +19,22 @@ pub enum AppError {
     /// The body is not JSON or has wrong types.
     #[error("请求格式错误：{0}")]
     BadRequest(String),
-    /// A field is out of range or malformed; `field` lets a form show it in place.
+    /// A field is out of range or malformed; `field` lets a form show it in place. Owned
+    /// when it comes from a limit the spec declares (poem-openapi names the field as text).
     #[error("{message}")]
     Validation {
-        field: &'static str,
+        field: Cow<'static, str>,
         message: String,
     },
     /// Over `server.max_body_bytes` (or `max_auth_body_bytes` for `/api/auth/*`).
     #[error("请求体过大")]
     PayloadTooLarge,
+    /// A path and query longer than `guard::MAX_URI_BYTES`.
+    #[error("请求地址过长")]
+    UriTooLong,
+    /// A body that is not declared as JSON (no or another `Content-Type`).
+    #[error("请求体须为 JSON（Content-Type: application/json）")]
+    UnsupportedMediaType,
     /// The request asks for what the config's provider cannot do (images, tools, JSON mode).
     #[error("{message}")]
     Unsupported {
@@ -135,7 +143,7 @@ impl std::fmt::Display for UpstreamFailure {
 impl AppError {
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
         Self::Validation {
-            field,
+            field: Cow::Borrowed(field),
             message: message.into(),
         }
     }
@@ -147,6 +155,8 @@ impl AppError {
             }
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ConfigNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
@@ -169,6 +179,8 @@ impl AppError {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UriTooLong => "URI_TOO_LONG",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::MissingVariables(_) => "TEMPLATE_VARIABLES_MISSING",
             Self::Unsupported { .. } => "UNSUPPORTED_FEATURE",
             Self::Unauthorized(reason) => match reason {
@@ -202,9 +214,10 @@ impl AppError {
         }
     }
 
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Validation { field, .. } | Self::Unsupported { field, .. } => Some(field),
+            Self::Validation { field, .. } => Some(field),
+            Self::Unsupported { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -273,13 +286,15 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 12] = [
+        let statuses: [(u16, &'static str); 14] = [
             (400, "请求格式错误 / 模板变量缺失 / 提供商不支持的功能"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
             (404, "资源不存在"),
             (409, "冲突或资源不可用"),
             (413, "请求体过大"),
+            (414, "请求地址过长"),
+            (415, "请求体须为 JSON"),
             (422, "字段校验失败"),
             (429, "请求过于频繁或配额用完"),
             (500, "服务器内部错误"),
@@ -324,6 +339,10 @@ pub fn classify(err: &poem::Error) -> (AppError, StatusCode) {
     if let Some(app) = err.downcast_ref::<AppError>() {
         return (app.clone(), app.status());
     }
+    if let Some(app) = declared_limit(err) {
+        let status = app.status();
+        return (app, status);
+    }
     let status = err.status();
     let app = match status {
         StatusCode::UNAUTHORIZED => AppError::Unauthorized(AuthFailure::MissingToken),
@@ -331,6 +350,7 @@ pub fn classify(err: &poem::Error) -> (AppError, StatusCode) {
         StatusCode::NOT_FOUND => AppError::NotFound("请求的接口"),
         StatusCode::METHOD_NOT_ALLOWED => AppError::BadRequest("不支持该请求方法".into()),
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
         status if status.is_client_error() => AppError::BadRequest(client_error_detail(err)),
         _ => AppError::Internal(err.to_string()),
     };
@@ -340,6 +360,27 @@ pub fn classify(err: &poem::Error) -> (AppError, StatusCode) {
         app.status()
     };
     (app, status)
+}
+
+/// A query or path parameter that does not parse or breaks a limit the spec declares for it,
+/// or a body field that breaks one (range, length, pattern): a 422 naming it, like the
+/// server's own field checks. For a body field poem-openapi reports the limit only as text,
+/// ``… field `name` verification failed. maxLength(100)`` (its `validators.rs`); the e2e
+/// tests (`contract`) pin that wording.
+fn declared_limit(err: &poem::Error) -> Option<AppError> {
+    if let Some(param) = err.downcast_ref::<ParseParamError>() {
+        return Some(AppError::validation(
+            param.name,
+            format!("参数 {} 不合法：{}", param.name, param.reason),
+        ));
+    }
+    let reason = &err.downcast_ref::<ParseRequestPayloadError>()?.reason;
+    let (_, rest) = reason.split_once("field `")?;
+    let (field, limit) = rest.split_once("` verification failed. ")?;
+    Some(AppError::Validation {
+        field: Cow::Owned(field.to_owned()),
+        message: format!("字段 {field} 不符合接口文档中的限制：{limit}"),
+    })
 }
 
 /// poem's parse errors say what was wrong in English (missing field, invalid type); that
@@ -430,6 +471,12 @@ mod tests {
             ),
             (AppError::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"),
             (AppError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+            (AppError::UriTooLong, 414, "URI_TOO_LONG"),
+            (
+                AppError::UnsupportedMediaType,
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status, "{err:?}");

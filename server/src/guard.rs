@@ -1,7 +1,7 @@
-//! What every request passes before a handler sees it: the body-size limit, enforced while
-//! the body is read (so a chunked body without `Content-Length` is cut off too), and the
-//! per-address throttle of the unauthenticated sign-in endpoints, checked before their
-//! body is parsed.
+//! What every request passes before a handler sees it: a bound on the URL, the body-size
+//! limit, enforced while the body is read (so a chunked body without `Content-Length` is cut
+//! off too), and the per-address throttle of the unauthenticated sign-in endpoints, checked
+//! before their body is parsed.
 
 use std::{
     net::{IpAddr, Ipv4Addr},
@@ -26,7 +26,18 @@ use crate::{
     state::AppState,
 };
 
+/// The longest path and query answered: far beyond any URL the API or the UI builds, and
+/// well below hyper's own limit, whose 414 would have no envelope.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
 pub async fn guard<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    if req
+        .uri()
+        .path_and_query()
+        .is_some_and(|target| target.as_str().len() > MAX_URI_BYTES)
+    {
+        return Err(AppError::UriTooLong.into());
+    }
     let state = req
         .data::<AppState>()
         .cloned()

@@ -3,11 +3,10 @@
 //! A missing file (a path with an extension) is a 404, not the page, so a stale cached page
 //! fails clearly instead of with a MIME error.
 
-use poem::{
-    Endpoint, IntoResponse, Request, Response, Result,
-    http::{StatusCode, header},
-};
+use poem::{Endpoint, Request, Response, Result, http::header};
 use rust_embed::RustEmbed;
+
+use crate::error::AppError;
 
 #[derive(RustEmbed)]
 #[folder = "../assets/"]
@@ -31,14 +30,14 @@ impl Endpoint for AdminUi {
             .rsplit('/')
             .next()
             .is_some_and(|name| name.contains('.'));
-        Ok(match Assets::get(path).filter(|_| !path.is_empty()) {
-            Some(file) => file_response(path, file, true),
-            None if is_file_path => StatusCode::NOT_FOUND.into_response(),
-            None => match Assets::get("index.html") {
-                Some(index) => file_response("index.html", index, false),
-                None => StatusCode::NOT_FOUND.into_response(),
-            },
-        })
+        // A missing file is an error like any other: the JSON envelope, not an empty body.
+        match Assets::get(path).filter(|_| !path.is_empty()) {
+            Some(file) => Ok(file_response(path, file, true)),
+            None if is_file_path => Err(AppError::NotFound("文件").into()),
+            None => Assets::get("index.html")
+                .map(|index| file_response("index.html", index, false))
+                .ok_or_else(|| AppError::NotFound("管理后台页面").into()),
+        }
     }
 }
 

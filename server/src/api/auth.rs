@@ -17,7 +17,9 @@ use crate::{
 
 #[derive(Debug, Object)]
 pub struct LoginRequest {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
     pub username: String,
+    #[oai(deserialize_with = "crate::api::strict::strings")]
     pub password: String,
 }
 
@@ -31,6 +33,7 @@ pub struct LoginResult {
 
 #[derive(Debug, Object)]
 pub struct ActivateRequest {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
     pub activation_code: String,
 }
 
@@ -47,6 +50,7 @@ pub struct Me {
     pub id: i32,
     pub username: String,
     pub role: String,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
 }
 

@@ -28,8 +28,11 @@ pub struct CodeView {
     pub code: String,
     pub group_id: i32,
     pub is_active: bool,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub note: Option<String>,
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -37,20 +40,32 @@ pub struct CodeView {
 #[derive(Debug, Object)]
 pub struct CreateCode {
     /// 4–32 letters, digits, `-` or `_`; generated when omitted.
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^[A-Za-z0-9_-]{4,32}$"))]
     pub code: Option<String>,
     pub group_id: i32,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 255))]
     pub note: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 
 /// Change only the fields given; `clear_expiry` removes the expiry.
 #[derive(Debug, Object)]
 pub struct UpdateCode {
+    #[oai(nullable)]
     pub group_id: Option<i32>,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub clear_expiry: Option<bool>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 255))]
     pub note: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 

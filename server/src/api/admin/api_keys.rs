@@ -29,8 +29,10 @@ pub struct ApiKeyView {
     pub group_id: i32,
     pub is_active: bool,
     /// The key is refused from this instant on; none = never expires.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
     /// The last call made with the key (updated at most once a minute).
+    #[oai(nullable)]
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -49,10 +51,13 @@ pub struct CreatedApiKey {
 #[derive(Debug, Object)]
 pub struct CreateApiKey {
     /// 1–100 characters.
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: String,
     /// The group whose rate limit and quotas the key's calls count against.
     pub group_id: i32,
     /// RFC 3339, in the future; omitted = never expires.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -60,8 +65,11 @@ pub struct CreateApiKey {
 #[derive(Debug, Object)]
 pub struct UpdateApiKey {
     /// 1–100 characters.
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: Option<String>,
     /// A disabled key is refused (401 `API_KEY_DISABLED`) from the next request on.
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 

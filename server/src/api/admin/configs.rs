@@ -48,10 +48,13 @@ pub struct ConfigView {
     pub fallback_config_ids: Vec<i32>,
     /// Circuit breaker: after this many failed calls in a row the config is skipped (its
     /// fallbacks answer) for `breaker_cooldown_seconds`; null = no breaker.
+    #[oai(nullable)]
     pub breaker_threshold: Option<i32>,
     pub breaker_cooldown_seconds: i32,
     /// While this server skips the config (its circuit is open): until when.
+    #[oai(nullable)]
     pub circuit_open_until: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub system_prompt: Option<String>,
     pub timeout_seconds: i32,
     pub max_retries: i32,
@@ -76,7 +79,9 @@ pub struct KeyView {
     /// put back (`POST …/keys/{position}/restore`).
     pub set_aside: bool,
     /// What the upstream said.
+    #[oai(nullable)]
     pub reason: Option<String>,
+    #[oai(nullable)]
     pub set_aside_at: Option<DateTime<Utc>>,
 }
 
@@ -84,32 +89,71 @@ pub struct KeyView {
 /// `api_url` takes the provider's standard endpoint (required for `custom`).
 #[derive(Debug, Object)]
 pub struct CreateConfig {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: String,
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^(openai|anthropic|aliyun|xunfei|baidu|zhipu|custom)$"))]
     pub provider: String,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$", max_length = 500))]
     pub api_url: Option<String>,
     /// One key, or several one per line (calls spread over them). Each is stored
     /// AES-256-GCM encrypted on its own; never returned.
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "\\S"))]
     pub api_key: String,
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub model: String,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "32000")))]
     pub max_tokens: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2")))]
     pub temperature: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
     pub top_p: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "-2"), maximum(value = "2")))]
     pub frequency_penalty: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "-2"), maximum(value = "2")))]
     pub presence_penalty: Option<f64>,
     /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
+    #[oai(nullable)]
     pub reasoning_model: Option<bool>,
     /// Configs tried in order when this one fails before answering (at most 5, no cycles).
+    #[oai(nullable)]
     pub fallback_config_ids: Option<Vec<i32>>,
     /// Failed calls in a row that open the circuit breaker (1–100); 0 = no breaker.
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
     pub breaker_threshold: Option<i32>,
     /// How long an open circuit skips the config (1–3600 s, default 60).
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "3600")))]
     pub breaker_cooldown_seconds: Option<i32>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100000))]
     pub system_prompt: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "600")))]
     pub timeout_seconds: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
     pub max_retries: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub input_price: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub output_price: Option<f64>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 8, pattern = "\\S"))]
     pub currency: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 
@@ -117,30 +161,69 @@ pub struct CreateConfig {
 /// an empty `system_prompt` clears it.
 #[derive(Debug, Object)]
 pub struct UpdateConfig {
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^(openai|anthropic|aliyun|xunfei|baidu|zhipu|custom)$"))]
     pub provider: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^https?://[^\\s/?#]+([/?#]\\S*)?$", max_length = 500))]
     pub api_url: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "\\S"))]
     pub api_key: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub model: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "32000")))]
     pub max_tokens: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2")))]
     pub temperature: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1")))]
     pub top_p: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "-2"), maximum(value = "2")))]
     pub frequency_penalty: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "-2"), maximum(value = "2")))]
     pub presence_penalty: Option<f64>,
     /// Default false. True: the sampling defaults are not sent (reasoning models refuse them).
+    #[oai(nullable)]
     pub reasoning_model: Option<bool>,
     /// Replaces the fallbacks (at most 5, no cycles); `[]` removes them.
+    #[oai(nullable)]
     pub fallback_config_ids: Option<Vec<i32>>,
     /// Failed calls in a row that open the circuit breaker (1–100); 0 = no breaker.
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "100")))]
     pub breaker_threshold: Option<i32>,
     /// How long an open circuit skips the config (1–3600 s, default 60).
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "3600")))]
     pub breaker_cooldown_seconds: Option<i32>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100000))]
     pub system_prompt: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "1"), maximum(value = "600")))]
     pub timeout_seconds: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "10")))]
     pub max_retries: Option<i32>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub input_price: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub output_price: Option<f64>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 8, pattern = "\\S"))]
     pub currency: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 
@@ -148,6 +231,7 @@ pub struct UpdateConfig {
 #[derive(Debug, Object)]
 pub struct TestConfig {
     /// Default: "Hello".
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub test_message: Option<String>,
 }
 

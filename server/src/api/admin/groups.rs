@@ -21,18 +21,25 @@ use crate::{
 pub struct GroupView {
     pub id: i32,
     pub name: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Tokens per day; null = unlimited.
+    #[oai(nullable)]
     pub daily_token_limit: Option<i64>,
     /// Tokens per month; null = unlimited.
+    #[oai(nullable)]
     pub monthly_token_limit: Option<i64>,
     /// Requests per minute; null = the configured default.
+    #[oai(nullable)]
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; null = every enabled config.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
     /// Money per day in `cost_currency`; null = unlimited.
+    #[oai(nullable)]
     pub daily_cost_limit: Option<f64>,
     /// Money per month in `cost_currency`; null = unlimited.
+    #[oai(nullable)]
     pub monthly_cost_limit: Option<f64>,
     /// The currency budgets count in (calls priced otherwise convert at the admin's rates).
     pub cost_currency: String,
@@ -42,35 +49,73 @@ pub struct GroupView {
 
 #[derive(Debug, Object)]
 pub struct CreateGroup {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: String,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub daily_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub monthly_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub requests_per_minute: Option<i32>,
     /// The configs this group's clients may use; omitted = every enabled config.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000000")))]
     pub daily_cost_limit: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000000")))]
     pub monthly_cost_limit: Option<f64>,
     /// Default `CNY`.
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 8, pattern = "\\S"))]
     pub cost_currency: Option<String>,
 }
 
 /// Change only the fields given; to remove a limit send `clear_limits`.
 #[derive(Debug, Object)]
 pub struct UpdateGroup {
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub name: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub daily_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "2147483647000")))]
     pub monthly_token_limit: Option<i64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub requests_per_minute: Option<i32>,
     /// Replaces the configs this group may use.
+    #[oai(nullable)]
     pub config_ids: Option<Vec<i32>>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000000")))]
     pub daily_cost_limit: Option<f64>,
+    #[oai(nullable)]
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000000")))]
     pub monthly_cost_limit: Option<f64>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 8, pattern = "\\S"))]
     pub cost_currency: Option<String>,
     /// Names of limits to reset to null: `daily_token_limit`, `monthly_token_limit`,
     /// `requests_per_minute`, `daily_cost_limit`, `monthly_cost_limit`, and `config_ids`
     /// (every enabled config again).
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(
+        pattern = "^(daily_token_limit|monthly_token_limit|requests_per_minute|daily_cost_limit|monthly_cost_limit|config_ids)$"
+    ))]
     pub clear_limits: Option<Vec<String>>,
 }
 
@@ -90,8 +135,10 @@ pub struct PeriodUsage {
     /// Worst-case cost of calls still running, in `cost_currency`.
     pub reserved_cost: f64,
     /// null = unlimited.
+    #[oai(nullable)]
     pub limit: Option<i64>,
     /// Money budget in `cost_currency`; null = unlimited.
+    #[oai(nullable)]
     pub cost_limit: Option<f64>,
 }
 

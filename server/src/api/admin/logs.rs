@@ -22,33 +22,40 @@ use crate::{
 
 const PREVIEW_CHARS: usize = 50;
 const DEFAULT_PAGE_SIZE: u64 = 20;
-const MAX_PAGE_SIZE: u64 = 100;
-/// Far beyond any real log, and small enough that `page * page_size` cannot overflow.
-const MAX_PAGE: u64 = 1_000_000;
 
 #[derive(Debug, Object)]
 pub struct LogSummary {
     pub id: i64,
+    #[oai(nullable)]
     pub config_id: Option<i32>,
     pub config_name: String,
     pub provider: String,
     pub model: String,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
+    #[oai(nullable)]
     pub activation_code: Option<String>,
     /// The API key the call was made with; NULL once the key is deleted.
+    #[oai(nullable)]
     pub api_key_id: Option<i32>,
     /// The key's name when the call was made (kept after the key is deleted).
+    #[oai(nullable)]
     pub api_key_name: Option<String>,
     /// First 50 characters of the last user message.
     pub request_preview: String,
     /// First 50 characters of the response.
     pub response_preview: String,
+    #[oai(nullable)]
     pub tokens_used: Option<i32>,
+    #[oai(nullable)]
     pub prompt_tokens: Option<i32>,
+    #[oai(nullable)]
     pub completion_tokens: Option<i32>,
     /// success | error | interrupted
     pub status: String,
+    #[oai(nullable)]
     pub error_code: Option<String>,
+    #[oai(nullable)]
     pub duration_ms: Option<i32>,
     pub cost: f64,
     pub is_stream: bool,
@@ -68,40 +75,58 @@ pub struct LogPage {
 #[derive(Debug, Object)]
 pub struct LogDetail {
     pub id: i64,
+    #[oai(nullable)]
     pub config_id: Option<i32>,
     pub config_name: String,
     pub provider: String,
     pub model: String,
+    #[oai(nullable)]
     pub template_id: Option<i32>,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
+    #[oai(nullable)]
     pub activation_code: Option<String>,
+    #[oai(nullable)]
     pub user_id: Option<i32>,
     /// The API key the call was made with; NULL once the key is deleted.
+    #[oai(nullable)]
     pub api_key_id: Option<i32>,
     /// The key's name when the call was made (kept after the key is deleted).
+    #[oai(nullable)]
     pub api_key_name: Option<String>,
     /// The messages as sent upstream (system prompt included).
     pub request_messages: Value,
+    #[oai(nullable)]
     pub request_params: Option<Value>,
+    #[oai(nullable)]
     pub response_content: Option<String>,
     /// The upstream's answer, or the assembled stream.
+    #[oai(nullable)]
     pub response_data: Option<Value>,
     pub status: String,
     /// Why the model stopped (`stop`, `length`, `content_filter` …), as the upstream said.
+    #[oai(nullable)]
     pub finish_reason: Option<String>,
     /// The upstream's id of its answer (`chatcmpl-…`, `msg_…`, a DashScope request id).
+    #[oai(nullable)]
     pub upstream_id: Option<String>,
+    #[oai(nullable)]
     pub error_code: Option<String>,
     /// What went wrong, with the upstream's own words.
+    #[oai(nullable)]
     pub error_message: Option<String>,
+    #[oai(nullable)]
     pub tokens_used: Option<i32>,
+    #[oai(nullable)]
     pub prompt_tokens: Option<i32>,
+    #[oai(nullable)]
     pub completion_tokens: Option<i32>,
     /// True when the upstream sent no usage and tokens were counted locally.
     pub tokens_estimated: bool,
     pub cost: f64,
     pub retry_count: i32,
     pub is_stream: bool,
+    #[oai(nullable)]
     pub duration_ms: Option<i32>,
     pub created_at: DateTime<Utc>,
 }
@@ -133,15 +158,22 @@ impl LogsApi {
         activation_code: Query<Option<String>>,
         api_key_id: Query<Option<i32>>,
         /// success | error | interrupted
+        #[oai(validator(pattern = "^(success|error|interrupted)?$"))]
         status: Query<Option<String>>,
         /// YYYY-MM-DD (local day) or RFC 3339
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))]
         start_date: Query<Option<String>>,
         /// YYYY-MM-DD (whole local day included) or RFC 3339
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))]
         end_date: Query<Option<String>>,
         /// Text in the request or the response.
         q: Query<Option<String>>,
+        /// Default 1. At most 1,000,000: far beyond any real log, and small enough that
+        /// `page * page_size` cannot overflow.
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
         page: Query<Option<u64>>,
         /// Default 20, at most 100.
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         page_size: Query<Option<u64>>,
     ) -> AppResult<Json<LogPage>> {
         let query = LogQuery {
@@ -168,12 +200,20 @@ impl LogsApi {
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
         api_key_id: Query<Option<i32>>,
-        status: Query<Option<String>>,
-        start_date: Query<Option<String>>,
-        end_date: Query<Option<String>>,
+        #[oai(validator(pattern = "^(success|error|interrupted)?$"))] status: Query<Option<String>>,
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))] start_date: Query<
+            Option<String>,
+        >,
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))] end_date: Query<
+            Option<String>,
+        >,
         q: Query<Option<String>>,
-        page: Query<Option<u64>>,
-        page_size: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))] page: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] page_size: Query<
+            Option<u64>,
+        >,
     ) -> AppResult<Json<LogPage>> {
         let query = LogQuery {
             config_id: config_id.0,
@@ -203,9 +243,13 @@ impl LogsApi {
         group_id: Query<Option<i32>>,
         activation_code: Query<Option<String>>,
         api_key_id: Query<Option<i32>>,
-        status: Query<Option<String>>,
-        start_date: Query<Option<String>>,
-        end_date: Query<Option<String>>,
+        #[oai(validator(pattern = "^(success|error|interrupted)?$"))] status: Query<Option<String>>,
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))] start_date: Query<
+            Option<String>,
+        >,
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))] end_date: Query<
+            Option<String>,
+        >,
         q: Query<Option<String>>,
     ) -> AppResult<CsvExport> {
         let filter = LogQuery {
@@ -258,20 +302,9 @@ async fn list_logs(
     page_size: Option<u64>,
 ) -> AppResult<Json<LogPage>> {
     let filter: LogFilter = query.filter(state.quotas.clock())?;
+    // Their limits are in the spec, checked before the handler runs.
     let page = page.unwrap_or(1);
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(AppError::validation(
-            "page",
-            format!("页码须在 1 到 {MAX_PAGE} 之间"),
-        ));
-    }
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(AppError::validation(
-            "page_size",
-            "每页数量须在 1 到 100 之间",
-        ));
-    }
     let (total, rows) = db::call_logs::page(&state.db, &filter, page, page_size).await?;
     Ok(Json(LogPage {
         success: true,

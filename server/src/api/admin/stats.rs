@@ -102,8 +102,10 @@ impl StatsApi {
         state: Data<&AppState>,
         _auth: AdminAuth,
         /// YYYY-MM-DD
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"))]
         start_date: Query<Option<String>>,
         /// YYYY-MM-DD
+        #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"))]
         end_date: Query<Option<String>>,
         config_id: Query<Option<i32>>,
         group_id: Query<Option<i32>>,

@@ -31,6 +31,7 @@ pub struct TemplateView {
     pub template_content: String,
     /// Placeholder names in order of first appearance.
     pub variables: Vec<String>,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
@@ -40,23 +41,40 @@ pub struct TemplateView {
 #[derive(Debug, Object)]
 pub struct CreateTemplate {
     pub config_id: i32,
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub template_name: String,
     /// Text with `{variable}` placeholders.
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100000, pattern = "\\S"))]
     pub template_content: String,
     /// Optional: when given it must list exactly the placeholders of the content.
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub variables: Option<Vec<String>>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 
 /// Change only the fields given.
 #[derive(Debug, Object)]
 pub struct UpdateTemplate {
+    #[oai(nullable)]
     pub config_id: Option<i32>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100, pattern = "\\S"))]
     pub template_name: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 100000, pattern = "\\S"))]
     pub template_content: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub variables: Option<Vec<String>>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 

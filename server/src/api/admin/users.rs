@@ -25,34 +25,55 @@ pub struct UserView {
     /// admin | user | subaccount
     pub role: String,
     /// The owning user of a sub-account.
+    #[oai(nullable)]
     pub parent_id: Option<i32>,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
     pub is_active: bool,
+    #[oai(nullable)]
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Object)]
 pub struct CreateUser {
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 64, pattern = "\\S"))]
     pub username: String,
     /// At least 8 characters.
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
     /// admin | user | subaccount
+    #[oai(deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^(admin|user|subaccount)$"))]
     pub role: String,
     /// Required for a sub-account: its owning ordinary user.
+    #[oai(nullable)]
     pub parent_id: Option<i32>,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 
 /// Change only the fields given.
 #[derive(Debug, Object)]
 pub struct UpdateUser {
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(max_length = 64, pattern = "\\S"))]
     pub username: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: Option<String>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
+    #[oai(validator(pattern = "^(admin|user|subaccount)$"))]
     pub role: Option<String>,
+    #[oai(nullable)]
     pub parent_id: Option<i32>,
+    #[oai(nullable)]
     pub group_id: Option<i32>,
+    #[oai(nullable)]
     pub is_active: Option<bool>,
 }
 

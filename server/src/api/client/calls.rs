@@ -21,36 +21,49 @@ use crate::{
 #[derive(Debug, Clone, Object)]
 pub struct Message {
     /// system | user | assistant
+    #[oai(deserialize_with = "crate::api::strict::strings")]
     pub role: String,
+    #[oai(deserialize_with = "crate::api::strict::strings")]
     pub content: String,
 }
 
 #[derive(Debug, Object)]
 pub struct CallRequest {
     pub config_id: i32,
+    #[oai(nullable)]
     pub messages: Option<Vec<Message>>,
     /// A template of this config; its rendered text is sent as the last user message.
+    #[oai(nullable)]
     pub template_id: Option<i32>,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub template_variables: Option<HashMap<String, String>>,
     /// Overrides the config's value (1–32000).
+    #[oai(nullable)]
     pub max_tokens: Option<i32>,
     /// Overrides the config's value (0–2).
+    #[oai(nullable)]
     pub temperature: Option<f64>,
     /// Overrides the config's value (0–1).
+    #[oai(nullable)]
     pub top_p: Option<f64>,
     /// Overrides the config's value (−2–2).
+    #[oai(nullable)]
     pub frequency_penalty: Option<f64>,
     /// Overrides the config's value (−2–2).
+    #[oai(nullable)]
     pub presence_penalty: Option<f64>,
     /// Answer as `text/event-stream` (`data: {"type":"chunk"…}` lines).
+    #[oai(nullable)]
     pub stream: Option<bool>,
 }
 
 #[derive(Debug, Object)]
 pub struct TemplateCallRequest {
     pub template_id: i32,
+    #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub variables: Option<HashMap<String, String>>,
     /// Answer as `text/event-stream` (`data: {"type":"chunk"…}` lines).
+    #[oai(nullable)]
     pub stream: Option<bool>,
 }
 
