@@ -340,9 +340,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("config.add_title", "新增大模型配置", "New model config"),
     ("config.edit_title", "编辑大模型配置", "Edit model config"),
     (
-        "config.test_saved_hint",
-        "使用已保存的配置测试",
-        "Tests the saved config",
+        "config.test_form_hint",
+        "用表单中当前的值测试（不保存）",
+        "Tests the values in the form (nothing is saved)",
     ),
     (
         "config.enabled_ok",
@@ -367,6 +367,13 @@ const TABLE: &[(&str, &str, &str)] = &[
         "向模型 {model} 发送一条测试消息（使用已保存的配置）。",
         "Sends a test message to {model} with the saved config.",
     ),
+    (
+        "test.about_form",
+        "用表单中当前的值（未保存）向模型 {model} 发送一条测试消息。",
+        "Sends a test message to {model} with the values in the form (not saved).",
+    ),
+    ("test.unnamed", "未命名配置", "Unnamed config"),
+    ("test.upstream_said", "上游返回", "The upstream said"),
     ("test.message", "测试消息", "Test message"),
     ("test.default_message", "你好", "Hello"),
     ("test.run", "发送测试", "Send test"),
@@ -376,8 +383,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("test.reply", "模型回复", "Reply"),
     (
         "test.log_id",
-        "已记录为调用记录 #{id}",
-        "Recorded as call #{id}",
+        "查看调用记录 #{id}",
+        "Open call record #{id}",
     ),
     // templates
     (

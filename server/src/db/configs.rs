@@ -52,6 +52,27 @@ impl ConfigFields {
         }
     }
 
+    /// The fields on a config in memory (a connection test of values not saved).
+    pub fn apply_to(self, model: &mut Model) {
+        model.name = self.name;
+        model.provider = self.provider;
+        model.api_url = self.api_url;
+        model.model = self.model;
+        model.max_tokens = self.max_tokens;
+        model.temperature = self.temperature;
+        model.top_p = self.top_p;
+        model.frequency_penalty = self.frequency_penalty;
+        model.presence_penalty = self.presence_penalty;
+        model.reasoning_model = self.reasoning_model;
+        model.system_prompt = self.system_prompt;
+        model.timeout_seconds = self.timeout_seconds;
+        model.max_retries = self.max_retries;
+        model.input_price = self.input_price;
+        model.output_price = self.output_price;
+        model.currency = self.currency;
+        model.is_active = self.is_active;
+    }
+
     fn apply(self, row: &mut ActiveModel) {
         row.name = Set(self.name);
         row.provider = Set(self.provider);

@@ -147,7 +147,8 @@ impl Outcome {
         let failure = self.failure();
         let status = self.status();
         NewCallLog {
-            config_id: Some(call.config.id),
+            // An unsaved config under test has id 0: its record points at no config.
+            config_id: (call.config.id > 0).then_some(call.config.id),
             template_id: call.template_id,
             group_id: call.caller.group_id,
             activation_code: call.caller.activation_code.clone(),

@@ -21,6 +21,10 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra detail of a client-side failure (a parse error, a browser error).
     pub detail: Option<String>,
+    /// A failed connection test: the upstream's own words, as its record keeps them.
+    pub upstream: Option<String>,
+    /// A failed connection test: the call record it left.
+    pub call_log_id: Option<i64>,
 }
 
 pub const NETWORK_ERROR: &str = "NETWORK_ERROR";
@@ -39,6 +43,8 @@ impl ApiError {
             message: String::new(),
             field: None,
             detail: Some(detail.into()),
+            upstream: None,
+            call_log_id: None,
         }
     }
 
@@ -104,6 +110,8 @@ fn error_from(status: u16, value: &Value) -> ApiError {
             message,
             field: text("field"),
             detail: None,
+            upstream: text("detail"),
+            call_log_id: value.get("call_log_id").and_then(Value::as_i64),
         },
         _ => ApiError::client(status, HTTP_ERROR, value.to_string()),
     }
@@ -157,6 +165,21 @@ mod tests {
         assert_eq!(err.field(), Some("name"));
         assert_eq!(err.display(Tr(Lang::En)), "配置名称不能为空");
         assert!(!err.is_unauthorized());
+    }
+
+    #[test]
+    fn a_failed_test_keeps_the_upstreams_words_and_its_record() {
+        let err = decode_whole::<Item>(
+            502,
+            r#"{"success":false,"code":"UPSTREAM_ERROR","message":"大模型服务调用失败","detail":"Auth HTTP 401: Incorrect API key provided","call_log_id":42}"#,
+        )
+        .err();
+        let err = err.unwrap_or_else(|| ApiError::network("expected an error"));
+        assert_eq!(
+            err.upstream.as_deref(),
+            Some("Auth HTTP 401: Incorrect API key provided")
+        );
+        assert_eq!(err.call_log_id, Some(42));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::config_test::TestTarget;
 use crate::api::models::ConfigView;
 use crate::components::dialog::Dialog;
 use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
@@ -22,7 +23,8 @@ pub struct ConfigDialogProps {
     pub config: Option<ConfigView>,
     pub on_close: Callback<()>,
     pub on_saved: Callback<ConfigView>,
-    pub on_test: Callback<ConfigView>,
+    /// 测试连接 with the form's values as they stand.
+    pub on_test: Callback<TestTarget>,
     pub on_templates: Callback<ConfigView>,
 }
 
@@ -78,29 +80,34 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         })
     };
     let error_of = |field: &str| errors.get(field).cloned();
+    // The form's body, or its first error marked on its field.
+    let checked_body = {
+        let (form, errors, banner, app) =
+            (form.clone(), errors.clone(), banner.clone(), app.clone());
+        let editing = props.config.is_some();
+        move || match form.to_body(editing) {
+            Ok(body) => Some(body),
+            Err(err) => {
+                let message = err.message(app.tr);
+                errors.set(HashMap::from([(err.field.to_string(), message)]));
+                banner.set(None);
+                None
+            }
+        }
+    };
 
     let save = {
-        let (form, errors, banner, busy, app) = (
-            form.clone(),
-            errors.clone(),
-            banner.clone(),
-            busy.clone(),
-            app.clone(),
-        );
+        let (errors, banner, busy, app) =
+            (errors.clone(), banner.clone(), busy.clone(), app.clone());
         let on_saved = props.on_saved.clone();
         let id = props.config.as_ref().map(|c| c.id);
+        let checked_body = checked_body.clone();
         Callback::from(move |_: MouseEvent| {
             if *busy {
                 return;
             }
-            let body = match form.to_body(id.is_some()) {
-                Ok(body) => body,
-                Err(err) => {
-                    let message = err.message(app.tr);
-                    errors.set(HashMap::from([(err.field.to_string(), message)]));
-                    banner.set(None);
-                    return;
-                }
+            let Some(body) = checked_body() else {
+                return;
             };
             busy.set(true);
             let (errors, banner, busy, app, on_saved) = (
@@ -178,10 +185,15 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         let cb = props.on_templates.clone();
         Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
     });
-    let open_test = props.config.clone().map(|config| {
+    let open_test = {
         let cb = props.on_test.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
-    });
+        let id = props.config.as_ref().map(|c| c.id);
+        Callback::from(move |_: MouseEvent| {
+            if let Some(body) = checked_body() {
+                cb.emit(TestTarget::form(id, body));
+            }
+        })
+    };
 
     let key_field = {
         let has_key = props.config.as_ref().is_some_and(|c| c.has_api_key);
@@ -243,12 +255,10 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     };
     let footer = html! {
         <>
-            if let Some(open_test) = open_test {
-                <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
-                    title={tr.t("config.test_saved_hint")}>
-                    <Icon name="zap" />{ tr.t("config.test") }
-                </button>
-            }
+            <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
+                title={tr.t("config.test_form_hint")}>
+                <Icon name="zap" />{ tr.t("config.test") }
+            </button>
             <span class="spacer"></span>
             <button type="button" class="btn" onclick={close} data-testid="config-cancel">{ tr.t("common.cancel") }</button>
             <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="config-save" id="config-save">

@@ -7,7 +7,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::config_dialog::ConfigDialog;
-use super::config_test::TestDialog;
+use super::config_test::{TestDialog, TestTarget};
 use super::templates::TemplatesDialog;
 use crate::api::models::ConfigView;
 use crate::components::dialog::Confirm;
@@ -27,7 +27,7 @@ pub fn ConfigsPage() -> Html {
         use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), version, false);
     // Some(None) = a new config.
     let editing = use_state(|| None::<Option<ConfigView>>);
-    let testing = use_state(|| None::<ConfigView>);
+    let testing = use_state(|| None::<TestTarget>);
     let templates = use_state(|| None::<ConfigView>);
     let deleting = use_state(|| None::<ConfigView>);
     let busy = use_state(|| false);
@@ -104,7 +104,7 @@ pub fn ConfigsPage() -> Html {
                         <Icon name="edit" />{ tr.t("common.edit") }
                     </button>
                     <button type="button" class="link-btn" data-testid={format!("config-test-{}", config.id)}
-                        onclick={Callback::from(move |_| testing.set(Some(c2.clone())))}>
+                        onclick={Callback::from(move |_| testing.set(Some(TestTarget::saved(&c2))))}>
                         <Icon name="zap" />{ tr.t("config.test") }
                     </button>
                     <button type="button" class="link-btn" data-testid={format!("config-templates-{}", config.id)}
@@ -175,8 +175,8 @@ pub fn ConfigsPage() -> Html {
                     on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
                     on_templates={{ let templates = templates.clone(); Callback::from(move |c| templates.set(Some(c))) }} />
             }
-            if let Some(config) = (*testing).clone() {
-                <TestDialog config={config}
+            if let Some(target) = (*testing).clone() {
+                <TestDialog {target}
                     on_close={{ let testing = testing.clone(); Callback::from(move |_| testing.set(None)) }} />
             }
             if let Some(config) = (*templates).clone() {

@@ -40,12 +40,22 @@ fn filter_from_query(query: &str) -> LogFilter {
     filter
 }
 
+/// The record named by `?log_id=…`.
+fn record_from_query(query: &str) -> Option<i64> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("log_id="))
+        .and_then(|id| id.parse().ok())
+}
+
 #[component]
 pub fn LogsPage() -> Html {
     let app = use_app();
     let tr = app.tr;
     let location = use_location();
     let initial = location
+        .as_ref()
         .map(|l| filter_from_query(l.query_str()))
         .unwrap_or_default();
     let draft = {
@@ -56,7 +66,11 @@ pub fn LogsPage() -> Html {
     let page = use_state(|| 1u32);
     let page_size = use_state(|| 20u32);
     let (version, reload) = use_version();
-    let detail = use_state(|| None::<i64>);
+    // `?log_id=…` (a connection test's record) opens that record's detail.
+    let detail = {
+        let query = location.as_ref().map(|l| l.query_str().to_string());
+        use_state(move || query.as_deref().and_then(record_from_query))
+    };
     let exporting = use_state(|| false);
 
     let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use entity::llm_configs::Model;
-use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem::{http::StatusCode, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use crate::{
     api::{
@@ -16,6 +16,7 @@ use crate::{
     db::{self, configs::ConfigFields},
     error::{AppError, AppResult},
     providers::ProviderKind,
+    relay::Answered,
     state::AppState,
     validate,
 };
@@ -104,11 +105,26 @@ pub struct UpdateConfig {
     pub is_active: Option<bool>,
 }
 
-/// A connection test: one message sent through the config.
+/// A connection test of a saved config: one message sent through it. Any config field
+/// given (the edit form's unsaved values, a new key) is used for this test instead of
+/// the stored one, and nothing is saved.
 #[derive(Debug, Object)]
 pub struct TestConfig {
     /// Default: "Hello".
     pub test_message: Option<String>,
+    #[oai(flatten)]
+    pub config: UpdateConfig,
+}
+
+/// A connection test of a config that is not saved (the new-config form): the same body
+/// as creating one, plus the message. Nothing is saved; the call is recorded without a
+/// config id.
+#[derive(Debug, Object)]
+pub struct TestNewConfig {
+    /// Default: "Hello".
+    pub test_message: Option<String>,
+    #[oai(flatten)]
+    pub config: CreateConfig,
 }
 
 /// The requirements' test answer (not wrapped in `data`).
@@ -120,6 +136,31 @@ pub struct TestResult {
     pub duration_ms: i64,
     /// The call's record.
     pub call_log_id: i64,
+}
+
+/// A test whose call failed upstream: the error envelope plus what the upstream itself
+/// said (as recorded, keys scrubbed) and the record to open.
+#[derive(Debug, Object)]
+pub struct TestFailure {
+    /// Always `false`.
+    pub success: bool,
+    pub code: String,
+    pub message: String,
+    /// The upstream's own words, e.g. `Auth HTTP 401 [invalid_api_key]: Incorrect API key provided`.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    /// The call's record (absent when it could not be written).
+    #[oai(skip_serializing_if_is_none)]
+    pub call_log_id: Option<i64>,
+}
+
+#[derive(ApiResponse)]
+pub enum TestAnswer {
+    /// 测试成功
+    #[oai(status = 200)]
+    Passed(Json<TestResult>),
+    /// 上游调用失败（502 / 504 / 429）：错误码、上游原话与调用记录
+    Failed(StatusCode, Json<TestFailure>),
 }
 
 pub struct ConfigsApi;
@@ -145,31 +186,7 @@ impl ConfigsApi {
         auth: AdminAuth,
         body: Json<CreateConfig>,
     ) -> AppResult<Reply<ConfigView>> {
-        let body = body.0;
-        let provider = parse_provider(&body.provider)?;
-        let defaults = Defaults::standard();
-        let fields = validated(ConfigFields {
-            name: body.name,
-            provider: body.provider,
-            api_url: body
-                .api_url
-                .unwrap_or_else(|| provider.default_api_url().to_string()),
-            model: body.model,
-            max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
-            temperature: body.temperature.unwrap_or(defaults.temperature),
-            top_p: body.top_p.unwrap_or(defaults.top_p),
-            frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
-            presence_penalty: body.presence_penalty.unwrap_or(0.0),
-            reasoning_model: body.reasoning_model.unwrap_or(false),
-            system_prompt: body.system_prompt,
-            timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
-            max_retries: body.max_retries.unwrap_or(defaults.max_retries),
-            input_price: body.input_price.unwrap_or(0.0),
-            output_price: body.output_price.unwrap_or(0.0),
-            currency: body.currency.unwrap_or_else(|| "CNY".into()),
-            is_active: body.is_active.unwrap_or(true),
-        })?;
-        let key = validated_key(&body.api_key)?;
+        let (fields, key) = new_config(body.0)?;
         let created_by = match auth.0 {
             Principal::User { id, .. } => Some(id),
             Principal::Client { .. } | Principal::ApiKey { .. } => None,
@@ -201,42 +218,16 @@ impl ConfigsApi {
         id: Path<i32>,
         body: Json<UpdateConfig>,
     ) -> AppResult<Reply<ConfigView>> {
-        let body = body.0;
         let current = db::configs::get(&state.db, id.0).await?;
-        let mut fields = ConfigFields::of(&current);
-        if let Some(provider) = body.provider {
-            parse_provider(&provider)?;
-            fields.provider = provider;
-        }
-        set(&mut fields.name, body.name);
-        set(&mut fields.api_url, body.api_url);
-        set(&mut fields.model, body.model);
-        set(&mut fields.max_tokens, body.max_tokens);
-        set(&mut fields.temperature, body.temperature);
-        set(&mut fields.top_p, body.top_p);
-        set(&mut fields.frequency_penalty, body.frequency_penalty);
-        set(&mut fields.presence_penalty, body.presence_penalty);
-        set(&mut fields.reasoning_model, body.reasoning_model);
-        if let Some(prompt) = body.system_prompt {
-            fields.system_prompt = Some(prompt);
-        }
-        set(&mut fields.timeout_seconds, body.timeout_seconds);
-        set(&mut fields.max_retries, body.max_retries);
-        set(&mut fields.input_price, body.input_price);
-        set(&mut fields.output_price, body.output_price);
-        set(&mut fields.currency, body.currency);
-        set(&mut fields.is_active, body.is_active);
-        let fields = validated(fields)?;
-        let key = match body.api_key {
-            Some(key) => Some(state.cipher.encrypt(&validated_key(&key)?)),
-            None => None,
-        };
+        let (fields, key) = changed_config(&current, body.0)?;
+        let key = key.map(|key| state.cipher.encrypt(&key));
         let row = db::configs::update(&state.db, id.0, fields, key).await?;
         tracing::info!(config_id = row.id, "config updated");
         Ok(ok(view(&state, &row)))
     }
 
-    /// 测试连接：用该配置真实调用一次大模型（会记录调用）
+    /// 测试连接：用该配置真实调用一次大模型（会记录调用）。请求体中给出的配置字段（表单中未保存的值、
+    /// 新的 API Key）只用于本次测试，不会保存
     #[oai(
         path = "/:id/test",
         method = "post",
@@ -248,22 +239,59 @@ impl ConfigsApi {
         auth: AdminAuth,
         id: Path<i32>,
         body: Json<TestConfig>,
-    ) -> AppResult<Json<TestResult>> {
-        let config = db::configs::get(&state.db, id.0).await?;
-        let message = body
-            .0
-            .test_message
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| "Hello".into());
-        let caller = crate::api::client::caller(&auth.0);
-        let result = state.relay.test_config(config, message, caller).await?;
-        Ok(Json(TestResult {
-            success: true,
-            message: "配置测试成功".into(),
-            response: result.response,
-            duration_ms: result.duration_ms,
-            call_log_id: result.call_log_id,
-        }))
+    ) -> AppResult<TestAnswer> {
+        let body = body.0;
+        let mut config = db::configs::get(&state.db, id.0).await?;
+        let (fields, key) = changed_config(&config, body.config)?;
+        fields.apply_to(&mut config);
+        if let Some(key) = key {
+            config.api_key = state.cipher.encrypt(&key);
+        }
+        run_test(&state, &auth, config, body.test_message).await
+    }
+
+    /// 测试未保存的配置：请求体同创建配置（含 API Key），只测试、不保存；调用记录不关联任何配置
+    #[oai(
+        path = "/test",
+        method = "post",
+        operation_id = "admin_test_new_config"
+    )]
+    async fn test_new(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        body: Json<TestNewConfig>,
+    ) -> AppResult<TestAnswer> {
+        let body = body.0;
+        let (fields, key) = new_config(body.config)?;
+        let now = Utc::now();
+        let mut config = Model {
+            // No row: the record's config id stays empty (see the relay's record).
+            id: 0,
+            name: String::new(),
+            provider: String::new(),
+            api_url: String::new(),
+            api_key: state.cipher.encrypt(&key),
+            model: String::new(),
+            max_tokens: 0,
+            temperature: 0.0,
+            top_p: 0.0,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
+            reasoning_model: false,
+            system_prompt: None,
+            timeout_seconds: 0,
+            max_retries: 0,
+            input_price: 0.0,
+            output_price: 0.0,
+            currency: String::new(),
+            is_active: false,
+            created_at: now,
+            updated_at: now,
+            created_by: None,
+        };
+        fields.apply_to(&mut config);
+        run_test(&state, &auth, config, body.test_message).await
     }
 
     /// 删除配置（其模板一并删除；调用记录保留）
@@ -278,6 +306,115 @@ impl ConfigsApi {
         tracing::info!(config_id = id.0, "config deleted");
         Ok(deleted(id.0))
     }
+}
+
+/// Sends the test message through `config` and words the answer: the reply, or the
+/// failure with the upstream's words from the record.
+async fn run_test(
+    state: &AppState,
+    auth: &AdminAuth,
+    config: Model,
+    message: Option<String>,
+) -> AppResult<TestAnswer> {
+    let message = message
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| "Hello".into());
+    let caller = crate::api::client::caller(&auth.0);
+    let Answered {
+        result,
+        call_log_id,
+    } = state.relay.test_config(config, message, caller).await?;
+    match result {
+        Ok(result) => Ok(TestAnswer::Passed(Json(TestResult {
+            success: true,
+            message: "配置测试成功".into(),
+            response: result.response,
+            duration_ms: result.duration_ms,
+            call_log_id: result.call_log_id,
+        }))),
+        // Only an upstream failure is the config's fault; anything else is the server's.
+        Err(err @ AppError::Upstream(_)) => {
+            let detail = match call_log_id {
+                Some(id) => db::call_logs::get(&state.db, id)
+                    .await?
+                    .and_then(|record| record.error_message),
+                None => None,
+            };
+            Ok(TestAnswer::Failed(
+                err.status(),
+                Json(TestFailure {
+                    success: false,
+                    code: err.code().into(),
+                    message: err.to_string(),
+                    detail,
+                    call_log_id,
+                }),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A create body checked: the config's fields (defaults filled in) and its key.
+fn new_config(body: CreateConfig) -> AppResult<(ConfigFields, String)> {
+    let provider = parse_provider(&body.provider)?;
+    let defaults = Defaults::standard();
+    let fields = validated(ConfigFields {
+        name: body.name,
+        provider: body.provider,
+        api_url: body
+            .api_url
+            .unwrap_or_else(|| provider.default_api_url().to_string()),
+        model: body.model,
+        max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
+        temperature: body.temperature.unwrap_or(defaults.temperature),
+        top_p: body.top_p.unwrap_or(defaults.top_p),
+        frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
+        presence_penalty: body.presence_penalty.unwrap_or(0.0),
+        reasoning_model: body.reasoning_model.unwrap_or(false),
+        system_prompt: body.system_prompt,
+        timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
+        max_retries: body.max_retries.unwrap_or(defaults.max_retries),
+        input_price: body.input_price.unwrap_or(0.0),
+        output_price: body.output_price.unwrap_or(0.0),
+        currency: body.currency.unwrap_or_else(|| "CNY".into()),
+        is_active: body.is_active.unwrap_or(true),
+    })?;
+    let key = validated_key(&body.api_key)?;
+    Ok((fields, key))
+}
+
+/// `current` with an update body's fields applied and checked, and the new key if given.
+fn changed_config(
+    current: &Model,
+    body: UpdateConfig,
+) -> AppResult<(ConfigFields, Option<String>)> {
+    let mut fields = ConfigFields::of(current);
+    if let Some(provider) = body.provider {
+        parse_provider(&provider)?;
+        fields.provider = provider;
+    }
+    set(&mut fields.name, body.name);
+    set(&mut fields.api_url, body.api_url);
+    set(&mut fields.model, body.model);
+    set(&mut fields.max_tokens, body.max_tokens);
+    set(&mut fields.temperature, body.temperature);
+    set(&mut fields.top_p, body.top_p);
+    set(&mut fields.frequency_penalty, body.frequency_penalty);
+    set(&mut fields.presence_penalty, body.presence_penalty);
+    set(&mut fields.reasoning_model, body.reasoning_model);
+    if let Some(prompt) = body.system_prompt {
+        fields.system_prompt = Some(prompt);
+    }
+    set(&mut fields.timeout_seconds, body.timeout_seconds);
+    set(&mut fields.max_retries, body.max_retries);
+    set(&mut fields.input_price, body.input_price);
+    set(&mut fields.output_price, body.output_price);
+    set(&mut fields.currency, body.currency);
+    set(&mut fields.is_active, body.is_active);
+    let fields = validated(fields)?;
+    let key = body.api_key.as_deref().map(validated_key).transpose()?;
+    Ok((fields, key))
 }
 
 /// The requirements' defaults (max_tokens 2000, temperature 0.7, top_p 1.0, 30 s, 3 retries).
