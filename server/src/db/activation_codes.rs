@@ -66,6 +66,21 @@ pub async fn find_by_code(db: &Db, code: &str) -> AppResult<Option<Model>> {
         .await?)
 }
 
+/// The code a person typed: spaces around it (and inside, as when read out in groups)
+/// do not count, nor does case, since generated codes are upper-case. A custom code stored
+/// with lower-case letters before codes were stored upper-case still matches as typed.
+pub async fn find_typed(db: &Db, typed: &str) -> AppResult<Option<Model>> {
+    let compact: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let upper = compact.to_uppercase();
+    if let Some(code) = find_by_code(db, &upper).await? {
+        return Ok(Some(code));
+    }
+    if compact == upper {
+        return Ok(None);
+    }
+    find_by_code(db, &compact).await
+}
+
 pub async fn create(db: &Db, fields: CodeFields) -> AppResult<Model> {
     let mut row = ActiveModel {
         created_at: Set(Utc::now()),

@@ -125,3 +125,204 @@ async fn a_saved_config_is_tested_with_the_forms_unsaved_values() {
         .await;
     assert_eq!(saved.body["data"]["model"], "gpt-4o-mini");
 }
+
+#[tokio::test]
+async fn template_variables_may_be_named_in_chinese() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (client, _, _) = server.client_token(&admin).await;
+    let created = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            openai_config(&fake, "中文变量", &FakeUpstream::key(ProviderKind::Openai)),
+        )
+        .await;
+    let config_id = created.body["data"]["id"].as_i64().unwrap();
+    let template = server
+        .post(
+            "/api/admin/llm/templates",
+            Some(&admin),
+            json!({"config_id": config_id, "template_name": "总结",
+                   "template_content": "请总结：{对话内容}（客户：{客户名}）"}),
+        )
+        .await;
+    assert_eq!(template.status, 200, "{}", template.text);
+    assert_eq!(
+        template.body["data"]["variables"],
+        json!(["对话内容", "客户名"])
+    );
+    let template_id = template.body["data"]["id"].as_i64().unwrap();
+    let listed = server
+        .get(
+            &format!("/api/llm/templates?config_id={config_id}"),
+            Some(&client),
+        )
+        .await;
+    assert_eq!(
+        listed.body["data"][0]["variables"],
+        json!(["对话内容", "客户名"])
+    );
+
+    let missing = server
+        .post(
+            "/api/llm/call-template",
+            Some(&client),
+            json!({"template_id": template_id, "variables": {"对话内容": "我想退货"}}),
+        )
+        .await;
+    assert_error(&missing, 400, "TEMPLATE_VARIABLES_MISSING");
+    assert!(missing.body["message"].as_str().unwrap().contains("客户名"));
+
+    fake.push(Reply::new("好的"));
+    let called = server
+        .post(
+            "/api/llm/call-template",
+            Some(&client),
+            json!({"template_id": template_id,
+                   "variables": {"对话内容": "我想退货", "客户名": "张三"}}),
+        )
+        .await;
+    assert_eq!(called.status, 200, "{}", called.text);
+    let sent = fake.last_request().body["messages"].to_string();
+    assert!(sent.contains("请总结：我想退货（客户：张三）"), "{sent}");
+}
+
+#[tokio::test]
+async fn activation_codes_ignore_case_and_spaces() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let group = server
+        .post("/api/admin/groups", Some(&admin), json!({"name": "大小写"}))
+        .await;
+    let group_id = group.body["data"]["id"].as_i64().unwrap();
+    let generated = server
+        .post(
+            "/api/admin/activation-codes",
+            Some(&admin),
+            json!({"group_id": group_id}),
+        )
+        .await;
+    let code = generated.body["data"]["code"].as_str().unwrap().to_string();
+    assert_eq!(code, code.to_uppercase(), "generated codes are upper-case");
+    let (head, tail) = code.split_at(8);
+    let typed = format!("  {} {}\n", head.to_lowercase(), tail.to_lowercase());
+    let activated = server
+        .post(
+            "/api/auth/activate",
+            None,
+            json!({"activation_code": typed}),
+        )
+        .await;
+    assert_eq!(activated.status, 200, "{}", activated.text);
+
+    // A custom code is stored upper-case, so one differing only by case is a duplicate.
+    let custom = server
+        .post(
+            "/api/admin/activation-codes",
+            Some(&admin),
+            json!({"group_id": group_id, "code": "shop-01"}),
+        )
+        .await;
+    assert_eq!(custom.status, 200, "{}", custom.text);
+    assert_eq!(custom.body["data"]["code"], "SHOP-01");
+    let twin = server
+        .post(
+            "/api/admin/activation-codes",
+            Some(&admin),
+            json!({"group_id": group_id, "code": "Shop-01"}),
+        )
+        .await;
+    assert_eq!(twin.status, 409, "{}", twin.text);
+    let activated = server
+        .post(
+            "/api/auth/activate",
+            None,
+            json!({"activation_code": " Shop-01 "}),
+        )
+        .await;
+    assert_eq!(activated.status, 200, "{}", activated.text);
+    let wrong = server
+        .post(
+            "/api/auth/activate",
+            None,
+            json!({"activation_code": "shop-02"}),
+        )
+        .await;
+    assert_error(&wrong, 401, "ACTIVATION_CODE_INVALID");
+}
+
+#[tokio::test]
+async fn anyone_signed_in_changes_their_own_password_and_other_sessions_end() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let created = server
+        .post(
+            "/api/admin/users",
+            Some(&admin),
+            json!({"username": "li", "password": "first-password", "role": "user"}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let first = server.login("li", "first-password").await;
+    let second = server.login("li", "first-password").await;
+
+    let wrong = server
+        .post(
+            "/api/auth/change-password",
+            Some(&first),
+            json!({"old_password": "not-it-at-all", "new_password": "second-password"}),
+        )
+        .await;
+    assert_error(&wrong, 422, "VALIDATION_FAILED");
+    assert_eq!(wrong.body["field"], "old_password");
+    let short = server
+        .post(
+            "/api/auth/change-password",
+            Some(&first),
+            json!({"old_password": "first-password", "new_password": "short"}),
+        )
+        .await;
+    assert_error(&short, 422, "VALIDATION_FAILED");
+    assert_eq!(short.body["field"], "new_password");
+
+    // Tokens carry whole seconds: wait into the next one, so the old ones predate the change.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let changed = server
+        .post(
+            "/api/auth/change-password",
+            Some(&first),
+            json!({"old_password": "first-password", "new_password": "second-password"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert!(!changed.text.contains("second-password"));
+    let fresh = changed.body["data"]["token"].as_str().unwrap();
+    assert_eq!(changed.body["data"]["role"], "user");
+    assert_eq!(server.get("/api/auth/me", Some(fresh)).await.status, 200);
+    for old in [&first, &second] {
+        assert_error(
+            &server.get("/api/auth/me", Some(old)).await,
+            401,
+            "TOKEN_REVOKED",
+        );
+    }
+    server.login("li", "second-password").await;
+    let refused = server
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"username": "li", "password": "first-password"}),
+        )
+        .await;
+    assert_error(&refused, 401, "INVALID_CREDENTIALS");
+    let anonymous = server
+        .post(
+            "/api/auth/change-password",
+            None,
+            json!({"old_password": "a", "new_password": "b"}),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
