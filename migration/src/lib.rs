@@ -19,6 +19,7 @@ mod m20261130_000012_create_instances_and_reservations;
 mod m20261130_000020_users_credentials_changed_at;
 mod m20261130_000030_create_api_keys;
 mod m20261130_000031_reasoning_configs_upstream_ids;
+mod m20261130_000040_call_currency;
 mod timestamps;
 
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000020_users_credentials_changed_at::Migration),
             Box::new(m20261130_000030_create_api_keys::Migration),
             Box::new(m20261130_000031_reasoning_configs_upstream_ids::Migration),
+            Box::new(m20261130_000040_call_currency::Migration),
         ]
     }
 }

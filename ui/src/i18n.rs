@@ -82,6 +82,37 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("nav.api_docs", "接口文档", "API docs"),
     // auth
     ("auth.logout", "退出登录", "Log out"),
+    ("account.menu", "账号菜单", "Account menu"),
+    (
+        "zone.note",
+        "时间均按服务器时区 {zone}（{offset}）",
+        "Times are in the server's zone {zone} ({offset})",
+    ),
+    ("password.title", "修改密码", "Change password"),
+    ("password.old", "当前密码", "Current password"),
+    ("password.new", "新密码", "New password"),
+    ("password.confirm", "确认新密码", "Repeat the new password"),
+    (
+        "password.hint",
+        "至少 8 个字符。修改后，其他设备和浏览器上的登录会失效。",
+        "At least 8 characters. Sign-ins on other devices and browsers end.",
+    ),
+    (
+        "password.old_missing",
+        "请输入当前密码",
+        "Enter the current password",
+    ),
+    (
+        "password.too_short",
+        "新密码至少需要 8 个字符",
+        "The new password needs at least 8 characters",
+    ),
+    (
+        "password.mismatch",
+        "两次输入的新密码不一致",
+        "The two new passwords differ",
+    ),
+    ("password.changed", "密码已修改", "Password changed"),
     (
         "auth.expired",
         "登录已过期，请重新登录",
@@ -140,6 +171,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("common.close", "关闭", "Close"),
     ("common.confirm", "确定", "OK"),
     ("common.copy", "复制", "Copy"),
+    (
+        "common.expand_all",
+        "展开全部（{n} 字）",
+        "Show all ({n} characters)",
+    ),
+    ("common.collapse", "收起", "Collapse"),
     ("common.copied", "已复制到剪贴板", "Copied to the clipboard"),
     (
         "common.copy_failed",
@@ -477,11 +514,6 @@ const TABLE: &[(&str, &str, &str)] = &[
         "logs.dates_reversed",
         "开始日期晚于截止日期",
         "The start date is after the end date",
-    ),
-    (
-        "logs.cards_note",
-        "统计卡片按时间范围和配置统计，不受状态、激活码和内容搜索筛选影响。",
-        "The cards count by date range and config only; status, activation code and text search do not apply to them.",
     ),
     ("logs.request_preview", "请求预览", "Request"),
     ("logs.response_preview", "响应预览", "Response"),

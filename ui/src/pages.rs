@@ -10,6 +10,7 @@ pub mod log_detail;
 pub mod login;
 pub mod logs;
 pub mod notice;
+pub mod password;
 pub mod stats;
 pub mod template_form;
 pub mod templates;

@@ -58,11 +58,13 @@ impl LogFilter {
         ]
     }
 
-    /// `GET /api/admin/llm/logs` for one page.
+    /// `GET /api/admin/llm/logs` for one page, with the totals of every match (the
+    /// cards), so cards and table always count the same records.
     pub fn list_url(&self, page: u32, page_size: u32) -> String {
         let mut pairs = self.pairs();
         pairs.push(("page", page.max(1).to_string()));
         pairs.push(("page_size", page_size.clamp(1, 100).to_string()));
+        pairs.push(("summary", "true".into()));
         with_query("/api/admin/llm/logs", &pairs)
     }
 
@@ -181,7 +183,7 @@ mod tests {
         };
         assert_eq!(
             filter.list_url(2, 50),
-            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50"
+            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50&summary=true"
         );
         assert_eq!(
             filter.export_url(),
@@ -193,7 +195,7 @@ mod tests {
         );
         assert_eq!(
             LogFilter::default().list_url(0, 500),
-            "/api/admin/llm/logs?page=1&page_size=100"
+            "/api/admin/llm/logs?page=1&page_size=100&summary=true"
         );
         assert_eq!(LogFilter::default().stats_url(), "/api/admin/llm/stats");
     }

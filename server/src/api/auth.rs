@@ -1,6 +1,6 @@
 //! `/api/auth`: admin/user sign-in and the Windows client's activation.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Offset, Utc};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
@@ -56,6 +56,11 @@ pub struct Me {
     pub username: String,
     pub role: String,
     pub group_id: Option<i32>,
+    /// The server's time zone (`server.timezone`, IANA name): dates of quotas, statistics,
+    /// CSV and record times are in it, so the console shows every time in it too.
+    pub time_zone: String,
+    /// The zone's offset from UTC now, in minutes east (UTC+8 → 480).
+    pub utc_offset_minutes: i32,
 }
 
 pub struct AuthApi;
@@ -225,11 +230,15 @@ impl AuthApi {
             return Err(AppError::Forbidden);
         };
         let user = db::users::get(&state.db, id).await?;
+        let clock = state.quotas.clock();
+        let offset = clock.now().with_timezone(&clock.tz()).offset().fix();
         Ok(ok(Me {
             id: user.id,
             username: user.username,
             role: user.role,
             group_id: user.group_id,
+            time_zone: clock.tz().name().to_string(),
+            utc_offset_minutes: offset.local_minus_utc() / 60,
         }))
     }
 }

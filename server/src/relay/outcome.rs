@@ -171,6 +171,7 @@ impl Outcome {
             completion_tokens: Some(usage.completion_tokens as i32),
             tokens_estimated: self.accounted.estimated,
             cost: usage::cost(&call.config, &usage),
+            currency: call.config.currency.clone(),
             retry_count: self.retries as i32,
             is_stream,
             call_time: admission.at,

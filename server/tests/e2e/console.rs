@@ -326,3 +326,176 @@ async fn anyone_signed_in_changes_their_own_password_and_other_sessions_end() {
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+/// Two configs priced in different currencies, one renamed after its calls.
+async fn priced_calls() -> (FakeUpstream, TestServer, String, i64, i64) {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (client, group_id, _) = server.client_token(&admin).await;
+    let key = FakeUpstream::key(ProviderKind::Openai);
+    let mut usd = openai_config(&fake, "美元配置", &key);
+    usd["currency"] = json!("USD");
+    usd["input_price"] = json!(1000.0);
+    let mut cny = openai_config(&fake, "人民币配置", &key);
+    cny["input_price"] = json!(2000.0);
+    let mut ids = Vec::new();
+    for body in [usd, cny] {
+        let created = server
+            .post("/api/admin/llm/configs", Some(&admin), body)
+            .await;
+        assert_eq!(created.status, 200, "{}", created.text);
+        ids.push(created.body["data"]["id"].as_i64().unwrap());
+    }
+    for (id, question) in [(ids[0], "美元问题"), (ids[1], "人民币问题")] {
+        fake.push(Reply::new("好").usage(100, 0));
+        let called = server
+            .post(
+                "/api/llm/call",
+                Some(&client),
+                json!({"config_id": id, "messages": [{"role": "user", "content": question}]}),
+            )
+            .await;
+        assert_eq!(called.status, 200, "{}", called.text);
+    }
+    let renamed = server
+        .put(
+            &format!("/api/admin/llm/configs/{}", ids[0]),
+            Some(&admin),
+            json!({"name": "美元配置（新名）"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    (fake, server, admin, ids[0], group_id)
+}
+
+#[tokio::test]
+async fn money_is_kept_per_currency_and_names_are_current() {
+    let (_fake, server, admin, usd_id, group_id) = priced_calls().await;
+    let stats = server.get("/api/admin/llm/stats", Some(&admin)).await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    let data = &stats.body["data"];
+    // 100 prompt tokens at 1000 and 2000 per million: 0.1 USD and 0.2 CNY, never 0.3.
+    assert_eq!(
+        data["summary"]["costs"],
+        json!([{"currency": "CNY", "amount": 0.2}, {"currency": "USD", "amount": 0.1}])
+    );
+    let usd = data["by_config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["config_id"] == usd_id)
+        .unwrap();
+    assert_eq!(usd["config_name"], "美元配置（新名）", "the name now");
+    assert_eq!(usd["currency"], "USD");
+    let group = data["by_group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group_id"] == group_id)
+        .unwrap();
+    assert_eq!(group["costs"].as_array().unwrap().len(), 2, "{group}");
+    let today = data["daily"].as_array().unwrap().last().unwrap();
+    assert_eq!(today["costs"].as_array().unwrap().len(), 2, "{today}");
+
+    let logs = server
+        .get("/api/admin/llm/logs?summary=true", Some(&admin))
+        .await;
+    assert_eq!(logs.body["summary"]["total_calls"], 2, "{}", logs.text);
+    assert_eq!(logs.body["summary"]["costs"], data["summary"]["costs"]);
+    assert!(
+        logs.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|row| row["currency"] == "USD")
+    );
+    let csv = server.get("/api/admin/llm/logs/export", Some(&admin)).await;
+    assert!(csv.text.contains(",币种,"), "{}", csv.text);
+}
+
+#[tokio::test]
+async fn log_cards_count_exactly_what_the_filters_match() {
+    let (_fake, server, admin, usd_id, _) = priced_calls().await;
+    // Status, text and key filters narrow the cards as they narrow the table.
+    for (query, calls) in [
+        ("status=error", 0),
+        ("status=success", 2),
+        ("q=%E7%BE%8E%E5%85%83", 1),
+        (&format!("config_id={usd_id}") as &str, 1),
+    ] {
+        let page = server
+            .get(
+                &format!("/api/admin/llm/logs?summary=true&{query}"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert_eq!(page.body["total"], calls, "{query}");
+        assert_eq!(page.body["summary"]["total_calls"], calls, "{query}");
+    }
+    let plain = server.get("/api/admin/llm/logs", Some(&admin)).await;
+    assert!(plain.body.get("summary").is_none(), "only when asked");
+}
+
+#[tokio::test]
+async fn log_detail_names_its_group_template_and_user() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (client, _, _) = server.client_token(&admin).await;
+    let created = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            openai_config(&fake, "名称配置", &FakeUpstream::key(ProviderKind::Openai)),
+        )
+        .await;
+    let config_id = created.body["data"]["id"].as_i64().unwrap();
+    let template = server
+        .post(
+            "/api/admin/llm/templates",
+            Some(&admin),
+            json!({"config_id": config_id, "template_name": "问候模板", "template_content": "你好"}),
+        )
+        .await;
+    let template_id = template.body["data"]["id"].as_i64().unwrap();
+    fake.push(Reply::new("好"));
+    let called = server
+        .post(
+            "/api/llm/call-template",
+            Some(&client),
+            json!({"template_id": template_id}),
+        )
+        .await;
+    let id = called.body["data"]["call_log_id"].as_i64().unwrap();
+    let detail = server
+        .get(&format!("/api/admin/llm/logs/{id}"), Some(&admin))
+        .await;
+    assert_eq!(
+        detail.body["data"]["template_name"], "问候模板",
+        "{}",
+        detail.text
+    );
+    assert!(
+        detail.body["data"]["group_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("group-")
+    );
+    assert_eq!(detail.body["data"]["currency"], "CNY");
+
+    fake.push(Reply::new("ok"));
+    let tested = server
+        .post(
+            &format!("/api/admin/llm/configs/{config_id}/test"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    let test_id = tested.body["call_log_id"].as_i64().unwrap();
+    let detail = server
+        .get(&format!("/api/admin/llm/logs/{test_id}"), Some(&admin))
+        .await;
+    assert_eq!(detail.body["data"]["username"], "admin", "{}", detail.text);
+}

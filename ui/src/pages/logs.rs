@@ -6,10 +6,10 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::log_detail::LogDetailDialog;
-use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page, Stats};
+use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page};
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, StatCard, TableState};
+use crate::components::misc::{Badge, StatCard, TableState, ZoneNote};
 use crate::components::pagination::Pagination;
 use crate::context::use_app;
 use crate::dates;
@@ -74,7 +74,6 @@ pub fn LogsPage() -> Html {
     let exporting = use_state(|| false);
 
     let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);
-    let stats = use_fetch::<Stats>(Some(applied.stats_url()), version, false);
     let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
     let api_keys = use_fetch::<Vec<ApiKeyView>>(Some("/api/admin/api-keys".into()), 0, false);
 
@@ -107,9 +106,8 @@ pub fn LogsPage() -> Html {
         })
     };
     let quick_range = |days: i64| {
-        let draft = draft.clone();
+        let (draft, today) = (draft.clone(), app.today());
         Callback::from(move |_: MouseEvent| {
-            let today = platform::today();
             let mut next = (*draft).clone();
             next.start_date = dates::ymd(today - days + 1);
             next.end_date = dates::ymd(today);
@@ -129,9 +127,8 @@ pub fn LogsPage() -> Html {
                 exporting.set(false);
                 match result {
                     Ok((bytes, name)) => {
-                        let name = name.unwrap_or_else(|| {
-                            format!("llm-logs-{}.csv", dates::ymd(platform::today()))
-                        });
+                        let name = name
+                            .unwrap_or_else(|| format!("llm-logs-{}.csv", dates::ymd(app.today())));
                         if platform::save_file(&bytes, &name, "text/csv;charset=utf-8") {
                             app.success(app.tr.tf("logs.exported", &[("name", &name)]));
                         } else {
@@ -144,15 +141,10 @@ pub fn LogsPage() -> Html {
         })
     };
 
-    let summary = stats.data.as_ref().map(|s| s.summary.clone());
+    let summary = list.data.as_ref().and_then(|page| page.summary.clone());
     let card = |f: &dyn Fn(&crate::api::models::StatsSummary) -> String| -> AttrValue {
         summary.as_ref().map(f).unwrap_or_else(|| "-".into()).into()
     };
-    // The statistics know only the date range, config and group.
-    let partial_stats = !applied.status.is_empty()
-        || !applied.activation_code.is_empty()
-        || !applied.api_key_id.is_empty()
-        || !applied.q.is_empty();
 
     let data = list.data.clone();
     let rows = data.as_ref().map(|p| p.data.clone()).unwrap_or_default();
@@ -259,6 +251,7 @@ pub fn LogsPage() -> Html {
                         <button type="button" class="chip-btn" onclick={quick_range(7)} data-testid="range-7">{ tr.t("logs.last7") }</button>
                         <button type="button" class="chip-btn" onclick={quick_range(30)} data-testid="range-30">{ tr.t("logs.last30") }</button>
                     </div>
+                    <ZoneNote />
                     <span class="spacer"></span>
                     <button type="submit" class="btn btn-primary" id="btn-search" data-testid="btn-search">
                         <Icon name="search" />{ tr.t("common.search") }
@@ -276,7 +269,7 @@ pub fn LogsPage() -> Html {
                 }
             </form>
 
-            <div class="stat-grid" data-testid="log-stats">
+            <div class="stat-grid five" data-testid="log-stats">
                 <StatCard title={tr.t("stats.total_calls")} icon="activity" tone="blue" testid="card-calls"
                     value={card(&|s| format::thousands(s.total_calls))}
                     sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.calls_split", &[("ok", &format::thousands(s.success_calls)), ("err", &format::thousands(s.error_calls))])))} />
@@ -287,12 +280,9 @@ pub fn LogsPage() -> Html {
                 <StatCard title={tr.t("stats.tokens")} icon="hash" tone="violet" testid="card-tokens"
                     value={card(&|s| format::compact(s.total_tokens))}
                     sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.token_split", &[("p", &format::compact(s.prompt_tokens)), ("c", &format::compact(s.completion_tokens))])))} />
+                <StatCard title={tr.t("stats.cost")} icon="coin" tone="rose" testid="card-cost"
+                    value={card(&|s| format::moneys(&s.costs))} />
             </div>
-            if let Some(err) = stats.error.clone() {
-                <Alert testid="stats-error">{ tr.tf("stats.failed", &[("msg", &err.display(tr))]) }</Alert>
-            } else if partial_stats {
-                <p class="muted small note">{ tr.t("logs.cards_note") }</p>
-            }
 
             <div class="card table-card">
                 <div class="table-scroll">
