@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn days_and_offsets_in_a_zone() {
         // 2026-11-29T17:00:00Z is already the 30th in Shanghai.
-        let ms = 1_796_058_000_000.0;
+        let ms = 1_795_971_600_000.0;
         assert_eq!(ymd(day_at(ms, 0)), "2026-11-29");
         assert_eq!(ymd(day_at(ms, 480)), "2026-11-30");
         assert_eq!(utc_offset(480), "UTC+08:00");
