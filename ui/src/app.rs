@@ -16,9 +16,9 @@ use crate::components::toast::Toasts;
 use crate::context::{AppCtx, Notice, NoticeKind};
 use crate::i18n::{Lang, Tr};
 use crate::pages::{
-    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, groups::GroupsPage,
-    login::LoginPage, logs::LogsPage, notice::NoAccessPage, notice::NotFoundPage, stats::StatsPage,
-    users::UsersPage,
+    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
+    groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
+    notice::NotFoundPage, stats::StatsPage, users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -222,7 +222,8 @@ fn Page(props: &PageProps) -> Html {
         return html! { <Layout route={props.route}><NoAccessPage /></Layout> };
     }
     let page = match props.route {
-        Route::Home | Route::Configs | Route::Login => html! { <ConfigsPage /> },
+        Route::Home => html! { <DashboardPage /> },
+        Route::Configs | Route::Login => html! { <ConfigsPage /> },
         Route::Logs => html! { <LogsPage /> },
         Route::Stats => html! { <StatsPage /> },
         Route::Groups => html! { <GroupsPage /> },

@@ -83,6 +83,46 @@ const TABLE: &[(&str, &str, &str)] = &[
     // auth
     ("auth.logout", "退出登录", "Log out"),
     ("account.menu", "账号菜单", "Account menu"),
+    ("nav.dashboard", "概览", "Overview"),
+    ("dash.today", "今日", "Today"),
+    ("dash.month", "本月", "This month"),
+    ("dash.open_logs", "查看调用记录", "Open the call logs"),
+    ("dash.open_groups", "查看分组", "Open groups"),
+    ("dash.error_rate", "错误率", "Error rate"),
+    ("dash.errors", "{n} 次失败", "{n} failed"),
+    (
+        "dash.busiest_configs",
+        "本月最忙的配置",
+        "Busiest configs this month",
+    ),
+    (
+        "dash.busiest_groups",
+        "本月最忙的分组",
+        "Busiest groups this month",
+    ),
+    (
+        "dash.near_limits",
+        "接近限额的分组",
+        "Groups near their limits",
+    ),
+    (
+        "dash.none_near",
+        "没有分组用量超过限额的 80%",
+        "No group has used 80 % of a limit",
+    ),
+    ("dash.recent_failures", "最近失败的调用", "Recent failures"),
+    ("dash.no_failures", "暂无失败的调用", "No failed calls"),
+    (
+        "guard.title",
+        "放弃未保存的修改？",
+        "Discard unsaved changes?",
+    ),
+    (
+        "guard.body",
+        "表单中有尚未保存的修改，关闭后将丢失。",
+        "The form has changes that are not saved; closing loses them.",
+    ),
+    ("guard.discard", "放弃修改", "Discard"),
     (
         "zone.note",
         "时间均按服务器时区 {zone}（{offset}）",

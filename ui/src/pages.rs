@@ -5,6 +5,7 @@ pub mod codes;
 pub mod config_dialog;
 pub mod config_test;
 pub mod configs;
+pub mod dashboard;
 pub mod groups;
 pub mod log_detail;
 pub mod login;

@@ -21,9 +21,16 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra detail of a client-side failure (a parse error, a browser error).
     pub detail: Option<String>,
-    /// A failed connection test: the upstream's own words, as its record keeps them.
+    /// A failed connection test's extras (boxed: most errors have none).
+    pub test: Option<Box<TestFailure>>,
+}
+
+/// What a failed connection test adds to the error envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFailure {
+    /// The upstream's own words, as its record keeps them.
     pub upstream: Option<String>,
-    /// A failed connection test: the call record it left.
+    /// The call record the test left.
     pub call_log_id: Option<i64>,
 }
 
@@ -43,8 +50,7 @@ impl ApiError {
             message: String::new(),
             field: None,
             detail: Some(detail.into()),
-            upstream: None,
-            call_log_id: None,
+            test: None,
         }
     }
 
@@ -103,6 +109,11 @@ pub fn decode_envelope(status: u16, body: &str) -> Result<Value, ApiError> {
 
 fn error_from(status: u16, value: &Value) -> ApiError {
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+    let test = TestFailure {
+        upstream: text("detail"),
+        call_log_id: value.get("call_log_id").and_then(Value::as_i64),
+    };
+    let test = (test.upstream.is_some() || test.call_log_id.is_some()).then(|| Box::new(test));
     match (text("code"), text("message")) {
         (Some(code), Some(message)) => ApiError {
             status,
@@ -110,8 +121,7 @@ fn error_from(status: u16, value: &Value) -> ApiError {
             message,
             field: text("field"),
             detail: None,
-            upstream: text("detail"),
-            call_log_id: value.get("call_log_id").and_then(Value::as_i64),
+            test,
         },
         _ => ApiError::client(status, HTTP_ERROR, value.to_string()),
     }
@@ -175,11 +185,14 @@ mod tests {
         )
         .err();
         let err = err.unwrap_or_else(|| ApiError::network("expected an error"));
+        let test = err.test.map(|t| *t);
         assert_eq!(
-            err.upstream.as_deref(),
-            Some("Auth HTTP 401: Incorrect API key provided")
+            test,
+            Some(TestFailure {
+                upstream: Some("Auth HTTP 401: Incorrect API key provided".into()),
+                call_log_id: Some(42),
+            })
         );
-        assert_eq!(err.call_log_id, Some(42));
     }
 
     #[test]

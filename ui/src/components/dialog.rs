@@ -100,3 +100,37 @@ pub fn Confirm(props: &ConfirmProps) -> Html {
         </Dialog>
     }
 }
+
+/// The unsaved-changes guard of a form dialog. Closing (Esc, ✕, 取消) a form whose values
+/// differ from what it opened with first asks 「放弃未保存的修改？」; a clean form closes at
+/// once. Returns the close request to wire to the dialog and its cancel button, and the
+/// question to render (empty while not asking).
+#[hook]
+pub fn use_close_guard(dirty: bool, on_close: Callback<()>) -> (Callback<()>, Html) {
+    let tr = use_app().tr;
+    let asking = use_state(|| false);
+    let request = {
+        let (asking, on_close) = (asking.clone(), on_close.clone());
+        Callback::from(move |_: ()| {
+            if dirty {
+                asking.set(true);
+            } else {
+                on_close.emit(());
+            }
+        })
+    };
+    let question = if *asking {
+        let keep = {
+            let asking = asking.clone();
+            Callback::from(move |_: ()| asking.set(false))
+        };
+        html! {
+            <Confirm title={tr.t("guard.title")} message={tr.t("guard.body")}
+                confirm_label={Some(AttrValue::from(tr.t("guard.discard")))}
+                on_confirm={on_close} on_cancel={keep} />
+        }
+    } else {
+        Html::default()
+    };
+    (request, question)
+}

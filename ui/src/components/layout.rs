@@ -16,7 +16,12 @@ struct MenuItem {
     testid: &'static str,
 }
 
-const LLM_MENU: [MenuItem; 3] = [
+const LLM_MENU: [MenuItem; 4] = [
+    MenuItem {
+        route: Route::Home,
+        icon: "home",
+        testid: "nav-dashboard",
+    },
     MenuItem {
         route: Route::Configs,
         icon: "cpu",
@@ -69,10 +74,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
     let tr = app.tr;
     let is_admin = app.session.as_ref().is_some_and(|s| s.is_admin());
-    let current = match props.route {
-        Route::Home => Route::Configs,
-        other => other,
-    };
+    let current = props.route;
     let menu = |items: &[MenuItem]| {
         items
             .iter()

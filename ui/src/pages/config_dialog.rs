@@ -9,7 +9,7 @@ use yew::prelude::*;
 
 use super::config_test::TestTarget;
 use crate::api::models::ConfigView;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::{Dialog, use_close_guard};
 use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, Badge};
@@ -177,9 +177,16 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             form.set(next);
         })
     };
+    let dirty = *form
+        != props
+            .config
+            .as_ref()
+            .map(ConfigForm::from_view)
+            .unwrap_or_default();
+    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
     let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
+        let request_close = request_close.clone();
+        Callback::from(move |_: MouseEvent| request_close.emit(()))
     };
     let open_templates = props.config.clone().map(|config| {
         let cb = props.on_templates.clone();
@@ -269,7 +276,8 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     };
 
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} size="lg" {footer} testid="config-dialog">
+        <Dialog title={title} on_close={request_close} size="lg" {footer} testid="config-dialog">
+            { discard_question }
             if let Some(message) = (*banner).clone() {
                 <Alert testid="config-error">{ message }</Alert>
             }

@@ -145,12 +145,12 @@ pub fn TestDialog(props: &TestDialogProps) -> Html {
             <div data-testid="test-error">
                 <Alert>
                     <div>{ err.display(tr) }</div>
-                    if let Some(words) = &err.upstream {
+                    if let Some(words) = err.test.as_ref().and_then(|t| t.upstream.clone()) {
                         <div class="label">{ tr.t("test.upstream_said") }</div>
-                        <pre class="pre wrap" data-testid="test-upstream">{ words.clone() }</pre>
+                        <pre class="pre wrap" data-testid="test-upstream">{ words }</pre>
                     }
                     <div class="muted small">{ format!("{} · HTTP {}", err.code, err.status) }</div>
-                    if let Some(id) = err.call_log_id { <div>{ record_link(id) }</div> }
+                    if let Some(id) = err.test.as_ref().and_then(|t| t.call_log_id) { <div>{ record_link(id) }</div> }
                 </Alert>
             </div>
         },

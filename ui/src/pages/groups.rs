@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::ApiError;
-use crate::api::models::{GroupUsage, GroupView};
-use crate::components::dialog::{Confirm, Dialog};
+use crate::api::models::{GroupView, Stats};
+use crate::components::dialog::{Confirm, Dialog, use_close_guard};
 use crate::components::form::{Field, on_input, on_textarea};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, TableState, UsageBar};
 use crate::context::use_app;
 use crate::format;
 use crate::group_form::GroupForm;
-use crate::hooks::{use_fetch, use_version};
+use crate::hooks::{Fetch, use_fetch, use_group_usage, use_version};
+use crate::query::LogFilter;
 
 #[component]
 pub fn GroupsPage() -> Html {
@@ -22,45 +22,42 @@ pub fn GroupsPage() -> Html {
     let tr = app.tr;
     let (version, reload) = use_version();
     let groups = use_fetch::<Vec<GroupView>>(Some("/api/admin/groups".into()), version, false);
-    let usage = use_state(HashMap::<i32, GroupUsage>::new);
-    let usage_error = use_state(|| None::<ApiError>);
     let editing = use_state(|| None::<Option<GroupView>>);
     let deleting = use_state(|| None::<GroupView>);
-
-    {
-        let (usage, usage_error, app) = (usage.clone(), usage_error.clone(), app.clone());
-        let ids: Vec<i32> = groups
+    let (usage, usage_error) = use_group_usage(
+        groups
             .data
             .clone()
             .unwrap_or_default()
             .iter()
             .map(|g| g.id)
-            .collect();
-        use_effect_with(ids, move |ids| {
-            let ids = ids.clone();
-            spawn_local(async move {
-                let mut found = HashMap::new();
-                let mut first_error = None;
-                for id in ids {
-                    match app
-                        .api
-                        .get::<GroupUsage>(&format!("/api/admin/groups/{id}/usage"))
-                        .await
-                    {
-                        Ok(u) => {
-                            found.insert(id, u);
-                        }
-                        Err(err) => {
-                            first_error.get_or_insert(err);
-                        }
-                    }
-                }
-                usage.set(found);
-                usage_error.set(first_error);
-            });
-            || ()
-        });
-    }
+            .collect(),
+    );
+    // Money per currency comes from the statistics (the usage counters add currencies).
+    let today = app.today();
+    let (year, month, _) = crate::dates::civil_from_days(today);
+    let costs_of = |start: i64| {
+        let filter = LogFilter {
+            start_date: crate::dates::ymd(start),
+            end_date: crate::dates::ymd(today),
+            ..LogFilter::default()
+        };
+        Some(filter.stats_url())
+    };
+    let today_stats = use_fetch::<Stats>(costs_of(today), version, false);
+    let month_stats = use_fetch::<Stats>(
+        costs_of(crate::dates::days_from_civil(year, month, 1)),
+        version,
+        false,
+    );
+    let cost_in = |stats: &Fetch<Stats>, group_id: i32| {
+        stats
+            .data
+            .as_ref()
+            .and_then(|s| s.by_group.iter().find(|g| g.group_id == Some(group_id)))
+            .map(|g| format::moneys(&g.costs))
+            .unwrap_or_else(|| format::moneys(&[]))
+    };
 
     let confirm_delete = {
         let (app, reload, deleting) = (app.clone(), reload.clone(), deleting.clone());
@@ -114,13 +111,13 @@ pub fn GroupsPage() -> Html {
                 <td class="usage-cell" data-testid={format!("group-today-{}", group.id)}>
                     if let Some(u) = u {
                         <UsageBar used={u.today.tokens} limit={u.today.limit.or(group.daily_token_limit)} />
-                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.today.calls)), ("cost", &format::cost(u.today.cost))]) }</div>
+                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.today.calls)), ("cost", &cost_in(&today_stats, group.id))]) }</div>
                     } else { <span class="muted">{ "-" }</span> }
                 </td>
                 <td class="usage-cell" data-testid={format!("group-month-{}", group.id)}>
                     if let Some(u) = u {
                         <UsageBar used={u.month.tokens} limit={u.month.limit.or(group.monthly_token_limit)} />
-                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.month.calls)), ("cost", &format::cost(u.month.cost))]) }</div>
+                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.month.calls)), ("cost", &cost_in(&month_stats, group.id))]) }</div>
                     } else { <span class="muted">{ "-" }</span> }
                 </td>
                 <td class="actions">
@@ -156,7 +153,7 @@ pub fn GroupsPage() -> Html {
                     <Icon name="refresh" />{ tr.t("common.refresh") }
                 </button>
             </div>
-            if let Some(err) = (*usage_error).clone() {
+            if let Some(err) = usage_error.clone() {
                 <Alert testid="usage-error">{ tr.tf("group.usage_failed", &[("msg", &err.display(tr))]) }</Alert>
             }
             <div class="card table-card">
@@ -278,9 +275,16 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
             });
         })
     };
+    let dirty = *form
+        != props
+            .group
+            .as_ref()
+            .map(GroupForm::from_view)
+            .unwrap_or_default();
+    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
     let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
+        let request_close = request_close.clone();
+        Callback::from(move |_: MouseEvent| request_close.emit(()))
     };
     let footer = html! {
         <>
@@ -294,7 +298,8 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
         tr.t("group.add_title")
     };
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} {footer} testid="group-dialog">
+        <Dialog title={title} on_close={request_close} {footer} testid="group-dialog">
+            { discard_question }
             if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
             <Field label={tr.t("group.name")} id="group-name" required=true error={error_of("name")}>
                 <input class="input" id="group-name" data-testid="group-name" maxlength="100" value={form.name.clone()}

@@ -9,7 +9,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::LoginResult;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::{Dialog, use_close_guard};
 use crate::components::form::{Field, on_input};
 use crate::components::misc::Alert;
 use crate::context::use_app;
@@ -104,9 +104,11 @@ pub fn PasswordDialog(props: &PasswordDialogProps) -> Html {
             });
         })
     };
+    let dirty = !old.is_empty() || !new.is_empty() || !again.is_empty();
+    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
     let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
+        let request_close = request_close.clone();
+        Callback::from(move |_: MouseEvent| request_close.emit(()))
     };
     let input = |id: &'static str,
                  field: &'static str,
@@ -138,7 +140,8 @@ pub fn PasswordDialog(props: &PasswordDialogProps) -> Html {
         </>
     };
     html! {
-        <Dialog title={tr.t("password.title")} on_close={props.on_close.clone()} size="sm" {footer} testid="password-dialog">
+        <Dialog title={tr.t("password.title")} on_close={request_close} size="sm" {footer} testid="password-dialog">
+            { discard_question }
             if let Some(message) = (*banner).clone() {
                 <Alert testid="password-error">{ message }</Alert>
             }

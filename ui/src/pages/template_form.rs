@@ -8,7 +8,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::TemplateView;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::{Dialog, use_close_guard};
 use crate::components::form::{Field, Switch, on_input, on_textarea};
 use crate::components::misc::Alert;
 use crate::context::use_app;
@@ -169,9 +169,14 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
         })
         .collect::<Html>();
 
+    let dirty = *name != initial.template_name
+        || *content != initial.template_content
+        || *description != initial.description.clone().unwrap_or_default()
+        || *active != initial.is_active;
+    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
     let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
+        let request_close = request_close.clone();
+        Callback::from(move |_: MouseEvent| request_close.emit(()))
     };
     let footer = html! {
         <>
@@ -198,7 +203,8 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
     };
 
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} size="xl" {footer} testid="template-dialog">
+        <Dialog title={title} on_close={request_close} size="xl" {footer} testid="template-dialog">
+            { discard_question }
             if let Some(message) = (*banner).clone() {
                 <Alert testid="template-error">{ message }</Alert>
             }

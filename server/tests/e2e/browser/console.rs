@@ -1,9 +1,13 @@
 //! The console of issue #12 in the browser: 测试连接 with the form's values and the
-//! upstream's words, a session shared by tabs, 修改密码 for everyone, variables in Chinese.
+//! upstream's words, a session shared by tabs, 修改密码 for everyone, variables in Chinese,
+//! the overview, money per currency, names, the server's zone, cards that follow the
+//! filters, and dialogs that ask before dropping unsaved input.
 
 use serde_json::json;
 
-use super::{ADMIN_PASSWORD, Env, FakeUpstream, MODEL, ProviderKind, Reply, admin_login, scenario};
+use super::{
+    ADMIN_PASSWORD, Env, FakeUpstream, MODEL, Outcome, ProviderKind, Reply, admin_login, scenario,
+};
 
 /// #1 and #2: the edit dialog tests a freshly typed key (not the stored one), the failure
 /// shows the upstream's own words and links to the record; a new config is tested before
@@ -192,6 +196,210 @@ async fn template_variables_may_be_chinese() {
             &["{对话内容}", "{客户名}"],
         )
         .await;
+    })
+    .await;
+}
+
+/// A client of a new group with a daily token limit: `(token, group_id)`.
+async fn limited_client(env: &Env, name: &str, daily_tokens: i64) -> (String, i64) {
+    let group = env
+        .server
+        .post(
+            "/api/admin/groups",
+            Some(&env.admin),
+            json!({"name": name, "daily_token_limit": daily_tokens}),
+        )
+        .await;
+    assert_eq!(group.status, 200, "{}", group.text);
+    let group_id = group.body["data"]["id"].as_i64().unwrap();
+    let code = env
+        .server
+        .post(
+            "/api/admin/activation-codes",
+            Some(&env.admin),
+            json!({"group_id": group_id}),
+        )
+        .await;
+    let code = code.body["data"]["code"].as_str().unwrap().to_string();
+    let activated = env
+        .server
+        .post("/api/auth/activate", None, json!({"activation_code": code}))
+        .await;
+    assert_eq!(activated.status, 200, "{}", activated.text);
+    (
+        activated.body["data"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        group_id,
+    )
+}
+
+/// The overview: today's numbers, a group near its limit, the latest failure; its links
+/// open the filtered log and the failed record.
+#[tokio::test]
+async fn the_overview_shows_today_and_links_to_the_logs() {
+    scenario("dashboard", |ui, env| async move {
+        let config = env.config("概览配置").await;
+        let (client, group_id) = limited_client(&env, "快满的分组", 36_000).await;
+        // 30,005 of 36,000 tokens: over 80 %, with room for the next call's reservation.
+        env.fake.push(Reply::new("好").usage(30_000, 5));
+        env.call_ok(&client, config, "第一个问题").await;
+        env.fake
+            .push(Outcome::http(400, "invalid_request_error", "概览里的失败"));
+        let failed = env.call(&client, config, "会失败").await;
+        assert_eq!(failed.status, 502, "{}", failed.text);
+        let failed_id = env
+            .server
+            .wait_for_logs(2)
+            .await
+            .into_iter()
+            .find(|log| log.status == "error")
+            .unwrap()
+            .id;
+
+        ui.step("overview");
+        ui.open("/admin/").await;
+        ui.login("admin", ADMIN_PASSWORD).await;
+        ui.find("dashboard-page").await;
+        ui.wait_text("page-title", &["概览"]).await;
+        ui.wait_text("dash-today-calls", &["2"]).await;
+        ui.wait_text("dash-today-cost", &["¥"]).await;
+        ui.wait_text("dash-today-errors", &["50%", "1 次失败"])
+            .await;
+        ui.wait_text("dash-month-calls", &["2"]).await;
+        ui.wait_text("dash-configs", &["概览配置"]).await;
+        ui.wait_text("dash-groups", &["快满的分组"]).await;
+        ui.wait_text(&format!("dash-near-{group_id}"), &["快满的分组", "今日"])
+            .await;
+        ui.wait_text(
+            &format!("dash-failure-{failed_id}"),
+            &["概览配置", "会失败"],
+        )
+        .await;
+        ui.wait_text("zone-note", &["Asia/Shanghai", "UTC+08:00"])
+            .await;
+
+        ui.step("open-failure");
+        ui.click(&format!("dash-failure-{failed_id}")).await;
+        ui.wait_text("log-error-message", &["概览里的失败"]).await;
+        ui.click("log-detail-close").await;
+
+        ui.step("errors-link");
+        ui.click("nav-dashboard").await;
+        ui.click("dash-today-errors").await;
+        ui.find("logs-page").await;
+        ui.wait_testids("log-row-", &[format!("log-row-{failed_id}")])
+            .await;
+        ui.wait_text("card-calls", &["1"]).await;
+        let status = ui.find("filter-status").await.prop("value").await.unwrap();
+        assert_eq!(status.as_deref(), Some("error"));
+    })
+    .await;
+}
+
+/// #3, #6, #9, #10, #12: costs per currency with their signs, a renamed config under its
+/// new name, the zone said, cards that follow every filter, names and 展开 in the detail.
+#[tokio::test]
+async fn money_names_zone_cards_and_detail() {
+    scenario("money_names", |ui, env| async move {
+        let usd = env.config("美元配置").await;
+        let cny = env.config("人民币配置").await;
+        let long_prompt = "很长的系统提示。".repeat(300);
+        for (id, body) in [
+            (usd, json!({"currency": "USD"})),
+            (cny, json!({"system_prompt": long_prompt})),
+        ] {
+            let changed = env
+                .server
+                .put(
+                    &format!("/api/admin/llm/configs/{id}"),
+                    Some(&env.admin),
+                    body,
+                )
+                .await;
+            assert_eq!(changed.status, 200, "{}", changed.text);
+        }
+        let (client, _) = limited_client(&env, "货币分组", 1_000_000).await;
+        env.fake.push(Reply::new("美元回答").usage(1000, 0));
+        env.call_ok(&client, usd, "美元问题").await;
+        env.fake.push(Reply::new("人民币回答").usage(1000, 0));
+        let cny_call = env.call_ok(&client, cny, "人民币问题").await;
+        let renamed = env
+            .server
+            .put(
+                &format!("/api/admin/llm/configs/{usd}"),
+                Some(&env.admin),
+                json!({"name": "美元配置·新名"}),
+            )
+            .await;
+        assert_eq!(renamed.status, 200, "{}", renamed.text);
+        admin_login(&ui).await;
+
+        ui.step("stats");
+        ui.click("nav-stats").await;
+        // 1000 prompt tokens at 2 per million: 0.002 in each currency, never 0.004.
+        let cost = ui.wait_text("stats-cost", &["¥0.002", "$0.002"]).await;
+        assert!(!cost.contains("0.004"), "{cost}");
+        ui.wait_text("stats-config-table", &["美元配置·新名", "$0.002", "¥0.002"])
+            .await;
+        ui.wait_text("stats-range", &["Asia/Shanghai"]).await;
+
+        ui.step("cards-follow-filters");
+        ui.click("nav-logs").await;
+        ui.wait_text("card-calls", &["2"]).await;
+        ui.wait_text("card-cost", &["¥0.002", "$0.002"]).await;
+        ui.select("filter-status", "error").await;
+        ui.click("btn-search").await;
+        ui.find("empty").await;
+        ui.wait_text("card-calls", &["0"]).await;
+        ui.click("btn-reset").await;
+        ui.fill("filter-q", "美元问题").await;
+        ui.click("btn-search").await;
+        ui.wait_text("card-calls", &["1"]).await;
+        ui.wait_text("card-cost", &["$0.002"]).await;
+
+        ui.step("detail-names");
+        ui.click("btn-reset").await;
+        ui.click(&format!("log-detail-{cny_call}")).await;
+        ui.wait_text("log-detail", &["货币分组", "OpenAI", "¥0.002"])
+            .await;
+        let messages = ui.text("log-request-messages").await;
+        assert!(!messages.contains(&long_prompt), "collapsed at first");
+        ui.click_css("[data-testid=\"log-request-messages\"] [data-testid=\"toggle-long\"]")
+            .await;
+        ui.wait_text("log-request-messages", &[&long_prompt]).await;
+    })
+    .await;
+}
+
+/// #11: a half-filled dialog asks before Esc or 取消 throws it away; an untouched one
+/// closes at once.
+#[tokio::test]
+async fn half_filled_dialogs_ask_before_closing() {
+    scenario("unsaved_guard", |ui, _env| async move {
+        admin_login(&ui).await;
+
+        ui.step("untouched");
+        ui.click("btn-add-config").await;
+        ui.escape("config-name").await;
+        ui.wait_gone("config-dialog").await;
+
+        ui.step("escape");
+        ui.click("btn-add-config").await;
+        ui.fill("config-name", "写了一半").await;
+        ui.escape("config-name").await;
+        ui.wait_text("confirm-dialog", &["放弃未保存的修改"]).await;
+        ui.click("confirm-cancel").await;
+        ui.wait_gone("confirm-dialog").await;
+        let kept = ui.find("config-name").await.prop("value").await.unwrap();
+        assert_eq!(kept.as_deref(), Some("写了一半"));
+
+        ui.step("cancel-button");
+        ui.click("config-cancel").await;
+        ui.click("confirm-ok").await;
+        ui.wait_gone("config-dialog").await;
+        assert!(!ui.exists("confirm-dialog").await);
     })
     .await;
 }
