@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::activation_codes::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, delete_row, find_row, write_error_at};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +36,6 @@ impl CodeFields {
         row.updated_at = Set(Utc::now());
     }
 }
-
-const DUPLICATE: &str = "激活码已存在，或所属分组不存在";
 
 pub async fn list(db: &Db, group_id: Option<i32>) -> AppResult<Vec<Model>> {
     let mut query = Entity::find().order_by_desc(Column::Id);
@@ -89,7 +87,7 @@ pub async fn create(db: &Db, fields: CodeFields) -> AppResult<Model> {
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error_at(err, "code", "激活码已存在", "所属分组不存在"))
 }
 
 pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
@@ -98,7 +96,7 @@ pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
     let updated = row
         .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+        .map_err(|err| write_error_at(err, "code", "激活码已存在", "所属分组不存在"))?;
     db.cache.activation_codes.forget(id);
     Ok(updated)
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, delete_row, find_row, write_error_at};
 use crate::error::{AppError, AppResult};
 
 /// Everything an admin sets on a config except its key.
@@ -150,7 +150,7 @@ pub async fn create(
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error_at(err, "name", DUPLICATE, DUPLICATE))
 }
 
 /// Writes the merged fields; `encrypted_key` of `None` keeps the stored key.
@@ -168,7 +168,7 @@ pub async fn update(
     let updated = row
         .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+        .map_err(|err| write_error_at(err, "name", DUPLICATE, DUPLICATE))?;
     db.cache.configs.forget(id);
     Ok(updated)
 }

@@ -499,3 +499,83 @@ async fn log_detail_names_its_group_template_and_user() {
         .await;
     assert_eq!(detail.body["data"]["username"], "admin", "{}", detail.text);
 }
+
+#[tokio::test]
+async fn keys_are_checked_for_their_providers_shape_and_taken_names_name_their_field() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let config = |provider: &str, key: &str| {
+        let mut body = openai_config(&fake, &format!("{provider}-{key}"), key);
+        body["provider"] = json!(provider);
+        body
+    };
+    for (provider, key) in [
+        ("baidu", "only-an-api-key"),
+        ("baidu", "id:"),
+        ("zhipu", "id.secret.extra"),
+        ("openai", "sk-half copied"),
+    ] {
+        let refused = server
+            .post(
+                "/api/admin/llm/configs",
+                Some(&admin),
+                config(provider, key),
+            )
+            .await;
+        assert_error(&refused, 422, "VALIDATION_FAILED");
+        assert_eq!(refused.body["field"], "api_key", "{provider} {key}");
+    }
+    for (provider, key) in [
+        ("baidu", "client-id:client-secret"),
+        ("zhipu", "abc.def"),
+        ("zhipu", "a-plain-zhipu-key"),
+        ("xunfei", "spark-api-password"),
+    ] {
+        let saved = server
+            .post(
+                "/api/admin/llm/configs",
+                Some(&admin),
+                config(provider, key),
+            )
+            .await;
+        assert_eq!(saved.status, 200, "{provider} {key}: {}", saved.text);
+    }
+    let id = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            config("baidu", "x:y"),
+        )
+        .await
+        .body["data"]["id"]
+        .as_i64()
+        .unwrap();
+    let retyped = server
+        .put(
+            &format!("/api/admin/llm/configs/{id}"),
+            Some(&admin),
+            json!({"api_key": "no-colon"}),
+        )
+        .await;
+    assert_error(&retyped, 422, "VALIDATION_FAILED");
+
+    let taken = server
+        .post(
+            "/api/admin/llm/configs",
+            Some(&admin),
+            config("baidu", "x:y"),
+        )
+        .await;
+    assert_error(&taken, 409, "CONFLICT");
+    assert_eq!(taken.body["field"], "name");
+    let group = server
+        .post("/api/admin/groups", Some(&admin), json!({"name": "同名"}))
+        .await;
+    assert_eq!(group.status, 200);
+    let twin = server
+        .post("/api/admin/groups", Some(&admin), json!({"name": "同名"}))
+        .await;
+    assert_error(&twin, 409, "CONFLICT");
+    assert_eq!(twin.body["field"], "name");
+}

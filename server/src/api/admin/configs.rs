@@ -380,7 +380,7 @@ fn new_config(body: CreateConfig) -> AppResult<(ConfigFields, String)> {
         currency: body.currency.unwrap_or_else(|| "CNY".into()),
         is_active: body.is_active.unwrap_or(true),
     })?;
-    let key = validated_key(&body.api_key)?;
+    let key = validated_key(provider, &body.api_key)?;
     Ok((fields, key))
 }
 
@@ -413,7 +413,12 @@ fn changed_config(
     set(&mut fields.currency, body.currency);
     set(&mut fields.is_active, body.is_active);
     let fields = validated(fields)?;
-    let key = body.api_key.as_deref().map(validated_key).transpose()?;
+    let provider = parse_provider(&fields.provider)?;
+    let key = body
+        .api_key
+        .as_deref()
+        .map(|key| validated_key(provider, key))
+        .transpose()?;
     Ok((fields, key))
 }
 
@@ -453,7 +458,9 @@ fn parse_provider(value: &str) -> AppResult<ProviderKind> {
     })
 }
 
-fn validated_key(key: &str) -> AppResult<String> {
+/// A key checked for its provider's shape, so a key pasted for the wrong provider or
+/// half-copied is refused on save instead of failing every call.
+fn validated_key(provider: ProviderKind, key: &str) -> AppResult<String> {
     let key = key.trim();
     if key.is_empty() {
         return Err(AppError::validation("api_key", "API Key不能为空"));
@@ -461,7 +468,29 @@ fn validated_key(key: &str) -> AppResult<String> {
     if key.chars().count() > 4096 {
         return Err(AppError::validation("api_key", "API Key过长"));
     }
-    Ok(key.to_string())
+    if key.chars().any(char::is_whitespace) {
+        return Err(AppError::validation(
+            "api_key",
+            "API Key 中不能有空格或换行，请检查是否复制完整",
+        ));
+    }
+    let halves = |sep: char| {
+        key.split_once(sep)
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains(sep))
+    };
+    match provider {
+        // The OAuth pair that buys access tokens (see providers/baidu_token.rs).
+        ProviderKind::Baidu if !halves(':') => Err(AppError::validation(
+            "api_key",
+            "百度千帆的 API Key 格式应为 client_id:client_secret（API Key 与 Secret Key 用英文冒号连接）",
+        )),
+        // `id.secret` is signed into a JWT; a key without a dot is sent as it is.
+        ProviderKind::Zhipu if key.contains('.') && !halves('.') => Err(AppError::validation(
+            "api_key",
+            "智谱的 API Key 格式应为 id.secret（只含一个英文句点）",
+        )),
+        _ => Ok(key.to_string()),
+    }
 }
 
 fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {

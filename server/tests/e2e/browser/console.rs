@@ -35,7 +35,9 @@ async fn config_test_uses_the_form_and_shows_the_upstreams_words() {
         ui.click_css("[data-testid=\"test-dialog\"] [data-testid=\"dialog-close\"]")
             .await;
         ui.wait_gone("test-dialog").await;
+        // The typed key is unsaved input: closing asks first.
         ui.click("config-cancel").await;
+        ui.click("confirm-ok").await;
         ui.wait_gone("config-dialog").await;
         let saved = env.configs().await;
         assert_eq!(
