@@ -1,6 +1,9 @@
 //! Checks of typed form values. The server has the last word (its 422 names the field);
 //! these only catch what is plainly wrong before sending.
 
+use std::collections::HashMap;
+
+use crate::api::ApiError;
 use crate::i18n::Tr;
 
 /// A message for one form field.
@@ -35,6 +38,22 @@ impl FieldError {
                 ("max", &self.max),
             ],
         )
+    }
+}
+
+/// Where a failed save's error is shown: at its field when the form shows that field (and
+/// then only there, never twice), else in the form's banner. A 401 shows nowhere: the
+/// login page says it. Returns the field errors and the banner.
+pub fn place_error(
+    err: &ApiError,
+    tr: Tr,
+    fields: &[&str],
+) -> (HashMap<String, String>, Option<String>) {
+    let message = err.display(tr);
+    match err.field().filter(|f| fields.contains(f)) {
+        Some(field) => (HashMap::from([(field.to_string(), message)]), None),
+        None if err.is_unauthorized() => (HashMap::new(), None),
+        None => (HashMap::new(), Some(message)),
     }
 }
 

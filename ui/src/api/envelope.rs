@@ -59,11 +59,12 @@ impl ApiError {
         self.status == 401
     }
 
-    /// The field a form should mark, for a `VALIDATION_FAILED` answer.
+    /// The field a form should mark: a `VALIDATION_FAILED` answer's, or a `CONFLICT` over
+    /// a taken name.
     pub fn field(&self) -> Option<&str> {
         self.field
             .as_deref()
-            .filter(|_| self.code == "VALIDATION_FAILED")
+            .filter(|_| matches!(self.code.as_str(), "VALIDATION_FAILED" | "CONFLICT"))
     }
 
     /// The sentence to show: the server's message as it is, else a translated client-side one.
@@ -217,14 +218,17 @@ mod tests {
     }
 
     #[test]
-    fn a_field_only_counts_for_validation_failures() {
-        let err = decode_data::<Item>(
-            409,
-            r#"{"success":false,"code":"CONFLICT","message":"x","field":"name"}"#,
-        )
-        .err()
-        .unwrap_or_else(|| ApiError::network(""));
-        assert_eq!(err.field(), None);
+    fn a_field_counts_for_validation_failures_and_taken_names() {
+        let err = |status, code: &str| {
+            let body =
+                format!(r#"{{"success":false,"code":"{code}","message":"x","field":"name"}}"#);
+            decode_data::<Item>(status, &body)
+                .err()
+                .unwrap_or_else(|| ApiError::network(""))
+        };
+        assert_eq!(err(409, "CONFLICT").field(), Some("name"));
+        assert_eq!(err(422, "VALIDATION_FAILED").field(), Some("name"));
+        assert_eq!(err(400, "BAD_REQUEST").field(), None);
     }
 
     #[test]

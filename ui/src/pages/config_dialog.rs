@@ -21,6 +21,9 @@ use crate::providers::{self, PROVIDERS};
 pub struct ConfigDialogProps {
     /// None = a new config.
     pub config: Option<ConfigView>,
+    /// A new config starting from this one's values (复制为新配置); its key is not copied.
+    #[prop_or_default]
+    pub copy_of: Option<ConfigView>,
     pub on_close: Callback<()>,
     pub on_saved: Callback<ConfigView>,
     /// 测试连接 with the form's values as they stand.
@@ -54,13 +57,8 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     let tr = app.tr;
     let editing = props.config.is_some();
     let form = {
-        let config = props.config.clone();
-        use_state(move || {
-            config
-                .as_ref()
-                .map(ConfigForm::from_view)
-                .unwrap_or_default()
-        })
+        let initial = initial_form(props, tr);
+        use_state(move || initial)
     };
     let errors = use_state(HashMap::<String, String>::new);
     let banner = use_state(|| None::<String>);
@@ -137,16 +135,10 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        match err.field().filter(|f| FORM_FIELDS.contains(f)) {
-                            Some(field) => {
-                                errors.set(HashMap::from([(field.to_string(), message.clone())]))
-                            }
-                            None => errors.set(HashMap::new()),
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });
@@ -177,12 +169,7 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             form.set(next);
         })
     };
-    let dirty = *form
-        != props
-            .config
-            .as_ref()
-            .map(ConfigForm::from_view)
-            .unwrap_or_default();
+    let dirty = *form != initial_form(props, tr);
     let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
     let close = {
         let request_close = request_close.clone();
@@ -213,12 +200,20 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             let show_key = show_key.clone();
             Callback::from(move |_: MouseEvent| show_key.set(!*show_key))
         };
+        // What this provider's key looks like (Baidu's is a pair, Zhipu's has a dot …).
         let placeholder = if has_key {
             tr.t("config.api_key_keep")
         } else {
-            tr.t("config.api_key_placeholder")
+            tr.t(providers::key_hint(&form.provider))
         };
-        let hint: Option<AttrValue> = (!has_key).then(|| tr.t("config.api_key_hint").into());
+        let hint: Option<AttrValue> = Some(
+            format!(
+                "{} · {}",
+                tr.t(providers::key_hint(&form.provider)),
+                tr.t("config.api_key_hint")
+            )
+            .into(),
+        );
         html! {
             <Field label={tr.t("config.api_key")} id="config-api-key" required={!editing} error={error_of("api_key")} {hint}>
                 if has_key {
@@ -308,8 +303,11 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     <div class="span-2">{ key_field }</div>
                     <Field label={tr.t("config.model")} id="config-model" required=true error={error_of("model")}>
                         <input class="input mono" id="config-model" data-testid="config-model" maxlength="100"
-                            placeholder={providers::model_hint(&form.provider)}
+                            placeholder={providers::model_hint(&form.provider)} list="model-suggestions"
                             value={form.model.clone()} oninput={on_input(set(|f, v| f.model = v))} />
+                        <datalist id="model-suggestions" data-testid="model-suggestions">
+                            { for providers::model_suggestions(&form.provider).iter().map(|m| html! { <option value={*m} /> }) }
+                        </datalist>
                     </Field>
                 </div>
             </section>
@@ -388,6 +386,19 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                 </div>
             </section>
         </Dialog>
+    }
+}
+
+/// What the form opens with: the config, a copy of one under a new name (its key is never
+/// known here, so it must be typed), or the defaults.
+fn initial_form(props: &ConfigDialogProps, tr: crate::i18n::Tr) -> ConfigForm {
+    match (&props.config, &props.copy_of) {
+        (Some(config), _) => ConfigForm::from_view(config),
+        (None, Some(source)) => ConfigForm {
+            name: tr.tf("config.copy_name", &[("name", &source.name)]),
+            ..ConfigForm::from_view(source)
+        },
+        (None, None) => ConfigForm::default(),
     }
 }
 

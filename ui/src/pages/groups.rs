@@ -16,6 +16,14 @@ use crate::group_form::GroupForm;
 use crate::hooks::{Fetch, use_fetch, use_group_usage, use_version};
 use crate::query::LogFilter;
 
+/// Fields the form shows; a server error on any other field goes to the banner.
+const FORM_FIELDS: [&str; 5] = [
+    "daily_token_limit",
+    "description",
+    "monthly_token_limit",
+    "name",
+    "requests_per_minute",
+];
 #[component]
 pub fn GroupsPage() -> Html {
     let app = use_app();
@@ -263,13 +271,10 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        if let Some(field) = err.field() {
-                            errors.set(HashMap::from([(field.to_string(), message.clone())]));
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });

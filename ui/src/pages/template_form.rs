@@ -119,16 +119,10 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        match err.field().filter(|f| FORM_FIELDS.contains(f)) {
-                            Some(field) => {
-                                errors.set(HashMap::from([(field.to_string(), message.clone())]))
-                            }
-                            None => errors.set(HashMap::new()),
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });
