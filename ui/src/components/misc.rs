@@ -78,6 +78,9 @@ pub struct TableStateProps {
     pub empty: bool,
     #[prop_or_default]
     pub on_retry: Option<Callback<()>>,
+    /// What an empty table says instead of 暂无数据 (a search that matched nothing).
+    #[prop_or_default]
+    pub empty_text: Option<AttrValue>,
 }
 
 /// One table row that says "loading", "no data" or shows the error with a retry button;
@@ -115,7 +118,9 @@ pub fn TableState(props: &TableStateProps) -> Html {
     if props.empty {
         return html! {
             <tr class="state-row"><td colspan={colspan}>
-                <div class="state state-empty" data-testid="empty">{ tr.t("common.empty") }</div>
+                <div class="state state-empty" data-testid="empty">
+                    { props.empty_text.clone().unwrap_or_else(|| tr.t("common.empty").into()) }
+                </div>
             </td></tr>
         };
     }

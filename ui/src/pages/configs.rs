@@ -220,7 +220,7 @@ pub fn ConfigsPage() -> Html {
                 <input class="input search-input" type="search" data-testid="config-search" value={(*search).clone()}
                     placeholder={tr.t("config.search")} aria-label={tr.t("config.search")}
                     oninput={on_input({ let search = search.clone(); Callback::from(move |v| search.set(v)) })} />
-                <select class="select" data-testid="config-sort" aria-label={tr.t("config.sort.id")}
+                <select class="select select-auto" data-testid="config-sort" aria-label={tr.t("config.sort.id")}
                     onchange={on_select({ let sort = sort.clone(); Callback::from(move |v: String| sort.set(Sort::parse(&v))) })}>
                     { for Sort::ALL.iter().map(|s| html! {
                         <option value={s.value()} selected={*sort == *s}>{ tr.t(s.label()) }</option>
@@ -246,12 +246,8 @@ pub fn ConfigsPage() -> Html {
                         <tbody>
                             { for table_rows }
                             <TableState colspan={7} loading={configs.loading} error={configs.error.clone()}
-                                empty={all.is_empty()} on_retry={Some(retry)} />
-                            if !all.is_empty() && rows.is_empty() {
-                                <tr class="state-row"><td colspan="7">
-                                    <div class="state state-empty" data-testid="config-no-match">{ tr.t("config.no_match") }</div>
-                                </td></tr>
-                            }
+                                empty={rows.is_empty()} on_retry={Some(retry)}
+                                empty_text={(!all.is_empty()).then(|| AttrValue::from(tr.t("config.no_match")))} />
                         </tbody>
                     </table>
                 </div>

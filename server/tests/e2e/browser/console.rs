@@ -405,3 +405,174 @@ async fn half_filled_dialogs_ask_before_closing() {
     })
     .await;
 }
+
+/// Log filters survive a reload through the address, and a changed address changes them.
+#[tokio::test]
+async fn log_filters_live_in_the_address() {
+    scenario("logs_address", |ui, env| async move {
+        let config = env.config("地址配置").await;
+        let (client, _) = env.client().await;
+        env.fake.push(Reply::new("一"));
+        let first = env.call_ok(&client, config, "第一个 needle-a").await;
+        env.fake.push(Reply::new("二"));
+        let second = env.call_ok(&client, config, "第二个 needle-b").await;
+        admin_login(&ui).await;
+
+        ui.step("filter");
+        ui.click("nav-logs").await;
+        ui.wait_testids(
+            "log-row-",
+            &[format!("log-row-{second}"), format!("log-row-{first}")],
+        )
+        .await;
+        ui.fill("filter-q", "needle-a").await;
+        ui.click("btn-search").await;
+        ui.wait_testids("log-row-", &[format!("log-row-{first}")])
+            .await;
+        let url = ui.script("return window.location.search;").await;
+        assert!(url.as_str().unwrap().contains("q=needle-a"), "{url}");
+
+        ui.step("reload");
+        ui.script("window.location.reload(); return null;").await;
+        ui.wait_testids("log-row-", &[format!("log-row-{first}")])
+            .await;
+        let typed = ui.find("filter-q").await.prop("value").await.unwrap();
+        assert_eq!(typed.as_deref(), Some("needle-a"));
+
+        ui.step("back");
+        ui.click("btn-reset").await;
+        ui.wait_testids(
+            "log-row-",
+            &[format!("log-row-{second}"), format!("log-row-{first}")],
+        )
+        .await;
+        ui.open("/admin/llm-logs?q=needle-b").await;
+        ui.wait_testids("log-row-", &[format!("log-row-{second}")])
+            .await;
+
+        ui.step("auto-refresh");
+        ui.click("auto-refresh").await;
+        ui.fill("filter-q", "").await;
+        ui.click("btn-search").await;
+        env.fake.push(Reply::new("三"));
+        let third = env.call_ok(&client, config, "第三个").await;
+        // No click: the list refreshes itself.
+        ui.wait_testids(
+            "log-row-",
+            &[
+                format!("log-row-{third}"),
+                format!("log-row-{second}"),
+                format!("log-row-{first}"),
+            ],
+        )
+        .await;
+    })
+    .await;
+}
+
+/// #8, #13, configs extras: the key field says what the provider's key looks like and a
+/// wrong shape is refused at the field; a taken name is the name field's error, shown once;
+/// search, 复制为新配置; no 停用/删除 on one's own row.
+#[tokio::test]
+async fn config_form_errors_copy_and_search() {
+    scenario("config_extras", |ui, env| async move {
+        let id = env.config("已有配置").await;
+        env.config("另一个配置").await;
+        admin_login(&ui).await;
+
+        ui.step("key-shape");
+        ui.click("btn-add-config").await;
+        ui.select("config-provider", "baidu").await;
+        let placeholder = ui.attr("config-api-key", "placeholder").await.unwrap();
+        assert!(
+            placeholder.contains("client_id:client_secret"),
+            "{placeholder}"
+        );
+        ui.fill("config-name", "已有配置").await;
+        ui.fill("config-api-key", "only-one-part").await;
+        ui.fill("config-model", "ernie-4.0-8k").await;
+        ui.click("config-save").await;
+        ui.wait_text("error-config-api-key", &["client_id:client_secret"])
+            .await;
+        assert!(!ui.exists("config-error").await, "shown once, at the field");
+
+        ui.step("taken-name");
+        ui.fill("config-api-key", "id:secret").await;
+        ui.click("config-save").await;
+        ui.wait_text("error-config-name", &["配置名称已存在"]).await;
+        assert!(!ui.exists("config-error").await, "shown once, at the field");
+        ui.click("config-cancel").await;
+        ui.click("confirm-ok").await;
+
+        ui.step("search");
+        ui.fill("config-search", "另一个").await;
+        assert_eq!(ui.testids("config-row-").await.len(), 1);
+        ui.fill("config-search", "没有这个").await;
+        ui.wait_text("empty", &["没有匹配的配置"]).await;
+        ui.fill("config-search", "").await;
+
+        ui.step("copy");
+        ui.click(&format!("config-copy-{id}")).await;
+        let name = ui.find("config-name").await.prop("value").await.unwrap();
+        assert_eq!(name.as_deref(), Some("已有配置 副本"));
+        let model = ui.find("config-model").await.prop("value").await.unwrap();
+        assert_eq!(model.as_deref(), Some(MODEL));
+        ui.fill("config-api-key", &FakeUpstream::key(ProviderKind::Openai))
+            .await;
+        ui.click("config-save").await;
+        ui.wait_gone("config-dialog").await;
+        let copied = env
+            .configs()
+            .await
+            .into_iter()
+            .find(|c| c["name"] == "已有配置 副本")
+            .unwrap();
+        assert_eq!(copied["model"], MODEL);
+        assert_eq!(copied["system_prompt"], super::SYSTEM);
+
+        ui.step("own-row");
+        ui.click("nav-users").await;
+        ui.wait_text("user-row-1", &["admin"]).await;
+        assert!(!ui.exists("user-toggle-1").await);
+        assert!(!ui.exists("user-delete-1").await);
+        ui.find("user-edit-1").await;
+    })
+    .await;
+}
+
+/// The pages fit a 1366×768 laptop and a 1920×1080 screen: nothing wider than the window.
+#[tokio::test]
+async fn pages_fit_common_screens() {
+    scenario("screens", |ui, env| async move {
+        let config = env.config("屏幕配置").await;
+        let (client, _) = env.client().await;
+        env.fake.push(Reply::new("好"));
+        env.call_ok(&client, config, "问题").await;
+        admin_login(&ui).await;
+        for (width, height) in [(1366, 768), (1920, 1080)] {
+            ui.resize(width, height).await;
+            for (nav, page) in [
+                ("nav-dashboard", "dashboard-page"),
+                ("nav-configs", "configs-page"),
+                ("nav-logs", "logs-page"),
+                ("nav-stats", "stats-page"),
+                ("nav-groups", "groups-page"),
+                ("nav-users", "users-page"),
+            ] {
+                ui.step(&format!("{width}x{height}-{page}"));
+                ui.click(nav).await;
+                ui.find(page).await;
+                let overflow = ui
+                    .script(
+                        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                    )
+                    .await;
+                assert!(
+                    overflow.as_i64().unwrap_or(0) <= 0,
+                    "{page} at {width}×{height} is {overflow} px too wide"
+                );
+            }
+        }
+    })
+    .await;
+}
