@@ -78,16 +78,15 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         })
     };
     let error_of = |field: &str| errors.get(field).cloned();
-    // The form's body, or its first error marked on its field.
+    // The form's body, or every mistake marked at its field.
     let checked_body = {
         let (form, errors, banner, app) =
             (form.clone(), errors.clone(), banner.clone(), app.clone());
         let editing = props.config.is_some();
         move || match form.to_body(editing) {
             Ok(body) => Some(body),
-            Err(err) => {
-                let message = err.message(app.tr);
-                errors.set(HashMap::from([(err.field.to_string(), message)]));
+            Err(found) => {
+                errors.set(crate::forms::by_field(&found, app.tr));
                 banner.set(None);
                 None
             }

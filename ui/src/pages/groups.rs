@@ -238,11 +238,8 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let body = match form.to_body(original.as_ref()) {
                 Ok(body) => body,
-                Err(err) => {
-                    errors.set(HashMap::from([(
-                        err.field.to_string(),
-                        err.message(app.tr),
-                    )]));
+                Err(found) => {
+                    errors.set(crate::forms::by_field(&found, app.tr));
                     return;
                 }
             };

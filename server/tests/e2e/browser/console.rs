@@ -480,8 +480,14 @@ async fn config_form_errors_copy_and_search() {
         env.config("另一个配置").await;
         admin_login(&ui).await;
 
-        ui.step("key-shape");
+        ui.step("every-mistake");
         ui.click("btn-add-config").await;
+        ui.click("config-save").await;
+        for field in ["config-name", "config-api-key", "config-model"] {
+            ui.find(&format!("error-{field}")).await;
+        }
+
+        ui.step("key-shape");
         ui.select("config-provider", "baidu").await;
         let placeholder = ui.attr("config-api-key", "placeholder").await.unwrap();
         assert!(
