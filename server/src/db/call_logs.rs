@@ -362,8 +362,7 @@ pub async fn page(
 pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>, DbErr> {
     // SUM is numeric on PostgreSQL: cast back so both databases give i64.
     let sum = |expr: SimpleExpr| {
-        Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0).into()])
-            .cast_as(Alias::new("BIGINT"))
+        Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)]).cast_as(Alias::new("BIGINT"))
     };
     let rows = Entity::find()
         .filter(filter.condition())
@@ -377,16 +376,16 @@ pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, T
             sum(Expr::cust("CASE WHEN status = 'success' THEN 1 ELSE 0 END")),
             "success_calls",
         )
-        .column_as(sum(Expr::col(Column::PromptTokens).into()), "prompt_tokens")
+        .column_as(sum(Expr::col(Column::PromptTokens)), "prompt_tokens")
         .column_as(
-            sum(Expr::col(Column::CompletionTokens).into()),
+            sum(Expr::col(Column::CompletionTokens)),
             "completion_tokens",
         )
-        .column_as(sum(Expr::col(Column::DurationMs).into()), "duration_ms_sum")
+        .column_as(sum(Expr::col(Column::DurationMs)), "duration_ms_sum")
         .column_as(
             Expr::from(Func::coalesce([
                 Expr::from(Func::sum(Expr::col(Column::Cost))),
-                Expr::val(0.0).into(),
+                Expr::val(0.0),
             ])),
             "cost",
         )
