@@ -579,3 +579,90 @@ async fn keys_are_checked_for_their_providers_shape_and_taken_names_name_their_f
     assert_error(&twin, 409, "CONFLICT");
     assert_eq!(twin.body["field"], "name");
 }
+
+/// Records and hourly totals written before costs had a currency take their config's
+/// currency on upgrade (SQLite file or PostgreSQL, as the suite runs).
+#[tokio::test]
+async fn upgrading_gives_old_costs_their_configs_currency() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, Set};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = match common::fresh_database_url().await {
+        url if url.is_empty() => {
+            format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display())
+        }
+        url => url,
+    };
+    let db = Database::connect(&url).await.unwrap();
+    let before_currency = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&db, Some(before_currency)).await.unwrap();
+    let now = chrono::Utc::now();
+    let config = entity::llm_configs::ActiveModel {
+        name: Set("旧美元配置".into()),
+        provider: Set("openai".into()),
+        api_url: Set("https://example.invalid/v1/chat/completions".into()),
+        api_key: Set("not-a-ciphertext".into()),
+        model: Set("gpt-4o".into()),
+        max_tokens: Set(100),
+        temperature: Set(0.7),
+        top_p: Set(1.0),
+        frequency_penalty: Set(0.0),
+        presence_penalty: Set(0.0),
+        reasoning_model: Set(false),
+        system_prompt: Set(None),
+        timeout_seconds: Set(30),
+        max_retries: Set(0),
+        input_price: Set(1.0),
+        output_price: Set(1.0),
+        currency: Set("USD".into()),
+        is_active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(None),
+        ..Default::default()
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    for sql in [
+        format!(
+            "INSERT INTO call_stats_hourly (hour, day, hour_of_day, config_id, group_id, \
+             config_name, calls, success_calls, prompt_tokens, completion_tokens, cost, \
+             duration_ms_sum) VALUES ('2026-06-01 10', '2026-06-01', 10, {id}, 0, '旧美元配置', \
+             3, 3, 300, 0, 0.5, 90), ('2026-06-01 10', '2026-06-01', 10, 999, 0, '已删除', \
+             1, 1, 100, 0, 0.25, 30)",
+            id = config.id
+        ),
+        format!(
+            "INSERT INTO llm_call_logs (config_id, config_name, provider, model, \
+             request_messages, status, cost, call_time) VALUES ({id}, '旧美元配置', 'openai', \
+             'gpt-4o', '[]', 'success', 0.5, '2026-06-01T10:00:00+00:00')",
+            id = config.id
+        ),
+    ] {
+        db.execute_unprepared(&sql).await.unwrap();
+    }
+    db.close().await.unwrap();
+
+    let server = TestServer::start_with(common::Options {
+        database_url: Some(url),
+        ..common::Options::default()
+    })
+    .await;
+    let admin = server.admin_token().await;
+    let stats = server
+        .get(
+            "/api/admin/llm/stats?start_date=2026-06-01&end_date=2026-06-01",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    // The deleted config's totals have no currency to take: CNY, the default.
+    assert_eq!(
+        stats.body["data"]["summary"]["costs"],
+        json!([{"currency": "CNY", "amount": 0.25}, {"currency": "USD", "amount": 0.5}])
+    );
+    let logs = server.get("/api/admin/llm/logs", Some(&admin)).await;
+    assert_eq!(logs.body["data"][0]["currency"], "USD", "{}", logs.text);
+}
