@@ -9,10 +9,10 @@ use yew::prelude::*;
 
 use super::config_test::TestTarget;
 use crate::api::models::ConfigView;
-use crate::components::dialog::{Dialog, use_close_guard};
+use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge};
+use crate::components::misc::Badge;
 use crate::config_form::{self, ConfigForm};
 use crate::context::use_app;
 use crate::providers::{self, PROVIDERS};
@@ -99,7 +99,7 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         let on_saved = props.on_saved.clone();
         let id = props.config.as_ref().map(|c| c.id);
         let checked_body = checked_body.clone();
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             if *busy {
                 return;
             }
@@ -169,11 +169,6 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         })
     };
     let dirty = *form != initial_form(props, tr);
-    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
-    let close = {
-        let request_close = request_close.clone();
-        Callback::from(move |_: MouseEvent| request_close.emit(()))
-    };
     let open_templates = props.config.clone().map(|config| {
         let cb = props.on_templates.clone();
         Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
@@ -254,27 +249,16 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     } else {
         tr.t("config.add_title")
     };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
-                title={tr.t("config.test_form_hint")}>
-                <Icon name="zap" />{ tr.t("config.test") }
-            </button>
-            <span class="spacer"></span>
-            <button type="button" class="btn" onclick={close} data-testid="config-cancel">{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="config-save" id="config-save">
-                if *busy { <span class="spinner"></span> }
-                { tr.t("common.save") }
-            </button>
-        </>
+    let extra = html! {
+        <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
+            title={tr.t("config.test_form_hint")}>
+            <Icon name="zap" />{ tr.t("config.test") }
+        </button>
     };
 
     html! {
-        <Dialog title={title} on_close={request_close} size="lg" {footer} testid="config-dialog">
-            { discard_question }
-            if let Some(message) = (*banner).clone() {
-                <Alert testid="config-error">{ message }</Alert>
-            }
+        <FormDialog title={title} name="config" size="lg" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()} {extra}>
             <section class="form-section">
                 <h3>{ tr.t("config.section.basic") }</h3>
                 <div class="form-grid">
@@ -384,7 +368,7 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     </Field>
                 </div>
             </section>
-        </Dialog>
+        </FormDialog>
     }
 }
 

@@ -6,7 +6,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::{GroupView, Stats};
-use crate::components::dialog::{Confirm, Dialog, use_close_guard};
+use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, on_input, on_textarea};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, TableState, UsageBar};
@@ -235,7 +235,7 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
             app.clone(),
         );
         let (original, on_saved) = (props.group.clone(), props.on_saved.clone());
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let body = match form.to_body(original.as_ref()) {
                 Ok(body) => body,
                 Err(found) => {
@@ -283,26 +283,14 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
             .as_ref()
             .map(GroupForm::from_view)
             .unwrap_or_default();
-    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
-    let close = {
-        let request_close = request_close.clone();
-        Callback::from(move |_: MouseEvent| request_close.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="group-save">{ tr.t("common.save") }</button>
-        </>
-    };
     let title = if props.group.is_some() {
         tr.t("group.edit_title")
     } else {
         tr.t("group.add_title")
     };
     html! {
-        <Dialog title={title} on_close={request_close} {footer} testid="group-dialog">
-            { discard_question }
-            if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
+        <FormDialog title={title} name="group" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <Field label={tr.t("group.name")} id="group-name" required=true error={error_of("name")}>
                 <input class="input" id="group-name" data-testid="group-name" maxlength="100" value={form.name.clone()}
                     oninput={on_input(set(|f, v| f.name = v))} />
@@ -326,6 +314,6 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                 <input class="input" type="number" min="0" id="group-rpm" data-testid="group-rpm" value={form.requests_per_minute.clone()}
                     placeholder={tr.t("group.rpm_default")} oninput={on_input(set(|f, v| f.requests_per_minute = v))} />
             </Field>
-        </Dialog>
+        </FormDialog>
     }
 }

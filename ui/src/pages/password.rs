@@ -9,9 +9,8 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::LoginResult;
-use crate::components::dialog::{Dialog, use_close_guard};
+use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, on_input};
-use crate::components::misc::Alert;
 use crate::context::use_app;
 use crate::session::Session;
 
@@ -45,8 +44,7 @@ pub fn PasswordDialog(props: &PasswordDialogProps) -> Html {
             app.clone(),
         );
         let on_close = props.on_close.clone();
-        Callback::from(move |e: SubmitEvent| {
-            e.prevent_default();
+        Callback::from(move |_: ()| {
             if *busy {
                 return;
             }
@@ -105,11 +103,6 @@ pub fn PasswordDialog(props: &PasswordDialogProps) -> Html {
         })
     };
     let dirty = !old.is_empty() || !new.is_empty() || !again.is_empty();
-    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
-    let close = {
-        let request_close = request_close.clone();
-        Callback::from(move |_: MouseEvent| request_close.emit(()))
-    };
     let input = |id: &'static str,
                  field: &'static str,
                  label: &'static str,
@@ -130,27 +123,13 @@ pub fn PasswordDialog(props: &PasswordDialogProps) -> Html {
             </Field>
         }
     };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close} data-testid="password-cancel">{ tr.t("common.cancel") }</button>
-            <button type="submit" form="password-form" class="btn btn-primary" disabled={*busy} data-testid="password-save">
-                if *busy { <span class="spinner"></span> }
-                { tr.t("common.save") }
-            </button>
-        </>
-    };
     html! {
-        <Dialog title={tr.t("password.title")} on_close={request_close} size="sm" {footer} testid="password-dialog">
-            { discard_question }
-            if let Some(message) = (*banner).clone() {
-                <Alert testid="password-error">{ message }</Alert>
-            }
-            <form id="password-form" onsubmit={save}>
-                { input("password-old", "old_password", "password.old", &old) }
-                { input("password-new", "new_password", "password.new", &new) }
-                { input("password-confirm", "confirm_password", "password.confirm", &again) }
-                <p class="muted small">{ tr.t("password.hint") }</p>
-            </form>
-        </Dialog>
+        <FormDialog title={tr.t("password.title")} name="password" size="sm" {dirty} busy={*busy}
+            banner={(*banner).clone()} on_save={save} on_close={props.on_close.clone()}>
+            { input("password-old", "old_password", "password.old", &old) }
+            { input("password-new", "new_password", "password.new", &new) }
+            { input("password-confirm", "confirm_password", "password.confirm", &again) }
+            <p class="muted small">{ tr.t("password.hint") }</p>
+        </FormDialog>
     }
 }

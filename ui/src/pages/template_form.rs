@@ -8,9 +8,8 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::TemplateView;
-use crate::components::dialog::{Dialog, use_close_guard};
+use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, Switch, on_input, on_textarea};
-use crate::components::misc::Alert;
 use crate::context::use_app;
 use crate::template::{self, Segment};
 
@@ -62,7 +61,7 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
         let on_saved = props.on_saved.clone();
         let id = props.template.as_ref().map(|t| t.id);
         let config_id = props.config_id;
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let mut problems = HashMap::new();
             if name.trim().is_empty() {
                 problems.insert(
@@ -167,20 +166,6 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
         || *content != initial.template_content
         || *description != initial.description.clone().unwrap_or_default()
         || *active != initial.is_active;
-    let (request_close, discard_question) = use_close_guard(dirty, props.on_close.clone());
-    let close = {
-        let request_close = request_close.clone();
-        Callback::from(move |_: MouseEvent| request_close.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="template-save" id="template-save">
-                if *busy { <span class="spinner"></span> }
-                { tr.t("common.save") }
-            </button>
-        </>
-    };
     let clear = |handle: UseStateHandle<String>| {
         let errors = errors.clone();
         Callback::from(move |v: String| {
@@ -197,11 +182,8 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
     };
 
     html! {
-        <Dialog title={title} on_close={request_close} size="xl" {footer} testid="template-dialog">
-            { discard_question }
-            if let Some(message) = (*banner).clone() {
-                <Alert testid="template-error">{ message }</Alert>
-            }
+        <FormDialog title={title} name="template" size="xl" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <div class="template-editor">
                 <div class="template-fields">
                     <Field label={tr.t("template.name")} id="template-name" required=true error={error_of("template_name")} class="stacked">
@@ -240,6 +222,6 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
                     <pre class="pre preview" data-testid="template-preview">{ preview }</pre>
                 </div>
             </div>
-        </Dialog>
+        </FormDialog>
     }
 }
