@@ -750,7 +750,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("code.never", "永久有效", "Never"),
     ("code.expired", "已过期", "Expired"),
-    ("code.last_used", "最后激活", "Last activated"),
+    ("code.last_used", "最后使用", "Last used"),
+    // A code is "used" once, to activate a client; the client's calls do not touch it.
+    ("code.last_activated", "最后激活", "Last activated"),
     ("code.note", "备注", "Note"),
     ("code.copied", "已复制激活码 {code}", "Copied {code}"),
     (

@@ -197,7 +197,7 @@ pub fn CodesPage() -> Html {
                             <th>{ tr.t("logs.group") }</th>
                             <th>{ tr.t("common.status") }</th>
                             <th>{ tr.t("code.expires") }</th>
-                            <th>{ tr.t("code.last_used") }</th>
+                            <th>{ tr.t("code.last_activated") }</th>
                             <th>{ tr.t("code.note") }</th>
                             <th>{ tr.t("common.created_at") }</th>
                             <th>{ tr.t("common.actions") }</th>

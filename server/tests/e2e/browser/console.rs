@@ -539,6 +539,15 @@ async fn config_form_errors_copy_and_search() {
         assert_eq!(copied["model"], MODEL);
         assert_eq!(copied["system_prompt"], super::SYSTEM);
 
+        ui.step("code-column");
+        ui.click("nav-codes").await;
+        ui.find("codes-page").await;
+        let head = ui.text_css("[data-testid=\"codes-page\"] thead").await;
+        assert!(
+            head.contains("最后激活") && !head.contains("最后使用"),
+            "{head}"
+        );
+
         ui.step("own-row");
         ui.click("nav-users").await;
         ui.wait_text("user-row-1", &["admin"]).await;
