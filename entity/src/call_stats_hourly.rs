@@ -1,4 +1,4 @@
-//! Call totals per local hour, config and group: what statistics read, and what survives
+//! Call totals per local hour, config, group and currency: what statistics read, and what survives
 //! the purge of old call records.
 
 use sea_orm::entity::prelude::*;
@@ -17,6 +17,9 @@ pub struct Model {
     /// 0 when the caller had no group (an admin's test call).
     #[sea_orm(primary_key, auto_increment = false)]
     pub group_id: i32,
+    /// What `cost` is in: totals are kept per currency, never added across them.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub currency: String,
     pub config_name: String,
     pub calls: i64,
     pub success_calls: i64,

@@ -33,6 +33,8 @@ pub struct Model {
     /// True when the upstream sent no usage and the tokens were counted locally.
     pub tokens_estimated: bool,
     pub cost: f64,
+    /// The config's currency when the call was made: what `cost` is in.
+    pub currency: String,
     pub retry_count: i32,
     pub is_stream: bool,
     pub call_time: DateTimeUtc,

@@ -25,6 +25,7 @@ mod m20261130_000034_create_config_key_states;
 mod m20261130_000035_config_circuit_breaker;
 mod m20261130_000036_group_cost_budgets;
 mod m20261130_000037_create_rate_limits;
+mod m20261130_000040_call_currency;
 mod timestamps;
 
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000035_config_circuit_breaker::Migration),
             Box::new(m20261130_000036_group_cost_budgets::Migration),
             Box::new(m20261130_000037_create_rate_limits::Migration),
+            Box::new(m20261130_000040_call_currency::Migration),
         ]
     }
 }

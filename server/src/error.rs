@@ -57,6 +57,13 @@ pub enum AppError {
     ModelNotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique is taken (a config's or group's name …); `field` lets
+    /// the form show it in place.
+    #[error("{message}")]
+    Taken {
+        field: &'static str,
+        message: String,
+    },
     /// The target exists but may not be used now (disabled config or template).
     #[error("{0}")]
     Unavailable(String),
@@ -160,7 +167,7 @@ impl AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ConfigNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) | Self::Unavailable(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Taken { .. } | Self::Unavailable(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(UpstreamFailure::Timeout) => StatusCode::GATEWAY_TIMEOUT,
@@ -201,7 +208,7 @@ impl AppError {
             Self::ConfigNotAllowed => "CONFIG_NOT_ALLOWED",
             Self::NotFound(_) => "NOT_FOUND",
             Self::ModelNotFound(_) => "MODEL_NOT_FOUND",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::Taken { .. } => "CONFLICT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::TooManyRequests { code, .. } => code,
             Self::Upstream(UpstreamFailure::RateLimited { .. }) => "UPSTREAM_RATE_LIMITED",
@@ -217,7 +224,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Validation { field, .. } => Some(field),
-            Self::Unsupported { field, .. } => Some(field),
+            Self::Unsupported { field, .. } | Self::Taken { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -255,7 +262,8 @@ pub struct ErrorBody {
     pub code: String,
     /// A Chinese sentence that may be shown to the user as it is.
     pub message: String,
-    /// For `VALIDATION_FAILED` and `UNSUPPORTED_FEATURE`: the request field at fault.
+    /// For `VALIDATION_FAILED`, `UNSUPPORTED_FEATURE` and a `CONFLICT` over a taken name:
+    /// the request field at fault.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -443,6 +451,14 @@ mod tests {
             (AppError::Forbidden, 403, "FORBIDDEN"),
             (AppError::NotFound("配置"), 404, "NOT_FOUND"),
             (AppError::Conflict("配置名称已存在".into()), 409, "CONFLICT"),
+            (
+                AppError::Taken {
+                    field: "name",
+                    message: "配置名称已存在".into(),
+                },
+                409,
+                "CONFLICT",
+            ),
             (
                 AppError::Upstream(UpstreamFailure::Timeout),
                 504,

@@ -5,18 +5,20 @@
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
+use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::api::Api;
+use crate::api::models::Me;
 use crate::components::layout::Layout;
 use crate::components::toast::Toasts;
 use crate::context::{AppCtx, Notice, NoticeKind};
 use crate::i18n::{Lang, Tr};
 use crate::pages::{
-    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, groups::GroupsPage,
-    login::LoginPage, logs::LogsPage, notice::NoAccessPage, notice::NotFoundPage, stats::StatsPage,
-    users::UsersPage,
+    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
+    groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
+    notice::NotFoundPage, stats::StatsPage, users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -65,12 +67,14 @@ fn initial_lang() -> Lang {
 #[component]
 pub fn App() -> Html {
     let lang = use_state(initial_lang);
-    let session =
-        use_state(|| platform::session_get(SESSION_KEY).and_then(|s| Session::from_json(&s)));
+    let session = use_state(|| {
+        platform::local_get(SESSION_KEY).and_then(|s| Session::restore(&s, platform::now_ms()))
+    });
     // i18n key of the message the login page shows first.
     let flash = use_state(|| None::<&'static str>);
     let toasts = use_reducer(Toasted::default);
-    let tz = use_memo((), |_| platform::tz_offset_min());
+    // The server's zone, asked once per sign-in; the browser's offset stands in until then.
+    let zone = use_state(|| (platform::tz_offset_min(), AttrValue::default()));
 
     {
         let lang = *lang;
@@ -81,10 +85,25 @@ pub fn App() -> Html {
         });
     }
 
+    // Another tab signed in, changed the password (a new token) or signed out.
+    {
+        let (session, flash) = (session.clone(), flash.clone());
+        use_effect_with((), move |_| {
+            let watch = platform::watch_local(SESSION_KEY, move |value| {
+                let next = value.and_then(|s| Session::restore(&s, platform::now_ms()));
+                if next.is_none() {
+                    flash.set(Some("auth.logged_out"));
+                }
+                session.set(next);
+            });
+            move || drop(watch)
+        });
+    }
+
     let on_expired = {
         let (session, flash) = (session.clone(), flash.clone());
         use_callback((), move |_: (), _| {
-            platform::session_remove(SESSION_KEY);
+            platform::local_remove(SESSION_KEY);
             session.set(None);
             flash.set(Some("auth.expired"));
         })
@@ -92,7 +111,7 @@ pub fn App() -> Html {
     let login = {
         let (session, flash) = (session.clone(), flash.clone());
         use_callback((), move |new: Session, _| {
-            platform::session_set(SESSION_KEY, &new.to_json());
+            platform::local_set(SESSION_KEY, &new.to_json());
             flash.set(None);
             session.set(Some(new));
         })
@@ -100,7 +119,7 @@ pub fn App() -> Html {
     let logout = {
         let (session, flash) = (session.clone(), flash.clone());
         use_callback((), move |_: (), _| {
-            platform::session_remove(SESSION_KEY);
+            platform::local_remove(SESSION_KEY);
             flash.set(Some("auth.logged_out"));
             session.set(None);
         })
@@ -143,9 +162,24 @@ pub fn App() -> Html {
         let on_expired = on_expired.clone();
         use_memo(token, move |token| Api::new(token.clone(), on_expired))
     };
+    {
+        let (api, zone) = ((*api).clone(), zone.clone());
+        use_effect_with(api, move |api| {
+            if api.has_token() {
+                let api = api.clone();
+                spawn_local(async move {
+                    if let Ok(me) = api.get::<Me>("/api/auth/me").await {
+                        zone.set((me.utc_offset_minutes, me.time_zone.into()));
+                    }
+                });
+            }
+            || ()
+        });
+    }
     let ctx = AppCtx {
         tr: Tr(*lang),
-        tz: *tz,
+        tz: zone.0,
+        tz_name: zone.1.clone(),
         session: (*session).clone(),
         api: (*api).clone(),
         set_lang,
@@ -188,7 +222,8 @@ fn Page(props: &PageProps) -> Html {
         return html! { <Layout route={props.route}><NoAccessPage /></Layout> };
     }
     let page = match props.route {
-        Route::Home | Route::Configs | Route::Login => html! { <ConfigsPage /> },
+        Route::Home => html! { <DashboardPage /> },
+        Route::Configs | Route::Login => html! { <ConfigsPage /> },
         Route::Logs => html! { <LogsPage /> },
         Route::Stats => html! { <StatsPage /> },
         Route::Groups => html! { <GroupsPage /> },

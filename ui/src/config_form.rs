@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::models::ConfigView;
 use crate::format::plain_number;
-use crate::forms::{self, FieldError};
+use crate::forms::{self, Checks, FieldError};
 use crate::providers;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,8 @@ pub const MAX_TOKENS: (f64, f64, f64) = (1.0, 32000.0, 1.0);
 pub const TEMPERATURE: (f64, f64, f64) = (0.0, 2.0, 0.01);
 pub const TOP_P: (f64, f64, f64) = (0.0, 1.0, 0.01);
 pub const PENALTY: (f64, f64, f64) = (-2.0, 2.0, 0.01);
+/// Prices per million tokens (no slider: the bounds only).
+const PRICE: (f64, f64, f64) = (0.0, 1_000_000.0, 0.0001);
 
 impl Default for ConfigForm {
     /// The requirements' defaults, for a new config.
@@ -94,55 +96,54 @@ impl ConfigForm {
         self.provider = provider.to_string();
     }
 
-    /// The body of `POST` (creating, `has_key = false`) or `PUT` (editing).
+    /// The body of `POST` (creating, `has_key = false`) or `PUT` (editing), or every plain
+    /// mistake at once (in form order), so the form marks them all.
     /// Editing with the key left empty omits `api_key`, so the stored key stays.
-    pub fn to_body(&self, editing: bool) -> Result<Value, FieldError> {
+    pub fn to_body(&self, editing: bool) -> Result<Value, Vec<FieldError>> {
         let mut body = Map::new();
-        body.insert(
-            "name".into(),
-            json!(forms::required("name", "config.name", &self.name)?),
-        );
+        let mut checks = Checks::default();
+        if let Some(name) = checks.check(forms::required("name", "config.name", &self.name)) {
+            body.insert("name".into(), json!(name));
+        }
         body.insert("provider".into(), json!(self.provider));
         let url = self.api_url.trim();
         if url.is_empty() {
             if self.provider == "custom" || editing {
-                return Err(FieldError::new(
+                checks.fail(FieldError::new(
                     "api_url",
                     "config.api_url",
                     "form.required",
                 ));
             }
+        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+            checks.fail(FieldError::new("api_url", "config.api_url", "form.url"));
         } else {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(FieldError::new("api_url", "config.api_url", "form.url"));
-            }
             body.insert("api_url".into(), json!(url));
         }
         let key = self.api_key.trim();
         if !key.is_empty() {
             body.insert("api_key".into(), json!(key));
         } else if !editing {
-            return Err(FieldError::new(
+            checks.fail(FieldError::new(
                 "api_key",
                 "config.api_key",
                 "form.required",
             ));
         }
-        body.insert(
-            "model".into(),
-            json!(forms::required("model", "config.model", &self.model)?),
-        );
+        if let Some(model) = checks.check(forms::required("model", "config.model", &self.model)) {
+            body.insert("model".into(), json!(model));
+        }
         let (lo, hi, _) = MAX_TOKENS;
-        body.insert(
-            "max_tokens".into(),
-            json!(forms::int_in(
-                "max_tokens",
-                "config.max_tokens",
-                &self.max_tokens,
-                lo as i64,
-                hi as i64
-            )?),
+        let max_tokens = forms::int_in(
+            "max_tokens",
+            "config.max_tokens",
+            &self.max_tokens,
+            lo as i64,
+            hi as i64,
         );
+        if let Some(value) = checks.check(max_tokens) {
+            body.insert("max_tokens".into(), json!(value));
+        }
         let floats = [
             (
                 "temperature",
@@ -163,12 +164,23 @@ impl ConfigForm {
                 &self.presence_penalty,
                 PENALTY,
             ),
+            (
+                "input_price",
+                "config.input_price",
+                &self.input_price,
+                PRICE,
+            ),
+            (
+                "output_price",
+                "config.output_price",
+                &self.output_price,
+                PRICE,
+            ),
         ];
         for (field, label, value, (lo, hi, _)) in floats {
-            body.insert(
-                field.into(),
-                json!(forms::float_in(field, label, value, lo, hi)?),
-            );
+            if let Some(value) = checks.check(forms::float_in(field, label, value, lo, hi)) {
+                body.insert(field.into(), json!(value));
+            }
         }
         body.insert("reasoning_model".into(), json!(self.reasoning_model));
         let prompt = self.system_prompt.trim();
@@ -176,52 +188,27 @@ impl ConfigForm {
             // On update an empty prompt clears the stored one.
             body.insert("system_prompt".into(), json!(prompt));
         }
-        body.insert(
-            "timeout_seconds".into(),
-            json!(forms::int_in(
+        let ints = [
+            (
                 "timeout_seconds",
                 "config.timeout",
                 &self.timeout_seconds,
                 1,
-                600
-            )?),
-        );
-        body.insert(
-            "max_retries".into(),
-            json!(forms::int_in(
-                "max_retries",
-                "config.retries",
-                &self.max_retries,
-                0,
-                10
-            )?),
-        );
-        body.insert(
-            "input_price".into(),
-            json!(forms::float_in(
-                "input_price",
-                "config.input_price",
-                &self.input_price,
-                0.0,
-                1_000_000.0
-            )?),
-        );
-        body.insert(
-            "output_price".into(),
-            json!(forms::float_in(
-                "output_price",
-                "config.output_price",
-                &self.output_price,
-                0.0,
-                1_000_000.0
-            )?),
-        );
-        body.insert(
-            "currency".into(),
-            json!(forms::required("currency", "config.currency", &self.currency)?.to_uppercase()),
-        );
+                600,
+            ),
+            ("max_retries", "config.retries", &self.max_retries, 0, 10),
+        ];
+        for (field, label, value, lo, hi) in ints {
+            if let Some(value) = checks.check(forms::int_in(field, label, value, lo, hi)) {
+                body.insert(field.into(), json!(value));
+            }
+        }
+        let currency = forms::required("currency", "config.currency", &self.currency);
+        if let Some(currency) = checks.check(currency) {
+            body.insert("currency".into(), json!(currency.to_uppercase()));
+        }
         body.insert("is_active".into(), json!(self.is_active));
-        Ok(Value::Object(body))
+        checks.finish(Value::Object(body))
     }
 }
 
@@ -236,6 +223,26 @@ mod tests {
             model: "gpt-4".into(),
             ..ConfigForm::default()
         }
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let form = ConfigForm {
+            temperature: "9".into(),
+            max_retries: "x".into(),
+            ..ConfigForm::default()
+        };
+        let fields: Vec<&str> = form
+            .to_body(false)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["name", "api_key", "model", "temperature", "max_retries"]
+        );
     }
 
     #[test]
@@ -260,7 +267,7 @@ mod tests {
     fn a_new_config_needs_a_key_but_an_edit_keeps_the_stored_one() {
         let mut form = filled();
         form.api_key = "  ".into();
-        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("api_key"));
+        assert_eq!(form.to_body(false).map_err(|e| e[0].field), Err("api_key"));
         let body = form.to_body(true).unwrap_or_default();
         assert!(body.get("api_key").is_none());
         assert_eq!(body["system_prompt"], "");
@@ -270,20 +277,26 @@ mod tests {
     fn names_the_field_at_fault() {
         let mut form = filled();
         form.temperature = "2.5".into();
-        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("temperature"));
+        assert_eq!(
+            form.to_body(false).map_err(|e| e[0].field),
+            Err("temperature")
+        );
         let mut form = filled();
         form.max_tokens = "abc".into();
-        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("max_tokens"));
+        assert_eq!(
+            form.to_body(false).map_err(|e| e[0].field),
+            Err("max_tokens")
+        );
         let mut form = filled();
         form.set_provider("custom");
         assert_eq!(form.api_url, "");
-        assert_eq!(form.to_body(false).map_err(|e| e.field), Err("api_url"));
+        assert_eq!(form.to_body(false).map_err(|e| e[0].field), Err("api_url"));
         form.api_url = "ftp://x".into();
-        assert_eq!(form.to_body(false).map_err(|e| e.key), Err("form.url"));
+        assert_eq!(form.to_body(false).map_err(|e| e[0].key), Err("form.url"));
         let mut form = filled();
         form.timeout_seconds = "601".into();
         assert_eq!(
-            form.to_body(false).map_err(|e| e.field),
+            form.to_body(false).map_err(|e| e[0].field),
             Err("timeout_seconds")
         );
     }

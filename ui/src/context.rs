@@ -22,8 +22,11 @@ pub struct Notice {
 #[derive(Clone, PartialEq, Default)]
 pub struct AppCtx {
     pub tr: Tr,
-    /// The browser's offset from UTC in minutes east, for showing timestamps.
+    /// The server's offset from UTC in minutes east: every time is shown in the server's
+    /// zone, as its statistics, quotas and CSV count days (the browser's until it is known).
     pub tz: i64,
+    /// The server's zone name (`Asia/Shanghai`); empty until known.
+    pub tz_name: AttrValue,
     pub session: Option<Session>,
     pub api: Api,
     pub set_lang: Callback<crate::i18n::Lang>,
@@ -54,7 +57,12 @@ impl AppCtx {
         }
     }
 
-    /// A timestamp in local time.
+    /// Today's day number in the server's zone.
+    pub fn today(&self) -> i64 {
+        crate::dates::day_at(crate::platform::now_ms(), self.tz)
+    }
+
+    /// A timestamp in the server's zone.
     pub fn datetime(&self, text: &str) -> String {
         crate::dates::datetime(text, self.tz)
     }

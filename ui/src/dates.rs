@@ -160,9 +160,32 @@ pub fn is_past(text: &str, now_ms: f64) -> bool {
         .is_some_and(|instant| (instant.seconds as f64) * 1000.0 < now_ms)
 }
 
+/// The day number (days since 1970-01-01) of an instant in a zone `offset_min` east of UTC.
+pub fn day_at(ms: f64, offset_min: i64) -> i64 {
+    ((ms + offset_min as f64 * 60_000.0) / 86_400_000.0).floor() as i64
+}
+
+/// `UTC+08:00`, `UTC-03:30`.
+pub fn utc_offset(offset_min: i64) -> String {
+    let sign = if offset_min < 0 { '-' } else { '+' };
+    let minutes = offset_min.abs();
+    format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_offsets_in_a_zone() {
+        // 2026-11-29T17:00:00Z is already the 30th in Shanghai.
+        let ms = 1_795_971_600_000.0;
+        assert_eq!(ymd(day_at(ms, 0)), "2026-11-29");
+        assert_eq!(ymd(day_at(ms, 480)), "2026-11-30");
+        assert_eq!(utc_offset(480), "UTC+08:00");
+        assert_eq!(utc_offset(-210), "UTC-03:30");
+        assert_eq!(utc_offset(0), "UTC+00:00");
+    }
 
     #[test]
     fn civil_round_trip() {

@@ -1,4 +1,6 @@
-//! Number, duration, percentage and cost formatting for tables and cards.
+//! Number, duration, percentage and money formatting for tables and cards.
+
+use crate::api::models::Money;
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: i64) -> String {
@@ -84,6 +86,40 @@ pub fn cost(value: f64) -> String {
     text
 }
 
+/// The sign of a well-known currency.
+fn symbol(currency: &str) -> Option<&'static str> {
+    Some(match currency {
+        "CNY" | "RMB" => "¥",
+        "USD" => "$",
+        "EUR" => "€",
+        "GBP" => "£",
+        "HKD" => "HK$",
+        _ => return None,
+    })
+}
+
+/// An amount with its currency: `¥1.91`, `$0.145`, `12.00 JPY`.
+pub fn money(amount: f64, currency: &str) -> String {
+    match symbol(currency) {
+        Some(sign) if amount < 0.0 => format!("-{sign}{}", cost(-amount)),
+        Some(sign) => format!("{sign}{}", cost(amount)),
+        None if currency.is_empty() => cost(amount),
+        None => format!("{} {currency}", cost(amount)),
+    }
+}
+
+/// Amounts in several currencies, each with its own sign, never added: `¥1.91 + $0.145`.
+pub fn moneys(costs: &[Money]) -> String {
+    if costs.is_empty() {
+        return cost(0.0);
+    }
+    costs
+        .iter()
+        .map(|m| money(m.amount, &m.currency))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
 /// A price per million tokens as typed in the form (no forced decimals).
 pub fn plain_number(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
@@ -128,6 +164,25 @@ pub fn opt_thousands(n: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_keeps_its_currency() {
+        assert_eq!(money(1.91, "CNY"), "¥1.91");
+        assert_eq!(money(0.145, "USD"), "$0.145");
+        assert_eq!(money(12.0, "JPY"), "12.00 JPY");
+        let both = [
+            Money {
+                currency: "CNY".into(),
+                amount: 1.91,
+            },
+            Money {
+                currency: "USD".into(),
+                amount: 0.145,
+            },
+        ];
+        assert_eq!(moneys(&both), "¥1.91 + $0.145");
+        assert_eq!(moneys(&[]), "0.00");
+    }
 
     #[test]
     fn groups_thousands() {

@@ -1,6 +1,9 @@
 //! Checks of typed form values. The server has the last word (its 422 names the field);
 //! these only catch what is plainly wrong before sending.
 
+use std::collections::HashMap;
+
+use crate::api::ApiError;
 use crate::i18n::Tr;
 
 /// A message for one form field.
@@ -35,6 +38,65 @@ impl FieldError {
                 ("max", &self.max),
             ],
         )
+    }
+}
+
+/// Every plain mistake of a form at once: checks keep their errors here instead of
+/// stopping at the first, so the form marks all of them.
+#[derive(Debug, Default)]
+pub struct Checks {
+    errors: Vec<FieldError>,
+}
+
+impl Checks {
+    /// The checked value; on a mistake None, and the error kept.
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.errors.push(err);
+                None
+            }
+        }
+    }
+
+    pub fn fail(&mut self, err: FieldError) {
+        self.errors.push(err);
+    }
+
+    /// `value` when nothing failed, else every error in form order.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.errors)
+        }
+    }
+}
+
+/// Field errors as a form shows them: the first message of each field.
+pub fn by_field(errors: &[FieldError], tr: Tr) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for err in errors {
+        out.entry(err.field.to_string())
+            .or_insert_with(|| err.message(tr));
+    }
+    out
+}
+
+/// Where a failed save's error is shown: at its field when the form shows that field (and
+/// then only there, never twice), else in the form's banner. A 401 shows nowhere: the
+/// login page says it. Returns the field errors and the banner.
+pub fn place_error(
+    err: &ApiError,
+    tr: Tr,
+    fields: &[&str],
+) -> (HashMap<String, String>, Option<String>) {
+    let message = err.display(tr);
+    match err.field().filter(|f| fields.contains(f)) {
+        Some(field) => (HashMap::from([(field.to_string(), message)]), None),
+        None if err.is_unauthorized() => (HashMap::new(), None),
+        None => (HashMap::new(), Some(message)),
     }
 }
 

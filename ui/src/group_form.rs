@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::api::models::GroupView;
-use crate::forms::{self, FieldError};
+use crate::forms::{self, Checks, FieldError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupForm {
@@ -29,12 +29,13 @@ impl GroupForm {
         }
     }
 
-    pub fn to_body(&self, original: Option<&GroupView>) -> Result<Value, FieldError> {
+    /// The request body, or every mistake at once.
+    pub fn to_body(&self, original: Option<&GroupView>) -> Result<Value, Vec<FieldError>> {
         let mut body = Map::new();
-        body.insert(
-            "name".into(),
-            json!(forms::required("name", "group.name", &self.name)?),
-        );
+        let mut checks = Checks::default();
+        if let Some(name) = checks.check(forms::required("name", "group.name", &self.name)) {
+            body.insert("name".into(), json!(name));
+        }
         body.insert("description".into(), json!(self.description.trim()));
         let limits = [
             (
@@ -61,18 +62,18 @@ impl GroupForm {
         ];
         let mut cleared = Vec::new();
         for (field, label, value, max, before) in limits {
-            match forms::optional_count(field, label, value, max)? {
-                Some(limit) => {
+            match checks.check(forms::optional_count(field, label, value, max)) {
+                Some(Some(limit)) => {
                     body.insert(field.into(), json!(limit));
                 }
-                None if before.is_some() => cleared.push(field),
-                None => {}
+                Some(None) if before.is_some() => cleared.push(field),
+                _ => {}
             }
         }
         if !cleared.is_empty() {
             body.insert("clear_limits".into(), json!(cleared));
         }
-        Ok(Value::Object(body))
+        checks.finish(Value::Object(body))
     }
 }
 
@@ -118,10 +119,10 @@ mod tests {
             ..GroupForm::default()
         };
         assert_eq!(
-            form.to_body(None).map_err(|e| e.field),
+            form.to_body(None).map_err(|e| e[0].field),
             Err("requests_per_minute")
         );
         let form = GroupForm::default();
-        assert_eq!(form.to_body(None).map_err(|e| e.field), Err("name"));
+        assert_eq!(form.to_body(None).map_err(|e| e[0].field), Err("name"));
     }
 }

@@ -2,6 +2,7 @@
 //! arrive after a newer request, and keeps the error to show in place.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
@@ -9,6 +10,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::ApiError;
+use crate::api::models::GroupUsage;
 use crate::context::use_app;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,4 +110,41 @@ pub fn use_version() -> (u32, Callback<()>) {
         Callback::from(move |_: ()| dispatcher.dispatch(()))
     });
     (counter.0, (*bump).clone())
+}
+
+/// Today's and this month's usage of each group in `ids` (one request per group, as the
+/// server answers per group), with the first error if any failed.
+#[hook]
+pub fn use_group_usage(ids: Vec<i32>) -> (HashMap<i32, GroupUsage>, Option<ApiError>) {
+    let app = use_app();
+    let usage = use_state(HashMap::<i32, GroupUsage>::new);
+    let error = use_state(|| None::<ApiError>);
+    {
+        let (usage, error) = (usage.clone(), error.clone());
+        use_effect_with(ids, move |ids| {
+            let ids = ids.clone();
+            spawn_local(async move {
+                let mut found = HashMap::new();
+                let mut first_error = None;
+                for id in ids {
+                    match app
+                        .api
+                        .get::<GroupUsage>(&format!("/api/admin/groups/{id}/usage"))
+                        .await
+                    {
+                        Ok(u) => {
+                            found.insert(id, u);
+                        }
+                        Err(err) => {
+                            first_error.get_or_insert(err);
+                        }
+                    }
+                }
+                usage.set(found);
+                error.set(first_error);
+            });
+            || ()
+        });
+    }
+    ((*usage).clone(), (*error).clone())
 }

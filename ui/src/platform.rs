@@ -1,34 +1,14 @@
 //! The few browser calls the app needs (storage, clock, clipboard, file download), in one
 //! place so the logic modules stay free of `web-sys`.
 
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
-fn session_storage() -> Option<web_sys::Storage> {
-    window()?.session_storage().ok().flatten()
-}
-
 fn local_storage() -> Option<web_sys::Storage> {
     window()?.local_storage().ok().flatten()
-}
-
-pub fn session_get(key: &str) -> Option<String> {
-    session_storage()?.get_item(key).ok().flatten()
-}
-
-pub fn session_set(key: &str, value: &str) {
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(key, value);
-    }
-}
-
-pub fn session_remove(key: &str) {
-    if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(key);
-    }
 }
 
 pub fn local_get(key: &str) -> Option<String> {
@@ -41,6 +21,48 @@ pub fn local_set(key: &str, value: &str) {
     }
 }
 
+pub fn local_remove(key: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+/// Listens for another tab changing `key` in localStorage (the browser tells every other
+/// tab of the same origin); `on_change` gets the new value, None when removed. Listening
+/// stops when the returned guard is dropped.
+pub fn watch_local(
+    key: &'static str,
+    on_change: impl Fn(Option<String>) + 'static,
+) -> Option<Watch> {
+    let window = window()?;
+    let closure =
+        Closure::<dyn Fn(web_sys::StorageEvent)>::new(move |event: web_sys::StorageEvent| {
+            // A null key is `localStorage.clear()`: every key is gone, this one too.
+            match event.key() {
+                Some(changed) if changed != key => {}
+                _ => on_change(event.new_value()),
+            }
+        });
+    window
+        .add_event_listener_with_callback("storage", closure.as_ref().unchecked_ref())
+        .ok()?;
+    Some(Watch { window, closure })
+}
+
+/// A storage listener, removed when dropped.
+pub struct Watch {
+    window: web_sys::Window,
+    closure: Closure<dyn Fn(web_sys::StorageEvent)>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self
+            .window
+            .remove_event_listener_with_callback("storage", self.closure.as_ref().unchecked_ref());
+    }
+}
+
 /// Milliseconds since the epoch.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -49,12 +71,6 @@ pub fn now_ms() -> f64 {
 /// The browser's offset from UTC in minutes east (UTC+8 → 480).
 pub fn tz_offset_min() -> i64 {
     -(js_sys::Date::new_0().get_timezone_offset() as i64)
-}
-
-/// Today's day number (days since 1970-01-01) in local time.
-pub fn today() -> i64 {
-    let local_ms = now_ms() + tz_offset_min() as f64 * 60_000.0;
-    (local_ms / 86_400_000.0).floor() as i64
 }
 
 pub fn set_document_lang(lang: &str) {

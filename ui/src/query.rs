@@ -15,6 +15,50 @@ pub fn encode(value: &str) -> String {
     out
 }
 
+/// Reverses [`encode`] (and a form's `+` for a space); bytes that are not valid UTF-8
+/// become U+FFFD rather than failing.
+pub fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| {
+            bytes
+                .get(at..at + 2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        };
+        match bytes[i] {
+            b'%' if hex(i + 1).is_some() => {
+                out.extend(hex(i + 1));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `key=value` pairs of a query string (`?` optional), decoded.
+pub fn parse(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
 /// `path?k=v&…` with empty values left out.
 pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     let query: Vec<String> = pairs
@@ -45,7 +89,36 @@ pub struct LogFilter {
 pub const PAGE_SIZES: [u32; 4] = [10, 20, 50, 100];
 
 impl LogFilter {
-    fn pairs(&self) -> Vec<(&'static str, String)> {
+    /// The filters of a logs-page address (the page writes them there, links bring them).
+    pub fn from_query(query: &str) -> Self {
+        let mut filter = Self::default();
+        for (key, value) in parse(query) {
+            let slot = match key.as_str() {
+                "config_id" => &mut filter.config_id,
+                "group_id" => &mut filter.group_id,
+                "activation_code" => &mut filter.activation_code,
+                "api_key_id" => &mut filter.api_key_id,
+                "status" => &mut filter.status,
+                "start_date" => &mut filter.start_date,
+                "end_date" => &mut filter.end_date,
+                "q" => &mut filter.q,
+                _ => continue,
+            };
+            *slot = value;
+        }
+        filter
+    }
+
+    /// The logs page's own address query for these filters and `page` (1 left out).
+    pub fn page_query(&self, page: u32) -> String {
+        let mut pairs = self.pairs();
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        with_query("", &pairs)
+    }
+
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
             ("config_id", self.config_id.clone()),
             ("group_id", self.group_id.clone()),
@@ -58,11 +131,13 @@ impl LogFilter {
         ]
     }
 
-    /// `GET /api/admin/llm/logs` for one page.
+    /// `GET /api/admin/llm/logs` for one page, with the totals of every match (the
+    /// cards), so cards and table always count the same records.
     pub fn list_url(&self, page: u32, page_size: u32) -> String {
         let mut pairs = self.pairs();
         pairs.push(("page", page.max(1).to_string()));
         pairs.push(("page_size", page_size.clamp(1, 100).to_string()));
+        pairs.push(("summary", "true".into()));
         with_query("/api/admin/llm/logs", &pairs)
     }
 
@@ -160,6 +235,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn filters_go_to_the_address_and_back() {
+        let filter = LogFilter {
+            status: "error".into(),
+            q: "超时 100%".into(),
+            activation_code: "ABC-1".into(),
+            ..LogFilter::default()
+        };
+        let query = filter.page_query(3);
+        assert_eq!(
+            query,
+            "?activation_code=ABC-1&status=error&q=%E8%B6%85%E6%97%B6%20100%25&page=3"
+        );
+        assert_eq!(LogFilter::from_query(&query), filter);
+        assert_eq!(LogFilter::default().page_query(1), "");
+        assert_eq!(decode("a+b%2"), "a b%2");
+        assert_eq!(
+            parse("?log_id=7&x"),
+            vec![("log_id".into(), "7".into()), ("x".into(), String::new())]
+        );
+    }
+
+    #[test]
     fn encodes_values() {
         assert_eq!(encode("abc-_.~09"), "abc-_.~09");
         assert_eq!(encode("a b&c=d"), "a%20b%26c%3Dd");
@@ -181,7 +278,7 @@ mod tests {
         };
         assert_eq!(
             filter.list_url(2, 50),
-            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50"
+            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50&summary=true"
         );
         assert_eq!(
             filter.export_url(),
@@ -193,7 +290,7 @@ mod tests {
         );
         assert_eq!(
             LogFilter::default().list_url(0, 500),
-            "/api/admin/llm/logs?page=1&page_size=100"
+            "/api/admin/llm/logs?page=1&page_size=100&summary=true"
         );
         assert_eq!(LogFilter::default().stats_url(), "/api/admin/llm/stats");
     }

@@ -33,7 +33,8 @@ impl Route {
     /// i18n key of the page title.
     pub fn title(self) -> &'static str {
         match self {
-            Self::Home | Self::Configs => "nav.configs",
+            Self::Home => "nav.dashboard",
+            Self::Configs => "nav.configs",
             Self::Login => "login.title",
             Self::Logs => "nav.logs",
             Self::Stats => "nav.stats",

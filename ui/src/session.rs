@@ -1,4 +1,5 @@
-//! Who is signed in: the admin token (kept in sessionStorage, so it dies with the tab),
+//! Who is signed in: the token (kept in localStorage, so a bookmark, a new tab or a browser
+//! restart stays signed in until the token expires; signing out in one tab signs out all),
 //! the role from the login answer and the name typed at login.
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,12 @@ impl Session {
             .ok()
             .filter(|s| !s.token.is_empty())
     }
+
+    /// A stored session still valid at `now_ms`: an expired one is not offered, so the
+    /// login page shows at once instead of after a refused request.
+    pub fn restore(text: &str, now_ms: f64) -> Option<Self> {
+        Self::from_json(text).filter(|s| !crate::dates::is_past(&s.expires_at, now_ms))
+    }
 }
 
 pub const SESSION_KEY: &str = "llm-proxy.session";
@@ -95,5 +102,20 @@ mod tests {
             None
         );
         assert!(!session.is_admin());
+    }
+
+    #[test]
+    fn an_expired_session_is_not_restored() {
+        let session = Session {
+            token: "t".into(),
+            role: Role::Admin,
+            username: "admin".into(),
+            expires_at: "2026-11-26T10:00:00Z".into(),
+        };
+        let json = session.to_json();
+        let before = 1_795_000_000_000.0; // 2026-11-18
+        let after = 1_796_000_000_000.0; // 2026-11-29
+        assert_eq!(Session::restore(&json, before), Some(session));
+        assert_eq!(Session::restore(&json, after), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Prompt-template placeholders, with exactly the server's rule (`server/src/relay/template.rs`):
-//! `{` + identifier (`[A-Za-z_][A-Za-z0-9_]*`) + `}`; distinct names in order of first
+//! `{` + name (letters, digits and `_` of any script, not starting with a digit) + `}`,
+//! so `{对话内容}` is a variable; distinct names in order of first
 //! appearance; any other brace is literal text. Values are inserted verbatim, never re-expanded.
 
 use std::collections::HashMap;
@@ -10,6 +11,17 @@ pub enum Segment {
     Text(String),
     Value { name: String, value: String },
     Missing(String),
+}
+
+/// A name is letters, digits and `_` of any script (`{对话内容}`, `{kunde_name}`), so
+/// admins may name variables in their own language.
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A name does not start with a digit (`{1x}` and `{2}` are text).
+fn starts_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| !c.is_numeric())
 }
 
 /// Placeholder spans: byte range of `{name}` and the name.
@@ -23,13 +35,13 @@ fn placeholders(content: &str) -> Vec<(usize, usize, &str)> {
         };
         let start = pos + offset;
         let name_start = start + 1;
-        let name_len = content[name_start..]
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
+        let name_len: usize = content[name_start..]
+            .chars()
+            .take_while(|c| is_name_char(*c))
+            .map(char::len_utf8)
+            .sum();
         let end = name_start + name_len;
-        let is_identifier =
-            name_len > 0 && !bytes[name_start].is_ascii_digit() && bytes.get(end) == Some(&b'}');
+        let is_identifier = starts_name(&content[name_start..end]) && bytes.get(end) == Some(&b'}');
         if is_identifier {
             found.push((start, end + 1, &content[name_start..end]));
             pos = end + 1;
@@ -109,9 +121,17 @@ mod tests {
         let text = "你是客服，客户名叫{customer_name}。请回复：{message} {customer_name} {1x} { a } {} {json:1}";
         assert_eq!(variables(text), vec!["customer_name", "message"]);
         assert_eq!(variables("{{name}}"), vec!["name"]);
-        assert_eq!(variables("{_a1}{A}{a-b}{é}"), vec!["_a1", "A"]);
+        assert_eq!(variables("{_a1}{A}{a-b}{é}"), vec!["_a1", "A", "é"]);
         assert!(variables("no braces {").is_empty());
         assert!(variables("").is_empty());
+    }
+
+    #[test]
+    fn names_may_be_in_any_language() {
+        let text = "请总结：{对话内容}，{kunde_größe} {名字1} {1号} {对话 内容}";
+        assert_eq!(variables(text), vec!["对话内容", "kunde_größe", "名字1"]);
+        let out = render("请总结：{对话内容}", &values(&[("对话内容", "退货")]));
+        assert_eq!(out, "请总结：退货");
     }
 
     #[test]

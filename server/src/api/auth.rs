@@ -1,6 +1,6 @@
 //! `/api/auth`: admin/user sign-in and the Windows client's activation.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Offset, Utc};
 use poem::web::Data;
 use poem_openapi::{Object, OpenApi, payload::Json};
 
@@ -45,6 +45,14 @@ pub struct ActivateResult {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Changing one's own password.
+#[derive(Debug, Object)]
+pub struct ChangePassword {
+    pub old_password: String,
+    /// 8 to 128 characters, not the current one.
+    pub new_password: String,
+}
+
 #[derive(Debug, Object)]
 pub struct Me {
     pub id: i32,
@@ -52,6 +60,11 @@ pub struct Me {
     pub role: String,
     #[oai(nullable)]
     pub group_id: Option<i32>,
+    /// The server's time zone (`server.timezone`, IANA name): dates of quotas, statistics,
+    /// CSV and record times are in it, so the console shows every time in it too.
+    pub time_zone: String,
+    /// The zone's offset from UTC now, in minutes east (UTC+8 → 480).
+    pub utc_offset_minutes: i32,
 }
 
 pub struct AuthApi;
@@ -117,7 +130,7 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<ActivateRequest>,
     ) -> AppResult<Reply<ActivateResult>> {
-        let code = db::activation_codes::find_by_code(&state.db, body.activation_code.trim())
+        let code = db::activation_codes::find_typed(&state.db, &body.activation_code)
             .await?
             .ok_or(AppError::Unauthorized(AuthFailure::ActivationCodeInvalid))?;
         if !code.is_active {
@@ -144,6 +157,76 @@ impl AuthApi {
         }))
     }
 
+    /// 修改自己的密码（任何已登录账号）：需要当前密码；其他已登录的会话随即失效，返回本会话的新令牌
+    #[oai(
+        path = "/change-password",
+        method = "post",
+        operation_id = "change_password"
+    )]
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        auth: UserAuth,
+        body: Json<ChangePassword>,
+    ) -> AppResult<Reply<LoginResult>> {
+        let Principal::User { id, role, .. } = auth.0 else {
+            return Err(AppError::Forbidden);
+        };
+        let user = db::users::get(&state.db, id).await?;
+        // The same per-account backoff as sign-in: a stolen token must not make guessing
+        // the password cheap.
+        state
+            .login_limiter
+            .check_account(&user.username)
+            .map_err(|wait| AppError::TooManyRequests {
+                code: "ACCOUNT_LOCKED",
+                message: "该账号密码验证失败次数过多，请稍后再试".into(),
+                retry_after: Some(wait),
+            })?;
+        let ChangePassword {
+            old_password,
+            new_password,
+        } = body.0;
+        if new_password == old_password {
+            return Err(AppError::validation(
+                "new_password",
+                "新密码不能与当前密码相同",
+            ));
+        }
+        // Argon2 twice (check and hash): off the async workers, as at sign-in.
+        let stored = user.password_hash.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            if !password::verify(&old_password, &stored) {
+                return Ok(None);
+            }
+            password::new_hash("new_password", &new_password).map(Some)
+        })
+        .await
+        .map_err(|err| AppError::Internal(format!("password task: {err}")))?;
+        let Some(hash) = checked? else {
+            state.login_limiter.account_failed(&user.username);
+            return Err(AppError::validation("old_password", "当前密码不正确"));
+        };
+        state.login_limiter.account_succeeded(&user.username);
+        // Sets credentials_changed_at: every token issued before now is revoked.
+        let fields = db::users::UserFields::of(&user);
+        db::users::update(&state.db, id, fields, Some(hash)).await?;
+        let issued = state
+            .tokens
+            .issue_user(
+                id,
+                role,
+                Duration::hours(state.config.admin_token_hours as i64),
+            )
+            .map_err(AppError::Internal)?;
+        tracing::info!(user_id = id, "password changed by its owner");
+        Ok(ok(LoginResult {
+            token: issued.token,
+            role: role.as_str().into(),
+            expires_at: issued.expires_at,
+        }))
+    }
+
     /// 当前登录账号
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: UserAuth) -> AppResult<Reply<Me>> {
@@ -151,11 +234,15 @@ impl AuthApi {
             return Err(AppError::Forbidden);
         };
         let user = db::users::get(&state.db, id).await?;
+        let clock = state.quotas.clock();
+        let offset = clock.now().with_timezone(&clock.tz()).offset().fix();
         Ok(ok(Me {
             id: user.id,
             username: user.username,
             role: user.role,
             group_id: user.group_id,
+            time_zone: clock.tz().name().to_string(),
+            utc_offset_minutes: offset.local_minus_utc() / 60,
         }))
     }
 }

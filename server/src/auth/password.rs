@@ -7,6 +7,8 @@
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
+use crate::error::{AppError, AppResult};
+
 fn hasher() -> Argon2<'static> {
     let params = Params::new(7 * 1024, 5, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -17,6 +19,18 @@ pub fn hash(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|err| err.to_string())
+}
+
+/// A new password checked against the rules (8 to 128 characters) and hashed; `field`
+/// is the form field an error is shown at.
+pub fn new_hash(field: &'static str, password: &str) -> AppResult<String> {
+    if password.chars().count() < 8 {
+        return Err(AppError::validation(field, "密码至少需要 8 个字符"));
+    }
+    if password.chars().count() > 128 {
+        return Err(AppError::validation(field, "密码不能超过 128 个字符"));
+    }
+    hash(password).map_err(AppError::Internal)
 }
 
 /// The hash a login checks the typed password against: the account's, or for an unknown

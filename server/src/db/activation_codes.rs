@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::activation_codes::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, changes::Change, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error_at};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +37,6 @@ impl CodeFields {
     }
 }
 
-const DUPLICATE: &str = "激活码已存在，或所属分组不存在";
-
 pub async fn list(db: &Db, group_id: Option<i32>) -> AppResult<Vec<Model>> {
     let mut query = Entity::find().order_by_desc(Column::Id);
     if let Some(group_id) = group_id {
@@ -66,6 +64,21 @@ pub async fn find_by_code(db: &Db, code: &str) -> AppResult<Option<Model>> {
         .await?)
 }
 
+/// The code a person typed: spaces around it (and inside, as when read out in groups)
+/// do not count, nor does case, since generated codes are upper-case. A custom code stored
+/// with lower-case letters before codes were stored upper-case still matches as typed.
+pub async fn find_typed(db: &Db, typed: &str) -> AppResult<Option<Model>> {
+    let compact: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let upper = compact.to_uppercase();
+    if let Some(code) = find_by_code(db, &upper).await? {
+        return Ok(Some(code));
+    }
+    if compact == upper {
+        return Ok(None);
+    }
+    find_by_code(db, &compact).await
+}
+
 pub async fn create(db: &Db, fields: CodeFields) -> AppResult<Model> {
     let mut row = ActiveModel {
         created_at: Set(Utc::now()),
@@ -74,7 +87,7 @@ pub async fn create(db: &Db, fields: CodeFields) -> AppResult<Model> {
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error_at(err, "code", "激活码已存在", "所属分组不存在"))
 }
 
 pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
@@ -83,7 +96,7 @@ pub async fn update(db: &Db, id: i32, fields: CodeFields) -> AppResult<Model> {
     let updated = row
         .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+        .map_err(|err| write_error_at(err, "code", "激活码已存在", "所属分组不存在"))?;
     db.changed(Change::ActivationCode(id)).await;
     Ok(updated)
 }

@@ -7,7 +7,9 @@ use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Alias, Expr, ExprTrait, InsertStatement, Keyword, LikeExpr, Query, SimpleExpr},
+    sea_query::{
+        Alias, Expr, ExprTrait, Func, InsertStatement, Keyword, LikeExpr, Query, SimpleExpr,
+    },
 };
 use serde_json::Value;
 
@@ -72,6 +74,8 @@ pub struct NewCallLog {
     /// `cost` in the group's budget currency, and the factor it was converted at.
     pub charged: Option<f64>,
     pub exchange_rate: Option<f64>,
+    /// What `cost` is in: the config's currency.
+    pub currency: String,
     pub retry_count: i32,
     pub is_stream: bool,
     pub call_time: DateTime<Utc>,
@@ -150,6 +154,7 @@ impl NewCallLog {
                 Column::Cost,
                 Column::Charged,
                 Column::ExchangeRate,
+                Column::Currency,
                 Column::RetryCount,
                 Column::IsStream,
                 Column::CallTime,
@@ -187,6 +192,7 @@ impl NewCallLog {
                 self.cost.into(),
                 self.charged.into(),
                 self.exchange_rate.into(),
+                self.currency.clone().into(),
                 self.retry_count.into(),
                 self.is_stream.into(),
                 self.call_time.into(),
@@ -273,6 +279,7 @@ fn hourly_totals(rows: &[NewCallLog]) -> HashMap<HourKey, (String, Totals)> {
             hour_of_day: row.period.hour_of_day,
             config_id: row.config_id.unwrap_or(0),
             group_id: row.group_id.unwrap_or(0),
+            currency: row.currency.clone(),
         };
         let entry = out
             .entry(key)
@@ -360,6 +367,60 @@ pub async fn page(
         .all(&db.read)
         .await?;
     Ok((total, rows))
+}
+
+/// The totals of every record matching `filter`, one line per currency: what the log
+/// page's cards show, so they always agree with its table.
+pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>, DbErr> {
+    // SUM is numeric on PostgreSQL: cast back so both databases give i64.
+    let sum = |expr: SimpleExpr| {
+        Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)]).cast_as(Alias::new("BIGINT"))
+    };
+    let rows = Entity::find()
+        .filter(filter.condition())
+        .select_only()
+        .column(Column::Currency)
+        .column_as(
+            Expr::col(Column::Id).count().cast_as(Alias::new("BIGINT")),
+            "calls",
+        )
+        .column_as(
+            sum(Expr::cust("CASE WHEN status = 'success' THEN 1 ELSE 0 END")),
+            "success_calls",
+        )
+        .column_as(sum(Expr::col(Column::PromptTokens)), "prompt_tokens")
+        .column_as(
+            sum(Expr::col(Column::CompletionTokens)),
+            "completion_tokens",
+        )
+        .column_as(sum(Expr::col(Column::DurationMs)), "duration_ms_sum")
+        .column_as(
+            Expr::from(Func::coalesce([
+                Expr::from(Func::sum(Expr::col(Column::Cost))),
+                Expr::val(0.0),
+            ])),
+            "cost",
+        )
+        .group_by(Column::Currency)
+        .into_tuple::<(String, i64, i64, i64, i64, i64, f64)>()
+        .all(&db.read)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(currency, calls, success, prompt, completion, duration, cost)| {
+                let totals = Totals {
+                    calls,
+                    success_calls: success,
+                    prompt_tokens: prompt,
+                    completion_tokens: completion,
+                    cost,
+                    duration_ms_sum: duration,
+                };
+                (currency, totals)
+            },
+        )
+        .collect())
 }
 
 pub async fn get(db: &super::Db, id: i64) -> Result<Option<Model>, DbErr> {

@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, changes::Change, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error_at};
 use crate::error::{AppError, AppResult};
 
 /// Everything an admin sets on a config except its key.
@@ -60,6 +60,30 @@ impl ConfigFields {
         }
     }
 
+    /// The fields on a config in memory (a connection test of values not saved).
+    pub fn apply_to(self, model: &mut Model) {
+        model.name = self.name;
+        model.provider = self.provider;
+        model.api_url = self.api_url;
+        model.model = self.model;
+        model.max_tokens = self.max_tokens;
+        model.temperature = self.temperature;
+        model.top_p = self.top_p;
+        model.frequency_penalty = self.frequency_penalty;
+        model.presence_penalty = self.presence_penalty;
+        model.reasoning_model = self.reasoning_model;
+        model.fallback_config_ids = fallbacks_text(&self.fallback_config_ids);
+        model.breaker_threshold = self.breaker_threshold;
+        model.breaker_cooldown_seconds = self.breaker_cooldown_seconds;
+        model.system_prompt = self.system_prompt;
+        model.timeout_seconds = self.timeout_seconds;
+        model.max_retries = self.max_retries;
+        model.input_price = self.input_price;
+        model.output_price = self.output_price;
+        model.currency = self.currency;
+        model.is_active = self.is_active;
+    }
+
     fn apply(self, row: &mut ActiveModel) {
         row.name = Set(self.name);
         row.provider = Set(self.provider);
@@ -73,8 +97,7 @@ impl ConfigFields {
         row.reasoning_model = Set(self.reasoning_model);
         row.breaker_threshold = Set(self.breaker_threshold);
         row.breaker_cooldown_seconds = Set(self.breaker_cooldown_seconds);
-        row.fallback_config_ids = Set((!self.fallback_config_ids.is_empty())
-            .then(|| serde_json::Value::from(self.fallback_config_ids).to_string()));
+        row.fallback_config_ids = Set(fallbacks_text(&self.fallback_config_ids));
         row.system_prompt = Set(self.system_prompt);
         row.timeout_seconds = Set(self.timeout_seconds);
         row.max_retries = Set(self.max_retries);
@@ -84,6 +107,11 @@ impl ConfigFields {
         row.is_active = Set(self.is_active);
         row.updated_at = Set(Utc::now());
     }
+}
+
+/// The fallbacks as stored: a JSON array, or NULL for none.
+fn fallbacks_text(ids: &[i32]) -> Option<String> {
+    (!ids.is_empty()).then(|| serde_json::Value::from(ids.to_vec()).to_string())
 }
 
 const DUPLICATE: &str = "配置名称已存在";
@@ -166,7 +194,7 @@ pub async fn create(
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error_at(err, "name", DUPLICATE, DUPLICATE))
 }
 
 /// Writes the merged fields; `encrypted_key` of `None` keeps the stored key.
@@ -184,7 +212,7 @@ pub async fn update(
     let updated = row
         .update(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+        .map_err(|err| write_error_at(err, "name", DUPLICATE, DUPLICATE))?;
     db.changed(Change::Config(id)).await;
     Ok(updated)
 }

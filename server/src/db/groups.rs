@@ -9,7 +9,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::{Db, changes::Change, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error_at};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +100,7 @@ pub async fn create(db: &Db, fields: GroupFields) -> AppResult<Model> {
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, "分组名称已存在"))
+        .map_err(|err| write_error_at(err, "name", "分组名称已存在", "分组名称已存在"))
 }
 
 pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
@@ -109,7 +109,7 @@ pub async fn update(db: &Db, id: i32, fields: GroupFields) -> AppResult<Model> {
     let updated = row
         .update(&db.write)
         .await
-        .map_err(|err| write_error(err, "分组名称已存在"))?;
+        .map_err(|err| write_error_at(err, "name", "分组名称已存在", "分组名称已存在"))?;
     db.changed(Change::Group(id)).await;
     Ok(updated)
 }

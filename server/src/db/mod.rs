@@ -228,6 +228,18 @@ fn sqlite_options(url: &str, connections: u32, checkpoints: Checkpoints) -> Conn
 
 /// Turns a failed write into the envelope error: a unique or foreign-key violation is a
 /// 409 with `conflict` as its message, anything else a 500.
+/// Like [`write_error`], but a unique value already taken is that field's error
+/// (`taken`), and a missing referenced row is `missing`.
+pub fn write_error_at(err: DbErr, field: &'static str, taken: &str, missing: &str) -> AppError {
+    if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return AppError::Taken {
+            field,
+            message: taken.to_string(),
+        };
+    }
+    write_error(err, missing)
+}
+
 pub fn write_error(err: DbErr, conflict: &str) -> AppError {
     let violates = matches!(
         err.sql_err(),

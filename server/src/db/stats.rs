@@ -46,6 +46,7 @@ pub struct HourKey {
     pub hour_of_day: i32,
     pub config_id: i32,
     pub group_id: i32,
+    pub currency: String,
 }
 
 /// Adds a batch's totals, inside the transaction that writes its records.
@@ -63,6 +64,7 @@ pub async fn add(
                 Column::HourOfDay,
                 Column::ConfigId,
                 Column::GroupId,
+                Column::Currency,
                 Column::ConfigName,
                 Column::Calls,
                 Column::SuccessCalls,
@@ -77,6 +79,7 @@ pub async fn add(
                 key.hour_of_day.into(),
                 key.config_id.into(),
                 key.group_id.into(),
+                key.currency.into(),
                 config_name.into(),
                 totals.calls.into(),
                 totals.success_calls.into(),
@@ -86,15 +89,20 @@ pub async fn add(
                 totals.duration_ms_sum.into(),
             ])
             .on_conflict(
-                OnConflict::columns([Column::Hour, Column::ConfigId, Column::GroupId])
-                    .value(Column::Calls, excluded(Column::Calls))
-                    .value(Column::SuccessCalls, excluded(Column::SuccessCalls))
-                    .value(Column::PromptTokens, excluded(Column::PromptTokens))
-                    .value(Column::CompletionTokens, excluded(Column::CompletionTokens))
-                    .value(Column::Cost, excluded(Column::Cost))
-                    .value(Column::DurationMsSum, excluded(Column::DurationMsSum))
-                    .update_column(Column::ConfigName)
-                    .to_owned(),
+                OnConflict::columns([
+                    Column::Hour,
+                    Column::ConfigId,
+                    Column::GroupId,
+                    Column::Currency,
+                ])
+                .value(Column::Calls, excluded(Column::Calls))
+                .value(Column::SuccessCalls, excluded(Column::SuccessCalls))
+                .value(Column::PromptTokens, excluded(Column::PromptTokens))
+                .value(Column::CompletionTokens, excluded(Column::CompletionTokens))
+                .value(Column::Cost, excluded(Column::Cost))
+                .value(Column::DurationMsSum, excluded(Column::DurationMsSum))
+                .update_column(Column::ConfigName)
+                .to_owned(),
             )
             .to_owned();
         conn.execute(&insert).await?;
@@ -121,11 +129,14 @@ pub enum SplitBy {
     HourOfDay,
 }
 
-/// One line of a split: its key as text (id, day or hour), a name if any, and totals.
+/// One line of a split: its key as text (id, day or hour), a name if any, the currency of
+/// its cost, and totals. Every split is also by currency: one key may have a line per
+/// currency, so no sum ever adds money in different currencies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     pub key: String,
     pub name: String,
+    pub currency: String,
     pub totals: Totals,
 }
 
@@ -153,6 +164,9 @@ pub async fn totals(db: &Db, filter: &StatsFilter, split: SplitBy) -> Result<Vec
         }
     }
     select.expr_as(Func::max(Expr::col(Column::ConfigName)), Alias::new("n"));
+    select
+        .expr_as(Expr::col(Column::Currency), Alias::new("currency"))
+        .group_by_col(Column::Currency);
     for (column, alias) in [
         (Column::Calls, "calls"),
         (Column::SuccessCalls, "success_calls"),
@@ -181,6 +195,7 @@ pub async fn totals(db: &Db, filter: &StatsFilter, split: SplitBy) -> Result<Vec
             Ok(Line {
                 key: row.try_get("", "k")?,
                 name: row.try_get::<Option<String>>("", "n")?.unwrap_or_default(),
+                currency: row.try_get("", "currency")?,
                 totals: Totals {
                     calls: row.try_get("", "calls")?,
                     success_calls: row.try_get("", "success_calls")?,

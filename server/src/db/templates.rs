@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_prompt_templates::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, changes::Change, delete_row, find_row, write_error};
+use super::{Db, changes::Change, delete_row, find_row, write_error_at};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +49,6 @@ pub fn variables_of(model: &Model) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const DUPLICATE: &str = "该配置下已有同名模板，或所属配置不存在";
-
 pub async fn list(db: &Db, config_id: Option<i32>, active_only: bool) -> AppResult<Vec<Model>> {
     let mut query = Entity::find().order_by_asc(Column::Id);
     if let Some(config_id) = config_id {
@@ -80,18 +78,27 @@ pub async fn create(db: &Db, fields: TemplateFields) -> AppResult<Model> {
         ..Default::default()
     };
     fields.apply(&mut row);
-    row.insert(&db.write)
-        .await
-        .map_err(|err| write_error(err, DUPLICATE))
+    row.insert(&db.write).await.map_err(|err| {
+        write_error_at(
+            err,
+            "template_name",
+            "该配置下已有同名模板",
+            "所属配置不存在",
+        )
+    })
 }
 
 pub async fn update(db: &Db, id: i32, fields: TemplateFields) -> AppResult<Model> {
     let mut row: ActiveModel = get(db, id).await?.into();
     fields.apply(&mut row);
-    let updated = row
-        .update(&db.write)
-        .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+    let updated = row.update(&db.write).await.map_err(|err| {
+        write_error_at(
+            err,
+            "template_name",
+            "该配置下已有同名模板",
+            "所属配置不存在",
+        )
+    })?;
     db.changed(Change::Template(id)).await;
     Ok(updated)
 }

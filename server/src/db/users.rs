@@ -7,7 +7,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{Db, find_row, write_error};
+use super::{Db, find_row, write_error, write_error_at};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +39,6 @@ impl UserFields {
         row.updated_at = Set(Utc::now());
     }
 }
-
-const DUPLICATE: &str = "用户名已存在，或所属分组/上级账号不存在";
 
 pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
@@ -77,7 +75,7 @@ pub async fn create(db: &Db, fields: UserFields, password_hash: String) -> AppRe
     fields.apply(&mut row);
     row.insert(&db.write)
         .await
-        .map_err(|err| write_error(err, DUPLICATE))
+        .map_err(|err| write_error_at(err, "username", "用户名已存在", "所属分组或上级账号不存在"))
 }
 
 /// Changes an account. Taking away an active admin (demotion or deactivation) is refused
@@ -108,10 +106,9 @@ pub async fn update(
     if credentials_changed {
         row.credentials_changed_at = Set(Some(Utc::now()));
     }
-    let updated = row
-        .update(&txn)
-        .await
-        .map_err(|err| write_error(err, DUPLICATE))?;
+    let updated = row.update(&txn).await.map_err(|err| {
+        write_error_at(err, "username", "用户名已存在", "所属分组或上级账号不存在")
+    })?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -16,7 +16,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    CallResult, Relay, RelayEvent,
+    Answered, CallResult, Relay, RelayEvent,
     attempts::{Failed, RetryPolicy, idle_for, timeout_error},
     outcome::{Ending, FallbackAttempt, Outcome, Output, describe},
     recorder::Recorder,
@@ -257,7 +257,7 @@ pub(super) async fn json(
     relay: Arc<Relay>,
     call: PreparedCall,
     admission: Admission,
-    mut reply: oneshot::Sender<AppResult<CallResult>>,
+    mut reply: oneshot::Sender<Answered>,
 ) {
     let (task, mut held) = Task::new(relay, call, admission);
     let task = Arc::new(task);
@@ -280,7 +280,8 @@ pub(super) async fn json(
             };
             let outcome = task.outcome(output, ending);
             let recorded = task.record(&outcome, &mut held, false).await;
-            let answer = match (recorded, outcome.client_error()) {
+            let call_log_id = recorded.as_ref().ok().copied();
+            let result = match (recorded, outcome.client_error()) {
                 (Err(err), _) => Err(err),
                 (Ok(_), Some(err)) => Err(err),
                 (Ok(call_log_id), None) => {
@@ -298,7 +299,10 @@ pub(super) async fn json(
                     })
                 }
             };
-            let _ = reply.send(answer);
+            let _ = reply.send(Answered {
+                result,
+                call_log_id,
+            });
         }
     };
     task.supervised(body, false).await;

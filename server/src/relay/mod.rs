@@ -66,6 +66,14 @@ pub struct CallResult {
     pub duration_ms: i64,
 }
 
+/// A non-streamed call's answer, with its record's id whether it succeeded or not.
+#[derive(Debug)]
+pub struct Answered {
+    pub result: AppResult<CallResult>,
+    /// None when the record could not be written (the result then says why).
+    pub call_log_id: Option<i64>,
+}
+
 /// What a stream's client receives, in order: chunks, then exactly one `Done` or `Error`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RelayEvent {
@@ -120,17 +128,18 @@ impl Relay {
         caller: Caller,
     ) -> AppResult<CallResult> {
         let call = request::prepare(&self.db, &self.cipher, input, caller).await?;
-        self.run_json(call).await
+        self.run_json(call).await?.result
     }
 
     /// An admin's connection test: one user message to a config (enabled or not, saved or
     /// not), through the same lifecycle as any call, so it is recorded and charged too.
+    /// A failed test still names its record, where the upstream's own words are.
     pub async fn test_config(
         self: &Arc<Self>,
         config: llm_configs::Model,
         message: String,
         caller: Caller,
-    ) -> AppResult<CallResult> {
+    ) -> AppResult<Answered> {
         let call = request::prepare_test(config, message, caller, &self.cipher)?;
         self.run_json(call).await
     }
@@ -158,14 +167,14 @@ impl Relay {
         }
     }
 
-    async fn run_json(self: &Arc<Self>, call: PreparedCall) -> AppResult<CallResult> {
+    async fn run_json(self: &Arc<Self>, call: PreparedCall) -> AppResult<Answered> {
         let admission = self.admit(&call).await?;
         let (reply, answer) = oneshot::channel();
         self.running
             .spawn(call::json(self.clone(), call, admission, reply));
         answer
             .await
-            .map_err(|_| AppError::Internal("call task ended without an answer".into()))?
+            .map_err(|_| AppError::Internal("call task ended without an answer".into()))
     }
 
     async fn admit(&self, call: &PreparedCall) -> AppResult<Admission> {

@@ -183,7 +183,8 @@ impl Outcome {
         let failure = self.failure();
         let status = self.status();
         NewCallLog {
-            config_id: Some(config.id),
+            // An unsaved config under test has id 0: its record points at no config.
+            config_id: (config.id > 0).then_some(config.id),
             template_id: call.template_id,
             group_id: call.caller.group_id,
             activation_code: call.caller.activation_code.clone(),
@@ -206,6 +207,7 @@ impl Outcome {
             completion_tokens: Some(usage.completion_tokens as i32),
             tokens_estimated: self.accounted.estimated,
             cost,
+            currency: config.currency.clone(),
             charged: charged.map(|c| c.0),
             exchange_rate: charged.map(|c| c.1),
             fallback_attempts: (!fell_back.is_empty()).then(|| json!(fell_back)),

@@ -1,10 +1,22 @@
-//! Prompt templates: `{identifier}` placeholders, found and filled in one pass.
+//! Prompt templates: `{name}` placeholders (letters, digits and `_` of any script, not
+//! starting with a digit), found and filled in one pass.
 //! Values are inserted verbatim and never scanned again, so a value containing `{x}`
 //! stays as typed. Braces that do not enclose an identifier are plain text.
 
 use std::collections::HashMap;
 
 use crate::error::{AppError, AppResult};
+
+/// A name is letters, digits and `_` of any script (`{对话内容}`, `{kunde_name}`), so
+/// admins may name variables in their own language.
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A name does not start with a digit (`{1x}` and `{2}` are text).
+fn starts_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| !c.is_numeric())
+}
 
 /// A placeholder's span in the template: byte range of `{name}` and the name.
 fn placeholders(content: &str) -> impl Iterator<Item = (usize, usize, &str)> {
@@ -14,14 +26,14 @@ fn placeholders(content: &str) -> impl Iterator<Item = (usize, usize, &str)> {
         while pos < bytes.len() {
             let start = pos + content[pos..].find('{')?;
             let name_start = start + 1;
-            let name_len = content[name_start..]
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                .count();
+            let name_len: usize = content[name_start..]
+                .chars()
+                .take_while(|c| is_name_char(*c))
+                .map(char::len_utf8)
+                .sum();
             let end = name_start + name_len;
-            let is_identifier = name_len > 0
-                && !bytes[name_start].is_ascii_digit()
-                && bytes.get(end) == Some(&b'}');
+            let is_identifier =
+                starts_name(&content[name_start..end]) && bytes.get(end) == Some(&b'}');
             if is_identifier {
                 pos = end + 1;
                 return Some((start, end + 1, &content[name_start..end]));
@@ -82,6 +94,20 @@ mod tests {
         let text = "你是客服，客户名叫{customer_name}。请回复：{message} {customer_name} {1x} { a } {} {json:1}";
         assert_eq!(variables(text), vec!["customer_name", "message"]);
         assert_eq!(variables("{{name}}"), vec!["name"]);
+    }
+
+    #[test]
+    fn names_may_be_in_any_language() {
+        let text = "请总结：{对话内容}，客户 {kunde_größe} {名字1} {1号} {对话 内容}";
+        assert_eq!(variables(text), vec!["对话内容", "kunde_größe", "名字1"]);
+        let out = render(
+            "请总结：{对话内容}",
+            &values(&[("对话内容", "你好，我想退货")]),
+        )
+        .unwrap();
+        assert_eq!(out, "请总结：你好，我想退货");
+        let err = render("{对话内容}", &values(&[])).unwrap_err();
+        assert!(err.to_string().contains("对话内容"), "{err}");
     }
 
     #[test]

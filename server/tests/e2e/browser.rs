@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
+#[path = "browser/console.rs"]
+mod console;
 #[path = "browser/driver.rs"]
 mod driver;
 use crate::fake_upstream;
@@ -140,13 +142,14 @@ where
         .await;
 }
 
-/// Signs in as the admin through the form and waits for the configs page.
+/// Signs in as the admin through the form (landing on the overview) and opens the configs page.
 async fn admin_login(ui: &Ui) {
     ui.step("login");
     ui.open("/admin/").await;
     ui.login("admin", ADMIN_PASSWORD).await;
+    ui.find("dashboard-page").await;
+    ui.click("nav-configs").await;
     ui.find("configs-page").await;
-    ui.find("nav-logs").await;
 }
 
 /// 登录 → 新增配置 (the dialog, pointing at the fake upstream) → 测试连接, a reply and an
@@ -164,6 +167,8 @@ async fn admin_logs_in_creates_a_config_and_tests_its_connection() {
         ui.step("login");
         ui.fill("login-password", ADMIN_PASSWORD).await;
         ui.click("login-submit").await;
+        ui.wait_text("page-title", &["概览"]).await;
+        ui.click("nav-configs").await;
         ui.wait_text("page-title", &["大模型配置"]).await;
         ui.wait_text("account", &["admin"]).await;
         ui.find("config-table").await;
@@ -636,6 +641,7 @@ async fn ordinary_user_sees_no_llm_menu() {
         ui.wait_testids(
             "nav-",
             &[
+                "nav-dashboard",
                 "nav-configs",
                 "nav-logs",
                 "nav-stats",

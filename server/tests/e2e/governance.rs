@@ -608,7 +608,10 @@ async fn statistics_match_the_known_calls() {
         .unwrap();
     let expected_tokens = 45 + 30 + i64::from(errored.tokens_used.unwrap());
     assert_eq!(summary["total_tokens"], expected_tokens);
-    let cost = summary["total_cost"].as_f64().unwrap();
+    // Every config of the fixture is priced in CNY (the default): one line.
+    assert_eq!(summary["costs"].as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(summary["costs"][0]["currency"], "CNY");
+    let cost = summary["costs"][0]["amount"].as_f64().unwrap();
     let expected_cost = (3.0 * (10.0 + 10.0) + (20.0 + 20.0) + errored.cost * 1e6) / 1e6;
     assert!(
         (cost - expected_cost).abs() < 1e-9,

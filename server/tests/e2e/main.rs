@@ -12,6 +12,7 @@ mod fake_upstream;
 mod admin_api;
 mod api_keys;
 mod browser;
+mod console;
 mod contract;
 mod governance;
 mod lifecycle;

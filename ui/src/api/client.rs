@@ -38,6 +38,10 @@ impl Api {
         }
     }
 
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// A client without a token (the login call).
     pub fn anonymous() -> Self {
         Self::default()

@@ -21,6 +21,17 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra detail of a client-side failure (a parse error, a browser error).
     pub detail: Option<String>,
+    /// A failed connection test's extras (boxed: most errors have none).
+    pub test: Option<Box<TestFailure>>,
+}
+
+/// What a failed connection test adds to the error envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestFailure {
+    /// The upstream's own words, as its record keeps them.
+    pub upstream: Option<String>,
+    /// The call record the test left.
+    pub call_log_id: Option<i64>,
 }
 
 pub const NETWORK_ERROR: &str = "NETWORK_ERROR";
@@ -39,6 +50,7 @@ impl ApiError {
             message: String::new(),
             field: None,
             detail: Some(detail.into()),
+            test: None,
         }
     }
 
@@ -47,11 +59,12 @@ impl ApiError {
         self.status == 401
     }
 
-    /// The field a form should mark, for a `VALIDATION_FAILED` answer.
+    /// The field a form should mark: a `VALIDATION_FAILED` answer's, or a `CONFLICT` over
+    /// a taken name.
     pub fn field(&self) -> Option<&str> {
         self.field
             .as_deref()
-            .filter(|_| self.code == "VALIDATION_FAILED")
+            .filter(|_| matches!(self.code.as_str(), "VALIDATION_FAILED" | "CONFLICT"))
     }
 
     /// The sentence to show: the server's message as it is, else a translated client-side one.
@@ -97,6 +110,11 @@ pub fn decode_envelope(status: u16, body: &str) -> Result<Value, ApiError> {
 
 fn error_from(status: u16, value: &Value) -> ApiError {
     let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+    let test = TestFailure {
+        upstream: text("detail"),
+        call_log_id: value.get("call_log_id").and_then(Value::as_i64),
+    };
+    let test = (test.upstream.is_some() || test.call_log_id.is_some()).then(|| Box::new(test));
     match (text("code"), text("message")) {
         (Some(code), Some(message)) => ApiError {
             status,
@@ -104,6 +122,7 @@ fn error_from(status: u16, value: &Value) -> ApiError {
             message,
             field: text("field"),
             detail: None,
+            test,
         },
         _ => ApiError::client(status, HTTP_ERROR, value.to_string()),
     }
@@ -160,6 +179,24 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_test_keeps_the_upstreams_words_and_its_record() {
+        let err = decode_whole::<Item>(
+            502,
+            r#"{"success":false,"code":"UPSTREAM_ERROR","message":"大模型服务调用失败","detail":"Auth HTTP 401: Incorrect API key provided","call_log_id":42}"#,
+        )
+        .err();
+        let err = err.unwrap_or_else(|| ApiError::network("expected an error"));
+        let test = err.test.map(|t| *t);
+        assert_eq!(
+            test,
+            Some(TestFailure {
+                upstream: Some("Auth HTTP 401: Incorrect API key provided".into()),
+                call_log_id: Some(42),
+            })
+        );
+    }
+
+    #[test]
     fn keeps_the_server_message_of_every_error() {
         let err = decode_data::<Item>(
             401,
@@ -181,14 +218,17 @@ mod tests {
     }
 
     #[test]
-    fn a_field_only_counts_for_validation_failures() {
-        let err = decode_data::<Item>(
-            409,
-            r#"{"success":false,"code":"CONFLICT","message":"x","field":"name"}"#,
-        )
-        .err()
-        .unwrap_or_else(|| ApiError::network(""));
-        assert_eq!(err.field(), None);
+    fn a_field_counts_for_validation_failures_and_taken_names() {
+        let err = |status, code: &str| {
+            let body =
+                format!(r#"{{"success":false,"code":"{code}","message":"x","field":"name"}}"#);
+            decode_data::<Item>(status, &body)
+                .err()
+                .unwrap_or_else(|| ApiError::network(""))
+        };
+        assert_eq!(err(409, "CONFLICT").field(), Some("name"));
+        assert_eq!(err(422, "VALIDATION_FAILED").field(), Some("name"));
+        assert_eq!(err(400, "BAD_REQUEST").field(), None);
     }
 
     #[test]

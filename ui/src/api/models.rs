@@ -12,6 +12,17 @@ pub struct LoginResult {
     pub expires_at: String,
 }
 
+/// `GET /api/auth/me`: the account and the server's time zone.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct Me {
+    pub id: i32,
+    pub username: String,
+    pub role: String,
+    pub time_zone: String,
+    pub utc_offset_minutes: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(default)]
 pub struct ConfigView {
@@ -162,6 +173,9 @@ pub struct Page<T> {
     pub page_size: i64,
     #[serde(default = "Vec::new")]
     pub data: Vec<T>,
+    /// The totals of every matching record (the log list with `summary=true`).
+    #[serde(default)]
+    pub summary: Option<StatsSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -186,6 +200,7 @@ pub struct LogRow {
     pub error_code: Option<String>,
     pub duration_ms: Option<f64>,
     pub cost: Option<f64>,
+    pub currency: String,
     pub is_stream: bool,
     pub created_at: String,
 }
@@ -199,10 +214,14 @@ pub struct LogDetail {
     pub provider: Option<String>,
     pub model: Option<String>,
     pub template_id: Option<i32>,
+    /// Names now (none once deleted).
+    pub template_name: Option<String>,
     pub group_id: Option<i32>,
+    pub group_name: Option<String>,
     pub activation_code: Option<String>,
     /// The admin who ran a connection test.
     pub user_id: Option<i32>,
+    pub username: Option<String>,
     pub api_key_id: Option<i32>,
     /// Kept after the key is deleted.
     pub api_key_name: Option<String>,
@@ -220,10 +239,19 @@ pub struct LogDetail {
     pub completion_tokens: Option<i64>,
     pub tokens_estimated: bool,
     pub cost: Option<f64>,
+    pub currency: String,
     pub retry_count: Option<i64>,
     pub is_stream: bool,
     pub duration_ms: Option<f64>,
     pub created_at: String,
+}
+
+/// An amount in one currency: money in different currencies is never added together.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct Money {
+    pub currency: String,
+    pub amount: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -237,7 +265,8 @@ pub struct StatsSummary {
     pub total_tokens: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
-    pub total_cost: f64,
+    /// Per currency.
+    pub costs: Vec<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -246,6 +275,8 @@ pub struct ConfigStats {
     /// 0 (or none) for calls without a config.
     pub config_id: Option<i32>,
     pub config_name: Option<String>,
+    /// What `cost` is in (a config whose currency changed has a row per currency).
+    pub currency: String,
     pub calls: i64,
     pub success_rate: f64,
     pub avg_duration_ms: f64,
@@ -261,7 +292,7 @@ pub struct GroupStats {
     pub group_name: Option<String>,
     pub calls: i64,
     pub tokens: i64,
-    pub cost: f64,
+    pub costs: Vec<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -270,7 +301,7 @@ pub struct DailyStats {
     pub date: String,
     pub calls: i64,
     pub tokens: i64,
-    pub cost: f64,
+    pub costs: Vec<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -314,7 +345,7 @@ mod tests {
         assert_eq!(page.map(|p| p.total), Some(3));
 
         let stats: Option<Stats> = serde_json::from_str(
-            r#"{"summary":{"total_calls":5,"success_rate":0.8},"daily":[{"date":"2026-11-26","calls":5,"tokens":100,"cost":0.1}],"hourly":[{"hour":3,"calls":2}]}"#,
+            r#"{"summary":{"total_calls":5,"success_rate":0.8},"daily":[{"date":"2026-11-26","calls":5,"tokens":100,"costs":[{"currency":"USD","amount":0.1}]}],"hourly":[{"hour":3,"calls":2}]}"#,
         )
         .ok();
         let stats = stats.unwrap_or_default();

@@ -7,6 +7,7 @@ use yew_router::prelude::*;
 use super::icon::Icon;
 use crate::context::use_app;
 use crate::i18n::Lang;
+use crate::pages::password::PasswordDialog;
 use crate::route::Route;
 
 struct MenuItem {
@@ -15,7 +16,12 @@ struct MenuItem {
     testid: &'static str,
 }
 
-const LLM_MENU: [MenuItem; 3] = [
+const LLM_MENU: [MenuItem; 4] = [
+    MenuItem {
+        route: Route::Home,
+        icon: "home",
+        testid: "nav-dashboard",
+    },
     MenuItem {
         route: Route::Configs,
         icon: "cpu",
@@ -68,10 +74,7 @@ pub fn Layout(props: &LayoutProps) -> Html {
     let app = use_app();
     let tr = app.tr;
     let is_admin = app.session.as_ref().is_some_and(|s| s.is_admin());
-    let current = match props.route {
-        Route::Home => Route::Configs,
-        other => other,
-    };
+    let current = props.route;
     let menu = |items: &[MenuItem]| {
         items
             .iter()
@@ -87,6 +90,27 @@ pub fn Layout(props: &LayoutProps) -> Html {
                 }
             })
             .collect::<Html>()
+    };
+    let menu_open = use_state(|| false);
+    let password_open = use_state(|| false);
+    let toggle_menu = {
+        let menu_open = menu_open.clone();
+        Callback::from(move |_: MouseEvent| menu_open.set(!*menu_open))
+    };
+    let close_menu = {
+        let menu_open = menu_open.clone();
+        Callback::from(move |_: MouseEvent| menu_open.set(false))
+    };
+    let open_password = {
+        let (menu_open, password_open) = (menu_open.clone(), password_open.clone());
+        Callback::from(move |_: MouseEvent| {
+            menu_open.set(false);
+            password_open.set(true);
+        })
+    };
+    let close_password = {
+        let password_open = password_open.clone();
+        Callback::from(move |_: ()| password_open.set(false))
     };
     let logout = {
         let cb = app.logout.clone();
@@ -134,18 +158,30 @@ pub fn Layout(props: &LayoutProps) -> Html {
                             title={tr.t("lang.switch")}>
                             <Icon name="globe" />{ tr.t("lang.other") }
                         </button>
-                        <span class="account" data-testid="account">
-                            <span class="avatar"><Icon name="user" /></span>
-                            <span class="account-name">{ username }</span>
-                            <span class="account-role">{ role }</span>
-                        </span>
-                        <button type="button" class="btn btn-ghost btn-sm" onclick={logout} data-testid="logout">
-                            <Icon name="logout" />{ tr.t("auth.logout") }
-                        </button>
+                        <div class="account-wrap">
+                            <button type="button" class="account" data-testid="account" onclick={toggle_menu}
+                                aria-haspopup="menu" aria-expanded={menu_open.to_string()} title={tr.t("account.menu")}>
+                                <span class="avatar"><Icon name="user" /></span>
+                                <span class="account-name">{ username }</span>
+                                <span class="account-role">{ role }</span>
+                            </button>
+                            if *menu_open {
+                                <div class="menu-backdrop" onclick={close_menu}></div>
+                                <div class="account-menu" role="menu" data-testid="account-menu">
+                                    <button type="button" role="menuitem" onclick={open_password} data-testid="change-password">
+                                        <Icon name="lock" />{ tr.t("password.title") }
+                                    </button>
+                                    <button type="button" role="menuitem" onclick={logout} data-testid="logout">
+                                        <Icon name="logout" />{ tr.t("auth.logout") }
+                                    </button>
+                                </div>
+                            }
+                        </div>
                     </div>
                 </header>
                 <main class="content">{ props.children.clone() }</main>
             </div>
+            if *password_open { <PasswordDialog on_close={close_password} /> }
         </div>
     }
 }

@@ -3,6 +3,8 @@
 
 use yew::prelude::*;
 
+use yew::platform::spawn_local;
+
 use super::icon::Icon;
 use crate::api::ApiError;
 use crate::context::use_app;
@@ -76,6 +78,9 @@ pub struct TableStateProps {
     pub empty: bool,
     #[prop_or_default]
     pub on_retry: Option<Callback<()>>,
+    /// What an empty table says instead of 暂无数据 (a search that matched nothing).
+    #[prop_or_default]
+    pub empty_text: Option<AttrValue>,
 }
 
 /// One table row that says "loading", "no data" or shows the error with a retry button;
@@ -113,7 +118,9 @@ pub fn TableState(props: &TableStateProps) -> Html {
     if props.empty {
         return html! {
             <tr class="state-row"><td colspan={colspan}>
-                <div class="state state-empty" data-testid="empty">{ tr.t("common.empty") }</div>
+                <div class="state state-empty" data-testid="empty">
+                    { props.empty_text.clone().unwrap_or_else(|| tr.t("common.empty").into()) }
+                </div>
             </td></tr>
         };
     }
@@ -182,5 +189,119 @@ pub fn UsageBar(props: &UsageBarProps) -> Html {
         None => html! {
             <div class="usage"><div class="usage-text">{ used }<span class="muted">{ format!(" · {}", tr.t("common.unlimited")) }</span></div></div>
         },
+    }
+}
+
+/// Says which time zone the page's times and days are in: the server's.
+#[component]
+pub fn ZoneNote() -> Html {
+    let app = use_app();
+    if app.tz_name.is_empty() {
+        return Html::default();
+    }
+    let offset = crate::dates::utc_offset(app.tz);
+    html! {
+        <span class="muted small zone-note" data-testid="zone-note">
+            <Icon name="clock" />
+            { app.tr.tf("zone.note", &[("zone", &app.tz_name), ("offset", &offset)]) }
+        </span>
+    }
+}
+
+/// Shown before 展开: enough to recognise a text, short enough that a 57,000-character
+/// system prompt does not bury the rest of a record.
+const COLLAPSED_CHARS: usize = 600;
+const COLLAPSED_LINES: usize = 12;
+
+/// The first part of a long text, cut at a character (never inside one), or None when
+/// it is short enough to show whole.
+pub fn collapsed(text: &str) -> Option<String> {
+    let by_lines = text
+        .match_indices('\n')
+        .nth(COLLAPSED_LINES - 1)
+        .map(|(at, _)| at);
+    let by_chars = text.char_indices().nth(COLLAPSED_CHARS).map(|(at, _)| at);
+    let cut = match (by_lines, by_chars) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some(text[..cut].to_string())
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LongTextProps {
+    pub text: AttrValue,
+    #[prop_or_default]
+    pub testid: AttrValue,
+    /// `pre` for a code block, else wrapped text.
+    #[prop_or_default]
+    pub pre: bool,
+}
+
+/// A text from a record: long ones collapsed with 展开 / 收起, and a copy button.
+#[component]
+pub fn LongText(props: &LongTextProps) -> Html {
+    let app = use_app();
+    let tr = app.tr;
+    let open = use_state(|| false);
+    let short = collapsed(&props.text);
+    let shown = match (&short, *open) {
+        (Some(head), false) => format!("{head}…"),
+        _ => props.text.to_string(),
+    };
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_: MouseEvent| open.set(!*open))
+    };
+    let copy = {
+        let (app, text) = (app.clone(), props.text.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (app, text) = (app.clone(), text.clone());
+            spawn_local(async move {
+                if crate::platform::copy_text(&text).await {
+                    app.success(app.tr.t("common.copied"));
+                } else {
+                    app.error(app.tr.t("common.copy_failed"));
+                }
+            });
+        })
+    };
+    let total = props.text.chars().count().to_string();
+    html! {
+        <div class="long-text" data-testid={props.testid.clone()}>
+            <div class={if props.pre { "pre" } else { "pre-wrap" }}>{ shown }</div>
+            <div class="long-text-actions">
+                if short.is_some() {
+                    <button type="button" class="link-btn small" onclick={toggle} data-testid="toggle-long">
+                        { if *open { tr.t("common.collapse").to_string() } else { tr.tf("common.expand_all", &[("n", &total)]) } }
+                    </button>
+                }
+                if !props.text.is_empty() {
+                    <button type="button" class="link-btn small" onclick={copy} data-testid="copy-text" title={tr.t("common.copy")}>
+                        <Icon name="copy" />{ tr.t("common.copy") }
+                    </button>
+                }
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_or_a_line() {
+        assert_eq!(collapsed("短文本"), None);
+        let long = "字".repeat(57_000);
+        assert_eq!(
+            collapsed(&long).map(|s| s.chars().count()),
+            Some(COLLAPSED_CHARS)
+        );
+        let lines = "a\n".repeat(40);
+        assert_eq!(
+            collapsed(&lines).map(|s| s.lines().count()),
+            Some(COLLAPSED_LINES)
+        );
     }
 }

@@ -17,6 +17,8 @@ use crate::dates;
 use crate::hooks::{use_fetch, use_version};
 use crate::platform;
 
+/// Fields the form shows; a server error on any other field goes to the banner.
+const FORM_FIELDS: [&str; 3] = ["expires_at", "group_id", "name"];
 #[component]
 pub fn ApiKeysPage() -> Html {
     let app = use_app();
@@ -254,13 +256,10 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
                 match result {
                     Ok(key) => created.set(Some(key)),
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        if let Some(field) = err.field() {
-                            errors.set(HashMap::from([(field.to_string(), message.clone())]));
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });

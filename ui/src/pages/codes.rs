@@ -17,6 +17,8 @@ use crate::hooks::{use_fetch, use_version};
 use crate::platform;
 use crate::query::with_query;
 
+/// Fields the form shows; a server error on any other field goes to the banner.
+const FORM_FIELDS: [&str; 4] = ["code", "expires_at", "group_id", "note"];
 #[component]
 pub fn CodesPage() -> Html {
     let app = use_app();
@@ -195,7 +197,7 @@ pub fn CodesPage() -> Html {
                             <th>{ tr.t("logs.group") }</th>
                             <th>{ tr.t("common.status") }</th>
                             <th>{ tr.t("code.expires") }</th>
-                            <th>{ tr.t("code.last_used") }</th>
+                            <th>{ tr.t("code.last_activated") }</th>
                             <th>{ tr.t("code.note") }</th>
                             <th>{ tr.t("common.created_at") }</th>
                             <th>{ tr.t("common.actions") }</th>
@@ -346,13 +348,10 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        if let Some(field) = err.field() {
-                            errors.set(HashMap::from([(field.to_string(), message.clone())]));
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });

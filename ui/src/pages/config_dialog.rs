@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::config_test::TestTarget;
 use crate::api::models::ConfigView;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge};
+use crate::components::misc::Badge;
 use crate::config_form::{self, ConfigForm};
 use crate::context::use_app;
 use crate::providers::{self, PROVIDERS};
@@ -20,9 +21,13 @@ use crate::providers::{self, PROVIDERS};
 pub struct ConfigDialogProps {
     /// None = a new config.
     pub config: Option<ConfigView>,
+    /// A new config starting from this one's values (复制为新配置); its key is not copied.
+    #[prop_or_default]
+    pub copy_of: Option<ConfigView>,
     pub on_close: Callback<()>,
     pub on_saved: Callback<ConfigView>,
-    pub on_test: Callback<ConfigView>,
+    /// 测试连接 with the form's values as they stand.
+    pub on_test: Callback<TestTarget>,
     pub on_templates: Callback<ConfigView>,
 }
 
@@ -52,13 +57,8 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     let tr = app.tr;
     let editing = props.config.is_some();
     let form = {
-        let config = props.config.clone();
-        use_state(move || {
-            config
-                .as_ref()
-                .map(ConfigForm::from_view)
-                .unwrap_or_default()
-        })
+        let initial = initial_form(props, tr);
+        use_state(move || initial)
     };
     let errors = use_state(HashMap::<String, String>::new);
     let banner = use_state(|| None::<String>);
@@ -78,29 +78,33 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         })
     };
     let error_of = |field: &str| errors.get(field).cloned();
+    // The form's body, or every mistake marked at its field.
+    let checked_body = {
+        let (form, errors, banner, app) =
+            (form.clone(), errors.clone(), banner.clone(), app.clone());
+        let editing = props.config.is_some();
+        move || match form.to_body(editing) {
+            Ok(body) => Some(body),
+            Err(found) => {
+                errors.set(crate::forms::by_field(&found, app.tr));
+                banner.set(None);
+                None
+            }
+        }
+    };
 
     let save = {
-        let (form, errors, banner, busy, app) = (
-            form.clone(),
-            errors.clone(),
-            banner.clone(),
-            busy.clone(),
-            app.clone(),
-        );
+        let (errors, banner, busy, app) =
+            (errors.clone(), banner.clone(), busy.clone(), app.clone());
         let on_saved = props.on_saved.clone();
         let id = props.config.as_ref().map(|c| c.id);
-        Callback::from(move |_: MouseEvent| {
+        let checked_body = checked_body.clone();
+        Callback::from(move |_: ()| {
             if *busy {
                 return;
             }
-            let body = match form.to_body(id.is_some()) {
-                Ok(body) => body,
-                Err(err) => {
-                    let message = err.message(app.tr);
-                    errors.set(HashMap::from([(err.field.to_string(), message)]));
-                    banner.set(None);
-                    return;
-                }
+            let Some(body) = checked_body() else {
+                return;
             };
             busy.set(true);
             let (errors, banner, busy, app, on_saved) = (
@@ -130,16 +134,10 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        match err.field().filter(|f| FORM_FIELDS.contains(f)) {
-                            Some(field) => {
-                                errors.set(HashMap::from([(field.to_string(), message.clone())]))
-                            }
-                            None => errors.set(HashMap::new()),
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });
@@ -170,18 +168,20 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             form.set(next);
         })
     };
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
+    let dirty = *form != initial_form(props, tr);
     let open_templates = props.config.clone().map(|config| {
         let cb = props.on_templates.clone();
         Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
     });
-    let open_test = props.config.clone().map(|config| {
+    let open_test = {
         let cb = props.on_test.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
-    });
+        let id = props.config.as_ref().map(|c| c.id);
+        Callback::from(move |_: MouseEvent| {
+            if let Some(body) = checked_body() {
+                cb.emit(TestTarget::form(id, body));
+            }
+        })
+    };
 
     let key_field = {
         let has_key = props.config.as_ref().is_some_and(|c| c.has_api_key);
@@ -194,12 +194,20 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             let show_key = show_key.clone();
             Callback::from(move |_: MouseEvent| show_key.set(!*show_key))
         };
+        // What this provider's key looks like (Baidu's is a pair, Zhipu's has a dot …).
         let placeholder = if has_key {
             tr.t("config.api_key_keep")
         } else {
-            tr.t("config.api_key_placeholder")
+            tr.t(providers::key_hint(&form.provider))
         };
-        let hint: Option<AttrValue> = (!has_key).then(|| tr.t("config.api_key_hint").into());
+        let hint: Option<AttrValue> = Some(
+            format!(
+                "{} · {}",
+                tr.t(providers::key_hint(&form.provider)),
+                tr.t("config.api_key_hint")
+            )
+            .into(),
+        );
         html! {
             <Field label={tr.t("config.api_key")} id="config-api-key" required={!editing} error={error_of("api_key")} {hint}>
                 if has_key {
@@ -241,28 +249,16 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     } else {
         tr.t("config.add_title")
     };
-    let footer = html! {
-        <>
-            if let Some(open_test) = open_test {
-                <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
-                    title={tr.t("config.test_saved_hint")}>
-                    <Icon name="zap" />{ tr.t("config.test") }
-                </button>
-            }
-            <span class="spacer"></span>
-            <button type="button" class="btn" onclick={close} data-testid="config-cancel">{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="config-save" id="config-save">
-                if *busy { <span class="spinner"></span> }
-                { tr.t("common.save") }
-            </button>
-        </>
+    let extra = html! {
+        <button type="button" class="btn" onclick={open_test} data-testid="dialog-test-config"
+            title={tr.t("config.test_form_hint")}>
+            <Icon name="zap" />{ tr.t("config.test") }
+        </button>
     };
 
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} size="lg" {footer} testid="config-dialog">
-            if let Some(message) = (*banner).clone() {
-                <Alert testid="config-error">{ message }</Alert>
-            }
+        <FormDialog title={title} name="config" size="lg" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()} {extra}>
             <section class="form-section">
                 <h3>{ tr.t("config.section.basic") }</h3>
                 <div class="form-grid">
@@ -290,8 +286,11 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     <div class="span-2">{ key_field }</div>
                     <Field label={tr.t("config.model")} id="config-model" required=true error={error_of("model")}>
                         <input class="input mono" id="config-model" data-testid="config-model" maxlength="100"
-                            placeholder={providers::model_hint(&form.provider)}
+                            placeholder={providers::model_hint(&form.provider)} list="model-suggestions"
                             value={form.model.clone()} oninput={on_input(set(|f, v| f.model = v))} />
+                        <datalist id="model-suggestions" data-testid="model-suggestions">
+                            { for providers::model_suggestions(&form.provider).iter().map(|m| html! { <option value={*m} /> }) }
+                        </datalist>
                     </Field>
                 </div>
             </section>
@@ -369,7 +368,20 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     </Field>
                 </div>
             </section>
-        </Dialog>
+        </FormDialog>
+    }
+}
+
+/// What the form opens with: the config, a copy of one under a new name (its key is never
+/// known here, so it must be typed), or the defaults.
+fn initial_form(props: &ConfigDialogProps, tr: crate::i18n::Tr) -> ConfigForm {
+    match (&props.config, &props.copy_of) {
+        (Some(config), _) => ConfigForm::from_view(config),
+        (None, Some(source)) => ConfigForm {
+            name: tr.tf("config.copy_name", &[("name", &source.name)]),
+            ..ConfigForm::from_view(source)
+        },
+        (None, None) => ConfigForm::default(),
     }
 }
 

@@ -7,16 +7,79 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::config_dialog::ConfigDialog;
-use super::config_test::TestDialog;
+use super::config_test::{TestDialog, TestTarget};
 use super::templates::TemplatesDialog;
 use crate::api::models::ConfigView;
 use crate::components::dialog::Confirm;
+use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
 use crate::components::misc::{ActiveBadge, TableState};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 use crate::providers;
 use crate::route::Route;
+
+/// The table's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    Id,
+    Name,
+    Provider,
+    Newest,
+}
+
+impl Sort {
+    const ALL: [Sort; 4] = [Sort::Id, Sort::Name, Sort::Provider, Sort::Newest];
+
+    fn value(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Name => "name",
+            Self::Provider => "provider",
+            Self::Newest => "newest",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Id => "config.sort.id",
+            Self::Name => "config.sort.name",
+            Self::Provider => "config.sort.provider",
+            Self::Newest => "config.sort.newest",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.value() == value)
+            .unwrap_or(Self::Id)
+    }
+}
+
+/// The configs matching `search` (name, model or provider, any case), in `sort` order.
+fn shown(all: &[ConfigView], search: &str, sort: Sort) -> Vec<ConfigView> {
+    let needle = search.trim().to_lowercase();
+    let mut rows: Vec<ConfigView> = all
+        .iter()
+        .filter(|c| {
+            needle.is_empty()
+                || [&c.name, &c.model, &c.provider]
+                    .iter()
+                    .any(|text| text.to_lowercase().contains(&needle))
+        })
+        .cloned()
+        .collect();
+    match sort {
+        Sort::Id => rows.sort_by_key(|c| c.id),
+        Sort::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        Sort::Provider => {
+            rows.sort_by(|a, b| a.provider.cmp(&b.provider).then(a.name.cmp(&b.name)))
+        }
+        Sort::Newest => rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id))),
+    }
+    rows
+}
 
 #[component]
 pub fn ConfigsPage() -> Html {
@@ -27,7 +90,11 @@ pub fn ConfigsPage() -> Html {
         use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), version, false);
     // Some(None) = a new config.
     let editing = use_state(|| None::<Option<ConfigView>>);
-    let testing = use_state(|| None::<ConfigView>);
+    // A new config starting from this one (复制为新配置).
+    let copying = use_state(|| None::<ConfigView>);
+    let search = use_state(String::new);
+    let sort = use_state(|| Sort::Id);
+    let testing = use_state(|| None::<TestTarget>);
     let templates = use_state(|| None::<ConfigView>);
     let deleting = use_state(|| None::<ConfigView>);
     let busy = use_state(|| false);
@@ -82,14 +149,15 @@ pub fn ConfigsPage() -> Html {
         })
     };
 
-    let rows = configs.data.clone().unwrap_or_default();
+    let all = configs.data.clone().unwrap_or_default();
+    let rows = shown(&all, &search, *sort);
     let table_rows = rows.iter().map(|config| {
         let provider = providers::label_key(&config.provider)
             .map(|key| tr.t(key).to_string())
             .unwrap_or_else(|| config.provider.clone());
-        let (c1, c2, c3, c4, c5) = (config.clone(), config.clone(), config.clone(), config.clone(), config.clone());
-        let (editing, testing, templates, deleting, toggle) =
-            (editing.clone(), testing.clone(), templates.clone(), deleting.clone(), toggle.clone());
+        let (c1, c2, c3, c4, c5, c6) = (config.clone(), config.clone(), config.clone(), config.clone(), config.clone(), config.clone());
+        let (editing, testing, templates, deleting, toggle, copying) =
+            (editing.clone(), testing.clone(), templates.clone(), deleting.clone(), toggle.clone(), copying.clone());
         html! {
             <tr key={config.id} data-testid={format!("config-row-{}", config.id)}>
                 <td class="num">{ config.id }</td>
@@ -104,8 +172,12 @@ pub fn ConfigsPage() -> Html {
                         <Icon name="edit" />{ tr.t("common.edit") }
                     </button>
                     <button type="button" class="link-btn" data-testid={format!("config-test-{}", config.id)}
-                        onclick={Callback::from(move |_| testing.set(Some(c2.clone())))}>
+                        onclick={Callback::from(move |_| testing.set(Some(TestTarget::saved(&c2))))}>
                         <Icon name="zap" />{ tr.t("config.test") }
+                    </button>
+                    <button type="button" class="link-btn" data-testid={format!("config-copy-{}", config.id)}
+                        onclick={Callback::from(move |_| copying.set(Some(c6.clone())))}>
+                        <Icon name="copy" />{ tr.t("config.copy") }
                     </button>
                     <button type="button" class="link-btn" data-testid={format!("config-templates-{}", config.id)}
                         onclick={Callback::from(move |_| templates.set(Some(c3.clone())))}>
@@ -125,9 +197,10 @@ pub fn ConfigsPage() -> Html {
     });
 
     let on_saved = {
-        let (editing, reload) = (editing.clone(), reload.clone());
+        let (editing, copying, reload) = (editing.clone(), copying.clone(), reload.clone());
         Callback::from(move |_: ConfigView| {
             editing.set(None);
+            copying.set(None);
             reload.emit(());
         })
     };
@@ -144,6 +217,15 @@ pub fn ConfigsPage() -> Html {
                     <span data-testid="btn-stats" class="btn-inner"><Icon name="chart" />{ tr.t("config.stats") }</span>
                 </Link<Route>>
                 <span class="spacer"></span>
+                <input class="input search-input" type="search" data-testid="config-search" value={(*search).clone()}
+                    placeholder={tr.t("config.search")} aria-label={tr.t("config.search")}
+                    oninput={on_input({ let search = search.clone(); Callback::from(move |v| search.set(v)) })} />
+                <select class="select select-auto" data-testid="config-sort" aria-label={tr.t("config.sort.id")}
+                    onchange={on_select({ let sort = sort.clone(); Callback::from(move |v: String| sort.set(Sort::parse(&v))) })}>
+                    { for Sort::ALL.iter().map(|s| html! {
+                        <option value={s.value()} selected={*sort == *s}>{ tr.t(s.label()) }</option>
+                    }) }
+                </select>
                 <button type="button" class="btn btn-ghost" data-testid="btn-refresh"
                     onclick={{ let reload = reload.clone(); Callback::from(move |_| reload.emit(())) }}>
                     <Icon name="refresh" />{ tr.t("common.refresh") }
@@ -164,19 +246,26 @@ pub fn ConfigsPage() -> Html {
                         <tbody>
                             { for table_rows }
                             <TableState colspan={7} loading={configs.loading} error={configs.error.clone()}
-                                empty={rows.is_empty()} on_retry={Some(retry)} />
+                                empty={rows.is_empty()} on_retry={Some(retry)}
+                                empty_text={(!all.is_empty()).then(|| AttrValue::from(tr.t("config.no_match")))} />
                         </tbody>
                     </table>
                 </div>
             </div>
+            if let Some(source) = (*copying).clone() {
+                <ConfigDialog config={None::<ConfigView>} copy_of={Some(source)} on_saved={on_saved.clone()}
+                    on_close={{ let copying = copying.clone(); Callback::from(move |_| copying.set(None)) }}
+                    on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
+                    on_templates={Callback::noop()} />
+            }
             if let Some(config) = (*editing).clone() {
                 <ConfigDialog config={config} on_saved={on_saved}
                     on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }}
                     on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
                     on_templates={{ let templates = templates.clone(); Callback::from(move |c| templates.set(Some(c))) }} />
             }
-            if let Some(config) = (*testing).clone() {
-                <TestDialog config={config}
+            if let Some(target) = (*testing).clone() {
+                <TestDialog {target}
                     on_close={{ let testing = testing.clone(); Callback::from(move |_| testing.set(None)) }} />
             }
             if let Some(config) = (*templates).clone() {
@@ -191,5 +280,32 @@ pub fn ConfigsPage() -> Html {
                     on_cancel={{ let deleting = deleting.clone(); Callback::from(move |_| deleting.set(None)) }} />
             }
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_and_sorts() {
+        let config = |id, name: &str, model: &str, provider: &str| ConfigView {
+            id,
+            name: name.into(),
+            model: model.into(),
+            provider: provider.into(),
+            created_at: format!("2026-11-0{id}T00:00:00Z"),
+            ..ConfigView::default()
+        };
+        let all = vec![
+            config(1, "客服", "gpt-4o", "openai"),
+            config(2, "总结", "qwen-plus", "aliyun"),
+            config(3, "翻译", "GPT-4o-mini", "openai"),
+        ];
+        let ids = |rows: Vec<ConfigView>| rows.iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(shown(&all, " gpt ", Sort::Id)), vec![1, 3]);
+        assert_eq!(ids(shown(&all, "ALIYUN", Sort::Id)), vec![2]);
+        assert_eq!(ids(shown(&all, "", Sort::Newest)), vec![3, 2, 1]);
+        assert_eq!(ids(shown(&all, "", Sort::Provider)), vec![2, 1, 3]);
     }
 }

@@ -5,62 +5,67 @@ use std::collections::HashMap;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::ApiError;
-use crate::api::models::{GroupUsage, GroupView};
-use crate::components::dialog::{Confirm, Dialog};
+use crate::api::models::{GroupView, Stats};
+use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, on_input, on_textarea};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, TableState, UsageBar};
 use crate::context::use_app;
 use crate::format;
 use crate::group_form::GroupForm;
-use crate::hooks::{use_fetch, use_version};
+use crate::hooks::{Fetch, use_fetch, use_group_usage, use_version};
+use crate::query::LogFilter;
 
+/// Fields the form shows; a server error on any other field goes to the banner.
+const FORM_FIELDS: [&str; 5] = [
+    "daily_token_limit",
+    "description",
+    "monthly_token_limit",
+    "name",
+    "requests_per_minute",
+];
 #[component]
 pub fn GroupsPage() -> Html {
     let app = use_app();
     let tr = app.tr;
     let (version, reload) = use_version();
     let groups = use_fetch::<Vec<GroupView>>(Some("/api/admin/groups".into()), version, false);
-    let usage = use_state(HashMap::<i32, GroupUsage>::new);
-    let usage_error = use_state(|| None::<ApiError>);
     let editing = use_state(|| None::<Option<GroupView>>);
     let deleting = use_state(|| None::<GroupView>);
-
-    {
-        let (usage, usage_error, app) = (usage.clone(), usage_error.clone(), app.clone());
-        let ids: Vec<i32> = groups
+    let (usage, usage_error) = use_group_usage(
+        groups
             .data
             .clone()
             .unwrap_or_default()
             .iter()
             .map(|g| g.id)
-            .collect();
-        use_effect_with(ids, move |ids| {
-            let ids = ids.clone();
-            spawn_local(async move {
-                let mut found = HashMap::new();
-                let mut first_error = None;
-                for id in ids {
-                    match app
-                        .api
-                        .get::<GroupUsage>(&format!("/api/admin/groups/{id}/usage"))
-                        .await
-                    {
-                        Ok(u) => {
-                            found.insert(id, u);
-                        }
-                        Err(err) => {
-                            first_error.get_or_insert(err);
-                        }
-                    }
-                }
-                usage.set(found);
-                usage_error.set(first_error);
-            });
-            || ()
-        });
-    }
+            .collect(),
+    );
+    // Money per currency comes from the statistics (the usage counters add currencies).
+    let today = app.today();
+    let (year, month, _) = crate::dates::civil_from_days(today);
+    let costs_of = |start: i64| {
+        let filter = LogFilter {
+            start_date: crate::dates::ymd(start),
+            end_date: crate::dates::ymd(today),
+            ..LogFilter::default()
+        };
+        Some(filter.stats_url())
+    };
+    let today_stats = use_fetch::<Stats>(costs_of(today), version, false);
+    let month_stats = use_fetch::<Stats>(
+        costs_of(crate::dates::days_from_civil(year, month, 1)),
+        version,
+        false,
+    );
+    let cost_in = |stats: &Fetch<Stats>, group_id: i32| {
+        stats
+            .data
+            .as_ref()
+            .and_then(|s| s.by_group.iter().find(|g| g.group_id == Some(group_id)))
+            .map(|g| format::moneys(&g.costs))
+            .unwrap_or_else(|| format::moneys(&[]))
+    };
 
     let confirm_delete = {
         let (app, reload, deleting) = (app.clone(), reload.clone(), deleting.clone());
@@ -114,13 +119,13 @@ pub fn GroupsPage() -> Html {
                 <td class="usage-cell" data-testid={format!("group-today-{}", group.id)}>
                     if let Some(u) = u {
                         <UsageBar used={u.today.tokens} limit={u.today.limit.or(group.daily_token_limit)} />
-                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.today.calls)), ("cost", &format::cost(u.today.cost))]) }</div>
+                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.today.calls)), ("cost", &cost_in(&today_stats, group.id))]) }</div>
                     } else { <span class="muted">{ "-" }</span> }
                 </td>
                 <td class="usage-cell" data-testid={format!("group-month-{}", group.id)}>
                     if let Some(u) = u {
                         <UsageBar used={u.month.tokens} limit={u.month.limit.or(group.monthly_token_limit)} />
-                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.month.calls)), ("cost", &format::cost(u.month.cost))]) }</div>
+                        <div class="muted small">{ tr.tf("group.calls_cost", &[("calls", &format::thousands(u.month.calls)), ("cost", &cost_in(&month_stats, group.id))]) }</div>
                     } else { <span class="muted">{ "-" }</span> }
                 </td>
                 <td class="actions">
@@ -156,7 +161,7 @@ pub fn GroupsPage() -> Html {
                     <Icon name="refresh" />{ tr.t("common.refresh") }
                 </button>
             </div>
-            if let Some(err) = (*usage_error).clone() {
+            if let Some(err) = usage_error.clone() {
                 <Alert testid="usage-error">{ tr.tf("group.usage_failed", &[("msg", &err.display(tr))]) }</Alert>
             }
             <div class="card table-card">
@@ -230,14 +235,11 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
             app.clone(),
         );
         let (original, on_saved) = (props.group.clone(), props.on_saved.clone());
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let body = match form.to_body(original.as_ref()) {
                 Ok(body) => body,
-                Err(err) => {
-                    errors.set(HashMap::from([(
-                        err.field.to_string(),
-                        err.message(app.tr),
-                    )]));
+                Err(found) => {
+                    errors.set(crate::forms::by_field(&found, app.tr));
                     return;
                 }
             };
@@ -266,36 +268,29 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        if let Some(field) = err.field() {
-                            errors.set(HashMap::from([(field.to_string(), message.clone())]));
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });
         })
     };
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="group-save">{ tr.t("common.save") }</button>
-        </>
-    };
+    let dirty = *form
+        != props
+            .group
+            .as_ref()
+            .map(GroupForm::from_view)
+            .unwrap_or_default();
     let title = if props.group.is_some() {
         tr.t("group.edit_title")
     } else {
         tr.t("group.add_title")
     };
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} {footer} testid="group-dialog">
-            if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
+        <FormDialog title={title} name="group" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <Field label={tr.t("group.name")} id="group-name" required=true error={error_of("name")}>
                 <input class="input" id="group-name" data-testid="group-name" maxlength="100" value={form.name.clone()}
                     oninput={on_input(set(|f, v| f.name = v))} />
@@ -319,6 +314,6 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                 <input class="input" type="number" min="0" id="group-rpm" data-testid="group-rpm" value={form.requests_per_minute.clone()}
                     placeholder={tr.t("group.rpm_default")} oninput={on_input(set(|f, v| f.requests_per_minute = v))} />
             </Field>
-        </Dialog>
+        </FormDialog>
     }
 }

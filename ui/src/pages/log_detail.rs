@@ -2,22 +2,30 @@
 //! upstream, so it is shown as text nodes only (Yew escapes them), never as HTML.
 
 use serde_json::Value;
-use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::LogDetail;
 use crate::components::dialog::Dialog;
-use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge};
+use crate::components::misc::{Alert, Badge, LongText};
 use crate::context::use_app;
 use crate::format;
 use crate::hooks::use_fetch;
-use crate::platform;
+use crate::providers;
 
 #[derive(Properties, PartialEq)]
 pub struct LogDetailProps {
     pub id: i64,
     pub on_close: Callback<()>,
+}
+
+/// `名称 (#id)`, the id alone once the name is gone, or nothing.
+fn named(name: Option<&str>, id: Option<i32>) -> Option<String> {
+    match (name, id) {
+        (Some(name), Some(id)) => Some(format!("{name} (#{id})")),
+        (None, Some(id)) => Some(format!("#{id}")),
+        (Some(name), None) => Some(name.to_string()),
+        (None, None) => None,
+    }
 }
 
 /// Pretty JSON, or "-" for nothing.
@@ -93,19 +101,6 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
         };
         let msgs = messages(&log.request_messages);
         let response = log.response_content.clone().unwrap_or_default();
-        let copy = {
-            let (app, response) = (app.clone(), response.clone());
-            Callback::from(move |_: MouseEvent| {
-                let (app, response) = (app.clone(), response.clone());
-                spawn_local(async move {
-                    if platform::copy_text(&response).await {
-                        app.success(app.tr.t("common.copied"));
-                    } else {
-                        app.error(app.tr.t("common.copy_failed"));
-                    }
-                });
-            })
-        };
         let toggle_json = {
             let show_json = show_json.clone();
             Callback::from(move |_: MouseEvent| show_json.set(!*show_json))
@@ -117,12 +112,13 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                     <div class="kv-grid">
                         { item(tr.t("logs.config"), text(Some(config))) }
                         { item(tr.t("logs.provider"), text(log.provider.clone())) }
+                        { item(tr.t("logs.provider"), text(log.provider.as_deref().map(|p| providers::label_key(p).map_or_else(|| p.to_string(), |key| tr.t(key).to_string())))) }
                         { item(tr.t("logs.model"), text(log.model.clone())) }
-                        { item(tr.t("logs.group"), text(log.group_id.map(|g| format!("#{g}")))) }
-                        if let Some(user) = log.user_id { { item(tr.t("logs.user"), text(Some(format!("#{user}")))) } }
+                        { item(tr.t("logs.group"), text(named(log.group_name.as_deref(), log.group_id))) }
+                        if log.user_id.is_some() { { item(tr.t("logs.user"), text(named(log.username.as_deref(), log.user_id))) } }
                         { item(tr.t("logs.activation_code"), html! { <code>{ log.activation_code.clone().unwrap_or_else(|| "-".into()) }</code> }) }
                         { item(tr.t("logs.api_key"), text(Some(format::name_or_id(log.api_key_name.as_deref(), log.api_key_id, "-")))) }
-                        { item(tr.t("logs.template"), text(log.template_id.map(|t| format!("#{t}")))) }
+                        { item(tr.t("logs.template"), text(named(log.template_name.as_deref(), log.template_id))) }
                         { item(tr.t("logs.time"), text(Some(app.datetime(&log.created_at)))) }
                         { item(tr.t("logs.duration"), text(log.duration_ms.map(format::duration_ms))) }
                         { item(tr.t("common.status"), status) }
@@ -130,7 +126,7 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                         { item(tr.t("logs.retries"), text(log.retry_count.map(|r| r.to_string()))) }
                         { item(tr.t("logs.finish_reason"), text(log.finish_reason.clone())) }
                         { item(tr.t("logs.upstream_id"), html! { <code>{ log.upstream_id.clone().unwrap_or_else(|| "-".into()) }</code> }) }
-                        { item(tr.t("logs.cost"), text(log.cost.map(format::cost))) }
+                        { item(tr.t("logs.cost"), text(log.cost.map(|cost| format::money(cost, &log.currency)))) }
                     </div>
                 </section>
                 <section class="detail-section">
@@ -149,7 +145,7 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                         <h3>{ tr.t("logs.error_info") }</h3>
                         <Alert testid="log-error-message">
                             if let Some(code) = log.error_code.clone() { <code class="err-code">{ code }</code> }
-                            <span class="pre-wrap">{ log.error_message.clone().unwrap_or_else(|| "-".into()) }</span>
+                            <LongText text={log.error_message.clone().unwrap_or_else(|| "-".into())} />
                         </Alert>
                     </section>
                 }
@@ -167,7 +163,7 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                             { for msgs.into_iter().map(|(role, content)| html! {
                                 <div class={classes!("message", format!("role-{}", role.replace(|c: char| !c.is_ascii_alphanumeric(), "")))}>
                                     <span class="role">{ role }</span>
-                                    <div class="msg-content pre-wrap">{ content }</div>
+                                    <div class="msg-content"><LongText text={content} /></div>
                                 </div>
                             }) }
                         </div>
@@ -180,15 +176,8 @@ pub fn LogDetailDialog(props: &LogDetailProps) -> Html {
                     }
                 </section>
                 <section class="detail-section">
-                    <h3>
-                        { tr.t("logs.response") }
-                        if !response.is_empty() {
-                            <button type="button" class="link-btn small" onclick={copy} data-testid="copy-response">
-                                <Icon name="copy" />{ tr.t("common.copy") }
-                            </button>
-                        }
-                    </h3>
-                    <pre class="pre" data-testid="log-response">{ if response.is_empty() { "-".to_string() } else { response } }</pre>
+                    <h3>{ tr.t("logs.response") }</h3>
+                    <LongText pre=true testid="log-response" text={if response.is_empty() { "-".to_string() } else { response }} />
                     if !log.response_data.is_null() {
                         <details class="raw">
                             <summary>{ tr.t("logs.raw_response") }</summary>

@@ -1,4 +1,4 @@
-//! Sign-in: username and password → token (sessionStorage) and role.
+//! Sign-in: username and password → token (localStorage, see `session`) and role.
 
 use serde_json::json;
 use yew::platform::spawn_local;

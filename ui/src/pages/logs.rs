@@ -1,66 +1,111 @@
 //! `/admin/llm-logs`: call records with filters, summary cards, paging, CSV export and the
 //! detail dialog. Previews are shown as text only.
 
+use gloo_timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::log_detail::LogDetailDialog;
-use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page, Stats};
+use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page};
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, StatCard, TableState};
+use crate::components::misc::{Badge, StatCard, TableState, ZoneNote};
 use crate::components::pagination::Pagination;
 use crate::context::use_app;
 use crate::dates;
 use crate::format;
 use crate::hooks::{use_fetch, use_version};
 use crate::platform;
-use crate::query::LogFilter;
+use crate::query::{self, LogFilter};
+use crate::route::Route;
 
-/// Filters given in the address (links from the stats page): `?config_id=3&group_id=2`.
-fn filter_from_query(query: &str) -> LogFilter {
-    let mut filter = LogFilter::default();
-    for pair in query.trim_start_matches('?').split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value: String = value
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        match key {
-            "config_id" => filter.config_id = value,
-            "group_id" => filter.group_id = value,
-            "api_key_id" => filter.api_key_id = value,
-            "status" => filter.status = value,
-            "start_date" => filter.start_date = value,
-            "end_date" => filter.end_date = value,
-            _ => {}
-        }
-    }
-    filter
+/// The page in the address (`?page=3`), 1 without one.
+fn page_from_query(query: &str) -> u32 {
+    query::parse(query)
+        .into_iter()
+        .find(|(key, _)| key == "page")
+        .and_then(|(_, value)| value.parse().ok())
+        .filter(|page| *page >= 1)
+        .unwrap_or(1)
 }
+
+/// The record named by `?log_id=…` (a test's or the overview's link opens its detail).
+fn record_from_query(query: &str) -> Option<i64> {
+    query::parse(query)
+        .into_iter()
+        .find(|(key, _)| key == "log_id")
+        .and_then(|(_, value)| value.parse().ok())
+}
+
+/// Seconds between reloads while 自动刷新 is on.
+const AUTO_REFRESH_SECONDS: u32 = 10;
 
 #[component]
 pub fn LogsPage() -> Html {
     let app = use_app();
     let tr = app.tr;
+    // The filters and the page live in the address too: a reload, a bookmark or the back
+    // button shows the same records, and a link (the overview, the stats) sets them.
     let location = use_location();
-    let initial = location
-        .map(|l| filter_from_query(l.query_str()))
+    let address = location
+        .as_ref()
+        .map(|l| l.query_str().to_string())
         .unwrap_or_default();
+    let initial = LogFilter::from_query(&address);
     let draft = {
         let initial = initial.clone();
         use_state(move || initial)
     };
     let applied = use_state(move || initial);
-    let page = use_state(|| 1u32);
+    let page = {
+        let address = address.clone();
+        use_state(move || page_from_query(&address))
+    };
     let page_size = use_state(|| 20u32);
     let (version, reload) = use_version();
-    let detail = use_state(|| None::<i64>);
+    let detail = {
+        let address = address.clone();
+        use_state(move || record_from_query(&address))
+    };
+    let auto_refresh = use_state(|| false);
+    {
+        let (draft, applied, page) = (draft.clone(), applied.clone(), page.clone());
+        use_effect_with(address.clone(), move |address| {
+            let (filter, at) = (LogFilter::from_query(address), page_from_query(address));
+            if *applied != filter || *page != at {
+                draft.set(filter.clone());
+                applied.set(filter);
+                page.set(at);
+            }
+            || ()
+        });
+    }
+    {
+        let navigator = use_navigator();
+        let wanted = applied.page_query(*page);
+        use_effect_with(wanted, move |wanted| {
+            let current = LogFilter::from_query(&address).page_query(page_from_query(&address));
+            if *wanted != current
+                && let Some(navigator) = navigator
+            {
+                let pairs = query::parse(wanted);
+                let _ = navigator.replace_with_query(&Route::Logs, &pairs);
+            }
+            || ()
+        });
+    }
+    {
+        let reload = reload.clone();
+        use_effect_with(*auto_refresh, move |on| {
+            let timer =
+                on.then(|| Interval::new(AUTO_REFRESH_SECONDS * 1000, move || reload.emit(())));
+            move || drop(timer)
+        });
+    }
     let exporting = use_state(|| false);
 
     let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);
-    let stats = use_fetch::<Stats>(Some(applied.stats_url()), version, false);
     let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
     let api_keys = use_fetch::<Vec<ApiKeyView>>(Some("/api/admin/api-keys".into()), 0, false);
 
@@ -93,9 +138,8 @@ pub fn LogsPage() -> Html {
         })
     };
     let quick_range = |days: i64| {
-        let draft = draft.clone();
+        let (draft, today) = (draft.clone(), app.today());
         Callback::from(move |_: MouseEvent| {
-            let today = platform::today();
             let mut next = (*draft).clone();
             next.start_date = dates::ymd(today - days + 1);
             next.end_date = dates::ymd(today);
@@ -115,9 +159,8 @@ pub fn LogsPage() -> Html {
                 exporting.set(false);
                 match result {
                     Ok((bytes, name)) => {
-                        let name = name.unwrap_or_else(|| {
-                            format!("llm-logs-{}.csv", dates::ymd(platform::today()))
-                        });
+                        let name = name
+                            .unwrap_or_else(|| format!("llm-logs-{}.csv", dates::ymd(app.today())));
                         if platform::save_file(&bytes, &name, "text/csv;charset=utf-8") {
                             app.success(app.tr.tf("logs.exported", &[("name", &name)]));
                         } else {
@@ -130,15 +173,10 @@ pub fn LogsPage() -> Html {
         })
     };
 
-    let summary = stats.data.as_ref().map(|s| s.summary.clone());
+    let summary = list.data.as_ref().and_then(|page| page.summary.clone());
     let card = |f: &dyn Fn(&crate::api::models::StatsSummary) -> String| -> AttrValue {
         summary.as_ref().map(f).unwrap_or_else(|| "-".into()).into()
     };
-    // The statistics know only the date range, config and group.
-    let partial_stats = !applied.status.is_empty()
-        || !applied.activation_code.is_empty()
-        || !applied.api_key_id.is_empty()
-        || !applied.q.is_empty();
 
     let data = list.data.clone();
     let rows = data.as_ref().map(|p| p.data.clone()).unwrap_or_default();
@@ -245,7 +283,13 @@ pub fn LogsPage() -> Html {
                         <button type="button" class="chip-btn" onclick={quick_range(7)} data-testid="range-7">{ tr.t("logs.last7") }</button>
                         <button type="button" class="chip-btn" onclick={quick_range(30)} data-testid="range-30">{ tr.t("logs.last30") }</button>
                     </div>
+                    <ZoneNote />
                     <span class="spacer"></span>
+                    <label class="auto-refresh" title={tr.tf("logs.auto_refresh_hint", &[("s", &AUTO_REFRESH_SECONDS.to_string())])}>
+                        <input type="checkbox" data-testid="auto-refresh" checked={*auto_refresh}
+                            onchange={{ let auto_refresh = auto_refresh.clone(); Callback::from(move |_| auto_refresh.set(!*auto_refresh)) }} />
+                        { tr.t("logs.auto_refresh") }
+                    </label>
                     <button type="submit" class="btn btn-primary" id="btn-search" data-testid="btn-search">
                         <Icon name="search" />{ tr.t("common.search") }
                     </button>
@@ -262,7 +306,7 @@ pub fn LogsPage() -> Html {
                 }
             </form>
 
-            <div class="stat-grid" data-testid="log-stats">
+            <div class="stat-grid five" data-testid="log-stats">
                 <StatCard title={tr.t("stats.total_calls")} icon="activity" tone="blue" testid="card-calls"
                     value={card(&|s| format::thousands(s.total_calls))}
                     sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.calls_split", &[("ok", &format::thousands(s.success_calls)), ("err", &format::thousands(s.error_calls))])))} />
@@ -273,12 +317,9 @@ pub fn LogsPage() -> Html {
                 <StatCard title={tr.t("stats.tokens")} icon="hash" tone="violet" testid="card-tokens"
                     value={card(&|s| format::compact(s.total_tokens))}
                     sub={summary.as_ref().map(|s| AttrValue::from(tr.tf("stats.token_split", &[("p", &format::compact(s.prompt_tokens)), ("c", &format::compact(s.completion_tokens))])))} />
+                <StatCard title={tr.t("stats.cost")} icon="coin" tone="rose" testid="card-cost"
+                    value={card(&|s| format::moneys(&s.costs))} />
             </div>
-            if let Some(err) = stats.error.clone() {
-                <Alert testid="stats-error">{ tr.tf("stats.failed", &[("msg", &err.display(tr))]) }</Alert>
-            } else if partial_stats {
-                <p class="muted small note">{ tr.t("logs.cards_note") }</p>
-            }
 
             <div class="card table-card">
                 <div class="table-scroll">
@@ -319,15 +360,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_filters_from_the_address() {
-        let filter = filter_from_query("?config_id=3&group_id=12&x=1&status=error");
-        assert_eq!(filter.config_id, "3");
-        assert_eq!(filter.group_id, "12");
-        assert_eq!(filter.status, "error");
+    fn reads_the_page_and_the_record_from_the_address() {
+        let address = "?config_id=3&status=error&page=4&log_id=77";
+        let filter = LogFilter::from_query(address);
         assert_eq!(
-            filter_from_query("config_id=%3Cscript").config_id,
-            "3Cscript"
+            (filter.config_id.as_str(), filter.status.as_str()),
+            ("3", "error")
         );
-        assert_eq!(filter_from_query(""), LogFilter::default());
+        assert_eq!(page_from_query(address), 4);
+        assert_eq!(record_from_query(address), Some(77));
+        assert_eq!(page_from_query("?page=0"), 1);
+        assert_eq!(record_from_query(""), None);
+        // Whatever the address holds is only ever sent encoded and shown as text.
+        assert_eq!(
+            LogFilter::from_query("config_id=%3Cscript").config_id,
+            "<script"
+        );
     }
 }

@@ -4,16 +4,15 @@
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::api::models::{ConfigStats, ConfigView, GroupStats, GroupView, Stats};
+use crate::api::models::{ConfigStats, ConfigView, GroupStats, GroupView, Money, Stats};
 use crate::components::charts::{BarChart, LineChart};
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, StatCard};
+use crate::components::misc::{Alert, StatCard, ZoneNote};
 use crate::context::use_app;
 use crate::dates;
 use crate::format;
 use crate::hooks::{use_fetch, use_version};
-use crate::platform;
 use crate::query::LogFilter;
 use crate::route::Route;
 
@@ -30,25 +29,41 @@ enum Rank {
     Cost,
 }
 
-/// Per-config rows ranked by tokens or by cost, largest first.
-fn ranked_configs(rows: &[ConfigStats], rank: Rank) -> Vec<ConfigStats> {
+/// The amount in `currency` (0 when there is none): costs compare within one currency.
+fn amount_in(costs: &[Money], currency: &str) -> f64 {
+    costs
+        .iter()
+        .find(|m| m.currency == currency)
+        .map_or(0.0, |m| m.amount)
+}
+
+/// Per-config rows ranked by tokens, or by cost in `currency` (largest first).
+fn ranked_configs(rows: &[ConfigStats], rank: Rank, currency: &str) -> Vec<ConfigStats> {
     let mut rows = rows.to_vec();
-    match rank {
-        Rank::Tokens => {
-            rows.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.cost.total_cmp(&a.cost)))
+    let cost = |row: &ConfigStats| {
+        if row.currency == currency {
+            row.cost
+        } else {
+            0.0
         }
-        Rank::Cost => rows.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(b.tokens.cmp(&a.tokens))),
+    };
+    match rank {
+        Rank::Tokens => rows.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls))),
+        Rank::Cost => {
+            rows.sort_by(|a, b| cost(b).total_cmp(&cost(a)).then(b.tokens.cmp(&a.tokens)))
+        }
     }
     rows
 }
 
-fn ranked_groups(rows: &[GroupStats], rank: Rank) -> Vec<GroupStats> {
+fn ranked_groups(rows: &[GroupStats], rank: Rank, currency: &str) -> Vec<GroupStats> {
     let mut rows = rows.to_vec();
+    let cost = |row: &GroupStats| amount_in(&row.costs, currency);
     match rank {
-        Rank::Tokens => {
-            rows.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.cost.total_cmp(&a.cost)))
+        Rank::Tokens => rows.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls))),
+        Rank::Cost => {
+            rows.sort_by(|a, b| cost(b).total_cmp(&cost(a)).then(b.tokens.cmp(&a.tokens)))
         }
-        Rank::Cost => rows.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(b.tokens.cmp(&a.tokens))),
     }
     rows
 }
@@ -69,7 +84,7 @@ pub fn StatsPage() -> Html {
     let app = use_app();
     let tr = app.tr;
     let default_filter = || {
-        let today = platform::today();
+        let today = app.today();
         LogFilter {
             start_date: dates::ymd(today - 29),
             end_date: dates::ymd(today),
@@ -82,6 +97,8 @@ pub fn StatsPage() -> Html {
     let metric = use_state(|| Metric::Calls);
     let config_rank = use_state(|| Rank::Tokens);
     let group_rank = use_state(|| Rank::Tokens);
+    // The currency the cost chart and the cost ranking use (none chosen: the first).
+    let chosen_currency = use_state(String::new);
 
     let stats = use_fetch::<Stats>(Some(applied.stats_url()), version, false);
     let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
@@ -111,6 +128,12 @@ pub fn StatsPage() -> Html {
     let has_data = stats.data.is_some();
     let value = |text: String| -> AttrValue { if has_data { text.into() } else { "-".into() } };
 
+    let currencies: Vec<String> = s.costs.iter().map(|m| m.currency.clone()).collect();
+    let currency = if currencies.contains(&*chosen_currency) {
+        (*chosen_currency).clone()
+    } else {
+        currencies.first().cloned().unwrap_or_default()
+    };
     let labels: Vec<String> = data.daily.iter().map(|d| d.date.clone()).collect();
     let (values, tone, fmt): (Vec<f64>, &str, Callback<f64, String>) = match *metric {
         Metric::Calls => (
@@ -123,11 +146,17 @@ pub fn StatsPage() -> Html {
             "violet",
             Callback::from(|v: f64| format::thousands(v.round() as i64)),
         ),
-        Metric::Cost => (
-            data.daily.iter().map(|d| d.cost).collect(),
-            "amber",
-            Callback::from(format::cost),
-        ),
+        Metric::Cost => {
+            let currency = currency.clone();
+            (
+                data.daily
+                    .iter()
+                    .map(|d| amount_in(&d.costs, &currency))
+                    .collect(),
+                "amber",
+                Callback::from(move |v: f64| format::money(v, &currency)),
+            )
+        }
     };
     let tab = |m: Metric, key: &'static str, testid: &'static str| {
         let metric = metric.clone();
@@ -194,6 +223,7 @@ pub fn StatsPage() -> Html {
             } else if has_data && !data.start_date.is_empty() {
                 <p class="muted small note" data-testid="stats-range">
                     { tr.tf("stats.range", &[("start", &data.start_date), ("end", &data.end_date)]) }
+                    { " " }<ZoneNote />
                 </p>
             }
             <div class="stat-grid five">
@@ -208,7 +238,7 @@ pub fn StatsPage() -> Html {
                     value={value(format::compact(s.total_tokens))}
                     sub={has_data.then(|| AttrValue::from(tr.tf("stats.token_split", &[("p", &format::compact(s.prompt_tokens)), ("c", &format::compact(s.completion_tokens))])))} />
                 <StatCard title={tr.t("stats.cost")} icon="coin" tone="rose" testid="stats-cost"
-                    value={value(format::cost(s.total_cost))} />
+                    value={value(format::moneys(&s.costs))} />
             </div>
             <div class="card chart-card">
                 <div class="card-head">
@@ -218,6 +248,17 @@ pub fn StatsPage() -> Html {
                         { tab(Metric::Tokens, "stats.metric.tokens", "metric-tokens") }
                         { tab(Metric::Cost, "stats.metric.cost", "metric-cost") }
                     </div>
+                    if currencies.len() > 1 && (*metric == Metric::Cost || *config_rank == Rank::Cost || *group_rank == Rank::Cost) {
+                        <div class="tabs small" data-testid="currency-tabs">
+                            { for currencies.iter().map(|c| {
+                                let (chosen, value) = (chosen_currency.clone(), c.clone());
+                                html! {
+                                    <button type="button" class={classes!("tab", (*c == currency).then_some("active"))}
+                                        data-testid={format!("currency-{c}")} onclick={Callback::from(move |_| chosen.set(value.clone()))}>{ c.clone() }</button>
+                                }
+                            }) }
+                        </div>
+                    }
                 </div>
                 <LineChart labels={labels} values={values} format={fmt} tone={tone} testid="chart-daily" />
             </div>
@@ -243,7 +284,7 @@ pub fn StatsPage() -> Html {
                             <th class="num">{ tr.t("stats.cost") }</th>
                         </tr></thead>
                         <tbody>
-                            { for ranked_configs(&data.by_config, *config_rank).into_iter().enumerate().map(|(i, row)| {
+                            { for ranked_configs(&data.by_config, *config_rank, &currency).into_iter().enumerate().map(|(i, row)| {
                                 let name = format::name_or_id(row.config_name.as_deref(), row.config_id, tr.t("stats.no_config"));
                                 let link = row.config_id.filter(|id| *id > 0).map(|id| html! {
                                     <Link<Route, Vec<(String, String)>> to={Route::Logs} query={Some(vec![("config_id".to_string(), id.to_string())])}
@@ -257,7 +298,7 @@ pub fn StatsPage() -> Html {
                                         <td class="num">{ format::percent(row.success_rate) }</td>
                                         <td class="num">{ format::duration_ms(row.avg_duration_ms) }</td>
                                         <td class="num">{ format::thousands(row.tokens) }</td>
-                                        <td class="num">{ format::cost(row.cost) }</td>
+                                        <td class="num">{ format::money(row.cost, &row.currency) }</td>
                                     </tr>
                                 }
                             }) }
@@ -281,7 +322,7 @@ pub fn StatsPage() -> Html {
                             <th class="num">{ tr.t("stats.cost") }</th>
                         </tr></thead>
                         <tbody>
-                            { for ranked_groups(&data.by_group, *group_rank).into_iter().enumerate().map(|(i, row)| {
+                            { for ranked_groups(&data.by_group, *group_rank, &currency).into_iter().enumerate().map(|(i, row)| {
                                 let name = format::name_or_id(row.group_name.as_deref(), row.group_id, tr.t("stats.no_group"));
                                 html! {
                                     <tr>
@@ -289,7 +330,7 @@ pub fn StatsPage() -> Html {
                                         <td>{ name }</td>
                                         <td class="num">{ format::thousands(row.calls) }</td>
                                         <td class="num">{ format::thousands(row.tokens) }</td>
-                                        <td class="num">{ format::cost(row.cost) }</td>
+                                        <td class="num">{ format::moneys(&row.costs) }</td>
                                     </tr>
                                 }
                             }) }
@@ -310,47 +351,58 @@ mod tests {
     use crate::api::models::HourlyStats;
 
     #[test]
-    fn ranks_by_tokens_or_cost() {
+    fn ranks_by_tokens_or_cost_in_one_currency() {
+        let config = |id, tokens, cost: f64, currency: &str| ConfigStats {
+            config_id: Some(id),
+            tokens,
+            cost,
+            currency: currency.into(),
+            ..ConfigStats::default()
+        };
+        // 9 USD is not more than 5 CNY: a ranking in CNY puts it after every CNY row.
         let rows = vec![
-            ConfigStats {
-                config_id: Some(1),
-                tokens: 10,
-                cost: 5.0,
-                ..ConfigStats::default()
-            },
-            ConfigStats {
-                config_id: Some(2),
-                tokens: 30,
-                cost: 1.0,
-                ..ConfigStats::default()
-            },
-            ConfigStats {
-                config_id: Some(3),
-                tokens: 20,
-                cost: 9.0,
-                ..ConfigStats::default()
-            },
+            config(1, 10, 5.0, "CNY"),
+            config(2, 30, 1.0, "CNY"),
+            config(3, 20, 9.0, "USD"),
         ];
         let ids =
             |rows: Vec<ConfigStats>| rows.iter().filter_map(|r| r.config_id).collect::<Vec<_>>();
-        assert_eq!(ids(ranked_configs(&rows, Rank::Tokens)), vec![2, 3, 1]);
-        assert_eq!(ids(ranked_configs(&rows, Rank::Cost)), vec![3, 1, 2]);
+        assert_eq!(
+            ids(ranked_configs(&rows, Rank::Tokens, "CNY")),
+            vec![2, 3, 1]
+        );
+        assert_eq!(ids(ranked_configs(&rows, Rank::Cost, "CNY")), vec![1, 2, 3]);
+        assert_eq!(ids(ranked_configs(&rows, Rank::Cost, "USD")), vec![3, 2, 1]);
+        let money = |currency: &str, amount| Money {
+            currency: currency.into(),
+            amount,
+        };
         let groups = vec![
             GroupStats {
                 group_id: Some(1),
                 tokens: 1,
-                cost: 2.0,
+                costs: vec![money("CNY", 2.0)],
                 ..GroupStats::default()
             },
             GroupStats {
                 group_id: Some(2),
                 tokens: 2,
-                cost: 1.0,
+                costs: vec![money("CNY", 1.0), money("USD", 7.0)],
                 ..GroupStats::default()
             },
         ];
-        assert_eq!(ranked_groups(&groups, Rank::Cost)[0].group_id, Some(1));
-        assert_eq!(ranked_groups(&groups, Rank::Tokens)[0].group_id, Some(2));
+        assert_eq!(
+            ranked_groups(&groups, Rank::Cost, "CNY")[0].group_id,
+            Some(1)
+        );
+        assert_eq!(
+            ranked_groups(&groups, Rank::Cost, "USD")[0].group_id,
+            Some(2)
+        );
+        assert_eq!(
+            ranked_groups(&groups, Rank::Tokens, "CNY")[0].group_id,
+            Some(2)
+        );
     }
 
     #[test]

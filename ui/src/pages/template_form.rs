@@ -8,9 +8,8 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::TemplateView;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, Switch, on_input, on_textarea};
-use crate::components::misc::Alert;
 use crate::context::use_app;
 use crate::template::{self, Segment};
 
@@ -62,7 +61,7 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
         let on_saved = props.on_saved.clone();
         let id = props.template.as_ref().map(|t| t.id);
         let config_id = props.config_id;
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let mut problems = HashMap::new();
             if name.trim().is_empty() {
                 problems.insert(
@@ -119,16 +118,10 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
                         on_saved.emit(saved);
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        match err.field().filter(|f| FORM_FIELDS.contains(f)) {
-                            Some(field) => {
-                                errors.set(HashMap::from([(field.to_string(), message.clone())]))
-                            }
-                            None => errors.set(HashMap::new()),
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });
@@ -169,19 +162,10 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
         })
         .collect::<Html>();
 
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="template-save" id="template-save">
-                if *busy { <span class="spinner"></span> }
-                { tr.t("common.save") }
-            </button>
-        </>
-    };
+    let dirty = *name != initial.template_name
+        || *content != initial.template_content
+        || *description != initial.description.clone().unwrap_or_default()
+        || *active != initial.is_active;
     let clear = |handle: UseStateHandle<String>| {
         let errors = errors.clone();
         Callback::from(move |v: String| {
@@ -198,10 +182,8 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
     };
 
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} size="xl" {footer} testid="template-dialog">
-            if let Some(message) = (*banner).clone() {
-                <Alert testid="template-error">{ message }</Alert>
-            }
+        <FormDialog title={title} name="template" size="xl" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <div class="template-editor">
                 <div class="template-fields">
                     <Field label={tr.t("template.name")} id="template-name" required=true error={error_of("template_name")} class="stacked">
@@ -240,6 +222,6 @@ pub fn TemplateForm(props: &TemplateFormProps) -> Html {
                     <pre class="pre preview" data-testid="template-preview">{ preview }</pre>
                 </div>
             </div>
-        </Dialog>
+        </FormDialog>
     }
 }

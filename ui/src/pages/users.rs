@@ -35,6 +35,8 @@ fn ordered(users: &[UserView]) -> Vec<(UserView, bool)> {
     out
 }
 
+/// Fields the form shows; a server error on any other field goes to the banner.
+const FORM_FIELDS: [&str; 5] = ["group_id", "parent_id", "password", "role", "username"];
 #[derive(Clone, PartialEq)]
 enum Modal {
     None,
@@ -166,14 +168,17 @@ pub fn UsersPage() -> Html {
                         onclick={Callback::from(move |_| m2.set(Modal::Password(u2.clone())))}>
                         <Icon name="lock" />{ tr.t("user.reset_password") }
                     </button>
-                    <button type="button" class="link-btn" data-testid={format!("user-toggle-{}", user.id)}
-                        onclick={Callback::from(move |_| toggle.emit(u3.clone()))}>
-                        <Icon name="power" />{ if user.is_active { tr.t("user.deactivate") } else { tr.t("user.activate") } }
-                    </button>
-                    <button type="button" class="link-btn danger" data-testid={format!("user-delete-{}", user.id)}
-                        onclick={Callback::from(move |_| m3.set(Modal::Delete(u4.clone())))}>
-                        <Icon name="trash" />{ tr.t("common.delete") }
-                    </button>
+                    // The server refuses to stop or delete the signed-in account: not offered.
+                    if user.username != me {
+                        <button type="button" class="link-btn" data-testid={format!("user-toggle-{}", user.id)}
+                            onclick={Callback::from(move |_| toggle.emit(u3.clone()))}>
+                            <Icon name="power" />{ if user.is_active { tr.t("user.deactivate") } else { tr.t("user.activate") } }
+                        </button>
+                        <button type="button" class="link-btn danger" data-testid={format!("user-delete-{}", user.id)}
+                            onclick={Callback::from(move |_| m3.set(Modal::Delete(u4.clone())))}>
+                            <Icon name="trash" />{ tr.t("common.delete") }
+                        </button>
+                    }
                 </td>
             </tr>
         }
@@ -374,13 +379,10 @@ fn UserDialog(props: &UserDialogProps) -> Html {
                         on_saved.emit(());
                     }
                     Err(err) => {
-                        let message = err.display(app.tr);
-                        if let Some(field) = err.field() {
-                            errors.set(HashMap::from([(field.to_string(), message.clone())]));
-                        }
-                        if !err.is_unauthorized() {
-                            banner.set(Some(message));
-                        }
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &FORM_FIELDS);
+                        errors.set(found);
+                        banner.set(message);
                     }
                 }
             });

@@ -186,7 +186,8 @@ fn validated_code(code: &str) -> AppResult<String> {
             "激活码须为 4 到 32 位字母、数字、- 或 _",
         ));
     }
-    Ok(code.to_string())
+    // Stored upper-case: activation ignores case, so `abcd` and `ABCD` are one code.
+    Ok(code.to_uppercase())
 }
 
 /// 16 characters without look-alikes (0/O, 1/I/L), easy to read out over the phone.

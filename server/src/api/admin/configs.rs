@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use entity::{config_key_states, llm_configs::Model};
-use poem::web::Data;
-use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
+use poem::{http::StatusCode, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use crate::{
     api::{
@@ -16,6 +16,7 @@ use crate::{
     db::{self, configs::ConfigFields},
     error::{AppError, AppResult},
     providers::ProviderKind,
+    relay::Answered,
     secret::Secret,
     state::AppState,
     validate,
@@ -227,12 +228,27 @@ pub struct UpdateConfig {
     pub is_active: Option<bool>,
 }
 
-/// A connection test: one message sent through the config.
+/// A connection test of a saved config: one message sent through it. Any config field
+/// given (the edit form's unsaved values, a new key) is used for this test instead of
+/// the stored one, and nothing is saved.
 #[derive(Debug, Object)]
 pub struct TestConfig {
     /// Default: "Hello".
     #[oai(nullable, deserialize_with = "crate::api::strict::strings")]
     pub test_message: Option<String>,
+    #[oai(flatten)]
+    pub config: UpdateConfig,
+}
+
+/// A connection test of a config that is not saved (the new-config form): the same body
+/// as creating one, plus the message. Nothing is saved; the call is recorded without a
+/// config id.
+#[derive(Debug, Object)]
+pub struct TestNewConfig {
+    /// Default: "Hello".
+    pub test_message: Option<String>,
+    #[oai(flatten)]
+    pub config: CreateConfig,
 }
 
 /// The requirements' test answer (not wrapped in `data`).
@@ -244,6 +260,31 @@ pub struct TestResult {
     pub duration_ms: i64,
     /// The call's record.
     pub call_log_id: i64,
+}
+
+/// A test whose call failed upstream: the error envelope plus what the upstream itself
+/// said (as recorded, keys scrubbed) and the record to open.
+#[derive(Debug, Object)]
+pub struct TestFailure {
+    /// Always `false`.
+    pub success: bool,
+    pub code: String,
+    pub message: String,
+    /// The upstream's own words, e.g. `Auth HTTP 401 [invalid_api_key]: Incorrect API key provided`.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+    /// The call's record (absent when it could not be written).
+    #[oai(skip_serializing_if_is_none)]
+    pub call_log_id: Option<i64>,
+}
+
+#[derive(ApiResponse)]
+pub enum TestAnswer {
+    /// 测试成功
+    #[oai(status = 200)]
+    Passed(Json<TestResult>),
+    /// 上游调用失败（502 / 504 / 429）：错误码、上游原话与调用记录
+    Failed(StatusCode, Json<TestFailure>),
 }
 
 pub struct ConfigsApi;
@@ -269,35 +310,9 @@ impl ConfigsApi {
         auth: AdminAuth,
         body: Json<CreateConfig>,
     ) -> AppResult<Reply<ConfigView>> {
-        let body = body.0;
-        let provider = parse_provider(&body.provider)?;
-        let defaults = Defaults::standard();
-        let fields = validated(ConfigFields {
-            name: body.name,
-            provider: body.provider,
-            api_url: body
-                .api_url
-                .unwrap_or_else(|| provider.default_api_url().to_string()),
-            model: body.model,
-            max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
-            temperature: body.temperature.unwrap_or(defaults.temperature),
-            top_p: body.top_p.unwrap_or(defaults.top_p),
-            frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
-            presence_penalty: body.presence_penalty.unwrap_or(0.0),
-            reasoning_model: body.reasoning_model.unwrap_or(false),
-            fallback_config_ids: body.fallback_config_ids.unwrap_or_default(),
-            breaker_threshold: body.breaker_threshold,
-            breaker_cooldown_seconds: body.breaker_cooldown_seconds.unwrap_or(60),
-            system_prompt: body.system_prompt,
-            timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
-            max_retries: body.max_retries.unwrap_or(defaults.max_retries),
-            input_price: body.input_price.unwrap_or(0.0),
-            output_price: body.output_price.unwrap_or(0.0),
-            currency: body.currency.unwrap_or_else(|| "CNY".into()),
-            is_active: body.is_active.unwrap_or(true),
-        })?;
+        let (fields, keys) = new_config(body.0)?;
         check_fallbacks(&state, None, &fields.fallback_config_ids).await?;
-        let keys = encrypted_keys(&state, &body.api_key)?;
+        let keys = state.cipher.encrypt_all(&keys);
         let created_by = match auth.0 {
             Principal::User { id, .. } => Some(id),
             Principal::Client { .. } | Principal::ApiKey { .. } => None,
@@ -328,45 +343,10 @@ impl ConfigsApi {
         id: Path<i32>,
         body: Json<UpdateConfig>,
     ) -> AppResult<Reply<ConfigView>> {
-        let body = body.0;
         let current = db::configs::get(&state.db, id.0).await?;
-        let mut fields = ConfigFields::of(&current);
-        if let Some(provider) = body.provider {
-            parse_provider(&provider)?;
-            fields.provider = provider;
-        }
-        set(&mut fields.name, body.name);
-        set(&mut fields.api_url, body.api_url);
-        set(&mut fields.model, body.model);
-        set(&mut fields.max_tokens, body.max_tokens);
-        set(&mut fields.temperature, body.temperature);
-        set(&mut fields.top_p, body.top_p);
-        set(&mut fields.frequency_penalty, body.frequency_penalty);
-        set(&mut fields.presence_penalty, body.presence_penalty);
-        set(&mut fields.reasoning_model, body.reasoning_model);
-        set(&mut fields.fallback_config_ids, body.fallback_config_ids);
-        if body.breaker_threshold.is_some() {
-            fields.breaker_threshold = body.breaker_threshold;
-        }
-        set(
-            &mut fields.breaker_cooldown_seconds,
-            body.breaker_cooldown_seconds,
-        );
-        if let Some(prompt) = body.system_prompt {
-            fields.system_prompt = Some(prompt);
-        }
-        set(&mut fields.timeout_seconds, body.timeout_seconds);
-        set(&mut fields.max_retries, body.max_retries);
-        set(&mut fields.input_price, body.input_price);
-        set(&mut fields.output_price, body.output_price);
-        set(&mut fields.currency, body.currency);
-        set(&mut fields.is_active, body.is_active);
-        let fields = validated(fields)?;
+        let (fields, keys) = changed_config(&current, body.0)?;
         check_fallbacks(&state, Some(id.0), &fields.fallback_config_ids).await?;
-        let key = match body.api_key {
-            Some(typed) => Some(encrypted_keys(&state, &typed)?),
-            None => None,
-        };
+        let key = keys.map(|keys| state.cipher.encrypt_all(&keys));
         let row = db::configs::update(&state.db, id.0, fields, key).await?;
         tracing::info!(config_id = row.id, "config updated");
         Ok(ok(one(&state, &row).await?))
@@ -396,7 +376,8 @@ impl ConfigsApi {
         Ok(ok(one(&state, &row).await?))
     }
 
-    /// 测试连接：用该配置真实调用一次大模型（会记录调用）
+    /// 测试连接：用该配置真实调用一次大模型（会记录调用）。请求体中给出的配置字段（表单中未保存的值、
+    /// 新的 API Key）只用于本次测试，不会保存
     #[oai(
         path = "/:id/test",
         method = "post",
@@ -408,22 +389,62 @@ impl ConfigsApi {
         auth: AdminAuth,
         id: Path<i32>,
         body: Json<TestConfig>,
-    ) -> AppResult<Json<TestResult>> {
-        let config = db::configs::get(&state.db, id.0).await?;
-        let message = body
-            .0
-            .test_message
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| "Hello".into());
-        let caller = crate::api::client::caller(&auth.0);
-        let result = state.relay.test_config(config, message, caller).await?;
-        Ok(Json(TestResult {
-            success: true,
-            message: "配置测试成功".into(),
-            response: result.response,
-            duration_ms: result.duration_ms,
-            call_log_id: result.call_log_id,
-        }))
+    ) -> AppResult<TestAnswer> {
+        let body = body.0;
+        let mut config = db::configs::get(&state.db, id.0).await?;
+        let (fields, keys) = changed_config(&config, body.config)?;
+        fields.apply_to(&mut config);
+        if let Some(keys) = keys {
+            config.api_key = state.cipher.encrypt_all(&keys);
+        }
+        run_test(&state, &auth, config, body.test_message).await
+    }
+
+    /// 测试未保存的配置：请求体同创建配置（含 API Key），只测试、不保存；调用记录不关联任何配置
+    #[oai(
+        path = "/test",
+        method = "post",
+        operation_id = "admin_test_new_config"
+    )]
+    async fn test_new(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        body: Json<TestNewConfig>,
+    ) -> AppResult<TestAnswer> {
+        let body = body.0;
+        let (fields, keys) = new_config(body.config)?;
+        let now = Utc::now();
+        let mut config = Model {
+            // No row: the record's config id stays empty (see the relay's record).
+            id: 0,
+            name: String::new(),
+            provider: String::new(),
+            api_url: String::new(),
+            api_key: state.cipher.encrypt_all(&keys),
+            model: String::new(),
+            max_tokens: 0,
+            temperature: 0.0,
+            top_p: 0.0,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
+            reasoning_model: false,
+            fallback_config_ids: None,
+            breaker_threshold: None,
+            breaker_cooldown_seconds: 0,
+            system_prompt: None,
+            timeout_seconds: 0,
+            max_retries: 0,
+            input_price: 0.0,
+            output_price: 0.0,
+            currency: String::new(),
+            is_active: false,
+            created_at: now,
+            updated_at: now,
+            created_by: None,
+        };
+        fields.apply_to(&mut config);
+        run_test(&state, &auth, config, body.test_message).await
     }
 
     /// 删除配置（其模板一并删除；调用记录保留）
@@ -438,6 +459,131 @@ impl ConfigsApi {
         tracing::info!(config_id = id.0, "config deleted");
         Ok(deleted(id.0))
     }
+}
+
+/// Sends the test message through `config` and words the answer: the reply, or the
+/// failure with the upstream's words from the record.
+async fn run_test(
+    state: &AppState,
+    auth: &AdminAuth,
+    config: Model,
+    message: Option<String>,
+) -> AppResult<TestAnswer> {
+    let message = message
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| "Hello".into());
+    let caller = crate::api::client::caller(&auth.0);
+    let Answered {
+        result,
+        call_log_id,
+    } = state.relay.test_config(config, message, caller).await?;
+    match result {
+        Ok(result) => Ok(TestAnswer::Passed(Json(TestResult {
+            success: true,
+            message: "配置测试成功".into(),
+            response: result.response,
+            duration_ms: result.duration_ms,
+            call_log_id: result.call_log_id,
+        }))),
+        // Only an upstream failure is the config's fault; anything else is the server's.
+        Err(err @ AppError::Upstream(_)) => {
+            let detail = match call_log_id {
+                Some(id) => db::call_logs::get(&state.db, id)
+                    .await?
+                    .and_then(|record| record.error_message),
+                None => None,
+            };
+            Ok(TestAnswer::Failed(
+                err.status(),
+                Json(TestFailure {
+                    success: false,
+                    code: err.code().into(),
+                    message: err.to_string(),
+                    detail,
+                    call_log_id,
+                }),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// A create body checked: the config's fields (defaults filled in) and its key.
+fn new_config(body: CreateConfig) -> AppResult<(ConfigFields, Vec<String>)> {
+    let provider = parse_provider(&body.provider)?;
+    let defaults = Defaults::standard();
+    let fields = validated(ConfigFields {
+        name: body.name,
+        provider: body.provider,
+        api_url: body
+            .api_url
+            .unwrap_or_else(|| provider.default_api_url().to_string()),
+        model: body.model,
+        max_tokens: body.max_tokens.unwrap_or(defaults.max_tokens),
+        temperature: body.temperature.unwrap_or(defaults.temperature),
+        top_p: body.top_p.unwrap_or(defaults.top_p),
+        frequency_penalty: body.frequency_penalty.unwrap_or(0.0),
+        presence_penalty: body.presence_penalty.unwrap_or(0.0),
+        reasoning_model: body.reasoning_model.unwrap_or(false),
+        fallback_config_ids: body.fallback_config_ids.unwrap_or_default(),
+        breaker_threshold: body.breaker_threshold,
+        breaker_cooldown_seconds: body.breaker_cooldown_seconds.unwrap_or(60),
+        system_prompt: body.system_prompt,
+        timeout_seconds: body.timeout_seconds.unwrap_or(defaults.timeout_seconds),
+        max_retries: body.max_retries.unwrap_or(defaults.max_retries),
+        input_price: body.input_price.unwrap_or(0.0),
+        output_price: body.output_price.unwrap_or(0.0),
+        currency: body.currency.unwrap_or_else(|| "CNY".into()),
+        is_active: body.is_active.unwrap_or(true),
+    })?;
+    let keys = validated_keys(provider, &body.api_key)?;
+    Ok((fields, keys))
+}
+
+/// `current` with an update body's fields applied and checked, and the new keys if given.
+fn changed_config(
+    current: &Model,
+    body: UpdateConfig,
+) -> AppResult<(ConfigFields, Option<Vec<String>>)> {
+    let mut fields = ConfigFields::of(current);
+    if let Some(provider) = body.provider {
+        parse_provider(&provider)?;
+        fields.provider = provider;
+    }
+    set(&mut fields.name, body.name);
+    set(&mut fields.api_url, body.api_url);
+    set(&mut fields.model, body.model);
+    set(&mut fields.max_tokens, body.max_tokens);
+    set(&mut fields.temperature, body.temperature);
+    set(&mut fields.top_p, body.top_p);
+    set(&mut fields.frequency_penalty, body.frequency_penalty);
+    set(&mut fields.presence_penalty, body.presence_penalty);
+    set(&mut fields.reasoning_model, body.reasoning_model);
+    set(&mut fields.fallback_config_ids, body.fallback_config_ids);
+    if body.breaker_threshold.is_some() {
+        fields.breaker_threshold = body.breaker_threshold;
+    }
+    set(
+        &mut fields.breaker_cooldown_seconds,
+        body.breaker_cooldown_seconds,
+    );
+    if let Some(prompt) = body.system_prompt {
+        fields.system_prompt = Some(prompt);
+    }
+    set(&mut fields.timeout_seconds, body.timeout_seconds);
+    set(&mut fields.max_retries, body.max_retries);
+    set(&mut fields.input_price, body.input_price);
+    set(&mut fields.output_price, body.output_price);
+    set(&mut fields.currency, body.currency);
+    set(&mut fields.is_active, body.is_active);
+    let fields = validated(fields)?;
+    let provider = parse_provider(&fields.provider)?;
+    let keys = body
+        .api_key
+        .as_deref()
+        .map(|typed| validated_keys(provider, typed))
+        .transpose()?;
+    Ok((fields, keys))
 }
 
 /// The requirements' defaults (max_tokens 2000, temperature 0.7, top_p 1.0, 30 s, 3 retries).
@@ -478,8 +624,8 @@ fn parse_provider(value: &str) -> AppResult<ProviderKind> {
 
 const MAX_KEYS: usize = 20;
 
-/// The keys typed, one per line (blank lines ignored), encrypted each on its own.
-fn encrypted_keys(state: &AppState, typed: &str) -> AppResult<String> {
+/// The keys typed, one per line (blank lines ignored), each checked for its provider's shape.
+fn validated_keys(provider: ProviderKind, typed: &str) -> AppResult<Vec<String>> {
     let keys: Vec<&str> = typed
         .lines()
         .map(str::trim)
@@ -504,7 +650,37 @@ fn encrypted_keys(state: &AppState, typed: &str) -> AppResult<String> {
     {
         return Err(AppError::validation("api_key", "API Key 重复"));
     }
-    Ok(state.cipher.encrypt_all(&keys))
+    keys.into_iter()
+        .map(|key| validated_key(provider, key))
+        .collect()
+}
+
+/// A key checked for its provider's shape, so a key pasted for the wrong provider or
+/// half-copied is refused on save instead of failing every call.
+fn validated_key(provider: ProviderKind, key: &str) -> AppResult<String> {
+    if key.chars().any(char::is_whitespace) {
+        return Err(AppError::validation(
+            "api_key",
+            "API Key 中不能有空格，请检查是否复制完整（多个 Key 每行一个）",
+        ));
+    }
+    let halves = |sep: char| {
+        key.split_once(sep)
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains(sep))
+    };
+    match provider {
+        // The OAuth pair that buys access tokens (see providers/baidu_token.rs).
+        ProviderKind::Baidu if !halves(':') => Err(AppError::validation(
+            "api_key",
+            "百度千帆的 API Key 格式应为 client_id:client_secret（API Key 与 Secret Key 用英文冒号连接）",
+        )),
+        // `id.secret` is signed into a JWT; a key without a dot is sent as it is.
+        ProviderKind::Zhipu if key.contains('.') && !halves('.') => Err(AppError::validation(
+            "api_key",
+            "智谱的 API Key 格式应为 id.secret（只含一个英文句点）",
+        )),
+        _ => Ok(key.to_string()),
+    }
 }
 
 fn validated(fields: ConfigFields) -> AppResult<ConfigFields> {

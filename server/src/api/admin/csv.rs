@@ -13,7 +13,7 @@ use crate::{
 const BATCH: u64 = 500;
 /// UTF-8 byte-order mark: without it Excel on Windows reads the file as ANSI.
 const BOM: &str = "\u{feff}";
-const HEADER: [&str; 19] = [
+const HEADER: [&str; 20] = [
     "ID",
     "调用时间",
     "配置",
@@ -27,6 +27,7 @@ const HEADER: [&str; 19] = [
     "Completion Token",
     "Token合计",
     "费用",
+    "币种",
     "耗时(ms)",
     "重试次数",
     "错误码",
@@ -85,6 +86,7 @@ pub fn rows(
                             number(row.completion_tokens),
                             number(row.tokens_used),
                             format!("{:.6}", row.cost),
+                            row.currency,
                             number(row.duration_ms),
                             row.retry_count.to_string(),
                             row.error_code.unwrap_or_default(),

@@ -11,7 +11,11 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use super::{log_filters::LogQuery, log_text};
+use super::{
+    log_filters::LogQuery,
+    log_text,
+    stats::{Summary, summary_of},
+};
 use crate::{
     api::ApiTags,
     auth::AdminAuth,
@@ -58,6 +62,8 @@ pub struct LogSummary {
     #[oai(nullable)]
     pub duration_ms: Option<i32>,
     pub cost: f64,
+    /// What `cost` is in.
+    pub currency: String,
     pub is_stream: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -70,6 +76,10 @@ pub struct LogPage {
     pub page: u64,
     pub page_size: u64,
     pub data: Vec<LogSummary>,
+    /// With `summary=true`: calls, tokens, durations and costs (per currency) of every
+    /// record the filters match, not only this page.
+    #[oai(skip_serializing_if_is_none)]
+    pub summary: Option<Summary>,
 }
 
 #[derive(Debug, Object)]
@@ -82,12 +92,21 @@ pub struct LogDetail {
     pub model: String,
     #[oai(nullable)]
     pub template_id: Option<i32>,
+    /// The template's name now (absent once it is deleted).
+    #[oai(skip_serializing_if_is_none)]
+    pub template_name: Option<String>,
     #[oai(nullable)]
     pub group_id: Option<i32>,
+    /// The group's name now (absent once it is deleted).
+    #[oai(skip_serializing_if_is_none)]
+    pub group_name: Option<String>,
     #[oai(nullable)]
     pub activation_code: Option<String>,
     #[oai(nullable)]
     pub user_id: Option<i32>,
+    /// The account's name now (absent once it is deleted).
+    #[oai(skip_serializing_if_is_none)]
+    pub username: Option<String>,
     /// The API key the call was made with; NULL once the key is deleted.
     #[oai(nullable)]
     pub api_key_id: Option<i32>,
@@ -124,6 +143,8 @@ pub struct LogDetail {
     /// True when the upstream sent no usage and tokens were counted locally.
     pub tokens_estimated: bool,
     pub cost: f64,
+    /// What `cost` is in.
+    pub currency: String,
     pub retry_count: i32,
     pub is_stream: bool,
     #[oai(nullable)]
@@ -175,6 +196,8 @@ impl LogsApi {
         /// Default 20, at most 100.
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         page_size: Query<Option<u64>>,
+        /// true: also the totals of every matching record (`summary`).
+        summary: Query<Option<bool>>,
     ) -> AppResult<Json<LogPage>> {
         let query = LogQuery {
             config_id: config_id.0,
@@ -186,7 +209,13 @@ impl LogsApi {
             end_date: end_date.0,
             q: q.0,
         };
-        list_logs(&state, query, page.0, page_size.0).await
+        list_logs(
+            &state,
+            query,
+            (page.0, page_size.0),
+            summary.0 == Some(true),
+        )
+        .await
     }
 
     /// 调用记录列表（需求文档路径，仅管理员）
@@ -225,7 +254,7 @@ impl LogsApi {
             end_date: end_date.0,
             q: q.0,
         };
-        list_logs(&state, query, page.0, page_size.0).await
+        list_logs(&state, query, (page.0, page_size.0), false).await
     }
 
     /// 导出调用记录为 CSV（与列表相同的筛选条件）
@@ -291,28 +320,60 @@ impl LogsApi {
         let row = db::call_logs::get(&state.db, id.0)
             .await?
             .ok_or(AppError::NotFound("调用记录"))?;
-        Ok(crate::api::envelope::ok(detail(row)))
+        // Names, not ids, for the admin; what was deleted since has none.
+        let template_name = match row.template_id {
+            Some(id) => existing(db::templates::get(&state.db, id).await)?.map(|t| t.template_name),
+            None => None,
+        };
+        let group_name = match row.group_id {
+            Some(id) => existing(db::groups::get(&state.db, id).await)?.map(|g| g.name),
+            None => None,
+        };
+        let username = match row.user_id {
+            Some(id) => existing(db::users::get(&state.db, id).await)?.map(|u| u.username),
+            None => None,
+        };
+        Ok(crate::api::envelope::ok(LogDetail {
+            template_name,
+            group_name,
+            username,
+            ..detail(row)
+        }))
     }
 }
 
 async fn list_logs(
     state: &AppState,
     query: LogQuery,
-    page: Option<u64>,
-    page_size: Option<u64>,
+    (page, page_size): (Option<u64>, Option<u64>),
+    with_summary: bool,
 ) -> AppResult<Json<LogPage>> {
     let filter: LogFilter = query.filter(state.quotas.clock())?;
     // Their limits are in the spec, checked before the handler runs.
     let page = page.unwrap_or(1);
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     let (total, rows) = db::call_logs::page(&state.db, &filter, page, page_size).await?;
+    let totals = match with_summary {
+        true => Some(summary_of(db::call_logs::totals(&state.db, &filter).await?)),
+        false => None,
+    };
     Ok(Json(LogPage {
         success: true,
         total,
         page,
         page_size,
         data: rows.into_iter().map(summary).collect(),
+        summary: totals,
     }))
+}
+
+/// A row that may have been deleted since: None then, other errors stay errors.
+fn existing<T>(found: AppResult<T>) -> AppResult<Option<T>> {
+    match found {
+        Ok(row) => Ok(Some(row)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// The first `PREVIEW_CHARS` characters (characters, not bytes: never cut inside one).
@@ -340,6 +401,7 @@ fn summary(row: Model) -> LogSummary {
         error_code: row.error_code,
         duration_ms: row.duration_ms,
         cost: row.cost,
+        currency: row.currency,
         is_stream: row.is_stream,
         created_at: row.call_time,
     }
@@ -353,9 +415,12 @@ fn detail(row: Model) -> LogDetail {
         provider: row.provider,
         model: row.model,
         template_id: row.template_id,
+        template_name: None,
         group_id: row.group_id,
+        group_name: None,
         activation_code: row.activation_code,
         user_id: row.user_id,
+        username: None,
         api_key_id: row.api_key_id,
         api_key_name: row.api_key_name,
         request_messages: row.request_messages,
@@ -372,6 +437,7 @@ fn detail(row: Model) -> LogDetail {
         completion_tokens: row.completion_tokens,
         tokens_estimated: row.tokens_estimated,
         cost: row.cost,
+        currency: row.currency,
         retry_count: row.retry_count,
         is_stream: row.is_stream,
         duration_ms: row.duration_ms,

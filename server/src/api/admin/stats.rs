@@ -1,5 +1,6 @@
 //! `/api/admin/llm/stats` (调用统计): totals, per config, per group, per day and per hour,
 //! read from the hourly aggregates (fast on any log size; kept after old records are purged).
+//! Money is always per currency: costs in different currencies are never added together.
 
 use std::collections::HashMap;
 
@@ -24,6 +25,28 @@ use crate::{
 /// The longest range one request may cover.
 const MAX_DAYS: i64 = 3660;
 
+/// An amount of money in one currency.
+#[derive(Debug, Clone, PartialEq, Object)]
+pub struct Money {
+    /// The config's currency, e.g. `CNY`, `USD`.
+    pub currency: String,
+    pub amount: f64,
+}
+
+/// Adds `amount` in `currency`, keeping currencies apart (ordered by currency).
+pub fn add_money(costs: &mut Vec<Money>, currency: &str, amount: f64) {
+    match costs.iter_mut().find(|m| m.currency == currency) {
+        Some(money) => money.amount += amount,
+        None => {
+            costs.push(Money {
+                currency: currency.to_string(),
+                amount,
+            });
+            costs.sort_by(|a, b| a.currency.cmp(&b.currency));
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct Summary {
     pub total_calls: i64,
@@ -35,14 +58,19 @@ pub struct Summary {
     pub total_tokens: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
-    pub total_cost: f64,
+    /// The cost in each currency the calls were priced in.
+    pub costs: Vec<Money>,
 }
 
+/// One config's calls in one currency (a config whose currency was changed has a line
+/// for each).
 #[derive(Debug, Object)]
 pub struct ConfigStats {
-    /// 0 for calls without a config.
+    /// 0 for calls without a config (tests of unsaved configs).
     pub config_id: i32,
+    /// The config's name now; the name recorded with its calls once it is deleted.
     pub config_name: String,
+    pub currency: String,
     pub calls: i64,
     pub success_rate: f64,
     pub avg_duration_ms: f64,
@@ -57,7 +85,7 @@ pub struct GroupStats {
     pub group_name: String,
     pub calls: i64,
     pub tokens: i64,
-    pub cost: f64,
+    pub costs: Vec<Money>,
 }
 
 #[derive(Debug, Object)]
@@ -66,7 +94,7 @@ pub struct DayStats {
     pub date: String,
     pub calls: i64,
     pub tokens: i64,
-    pub cost: f64,
+    pub costs: Vec<Money>,
 }
 
 #[derive(Debug, Object)]
@@ -81,9 +109,9 @@ pub struct Stats {
     pub start_date: String,
     pub end_date: String,
     pub summary: Summary,
-    /// Ranked by tokens, then cost.
+    /// Ranked by tokens, then calls.
     pub by_config: Vec<ConfigStats>,
-    /// Ranked by tokens, then cost.
+    /// Ranked by tokens, then calls.
     pub by_group: Vec<GroupStats>,
     /// Every day of the range, oldest first.
     pub daily: Vec<DayStats>,
@@ -123,28 +151,31 @@ impl StatsApi {
             group_id: group_id.0,
         };
         let read = |split| db::stats::totals(&state.db, &filter, split);
-        let total = read(SplitBy::Nothing)
+        let total = merged(read(SplitBy::Nothing).await?)
+            .into_values()
+            .next()
+            .unwrap_or_default();
+        // Current names: statistics follow a renamed config.
+        let config_names: HashMap<i32, String> = db::configs::list(&state.db)
             .await?
             .into_iter()
-            .next()
-            .map(|line| line.totals)
-            .unwrap_or_default();
+            .map(|config| (config.id, config.name))
+            .collect();
         let mut by_config: Vec<ConfigStats> = read(SplitBy::Config)
             .await?
             .into_iter()
-            .map(config_stats)
+            .map(|line| config_stats(line, &config_names))
             .collect();
-        by_config.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.cost.total_cmp(&a.cost)));
+        by_config.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls)));
         let group_names: HashMap<i32, String> = db::groups::list(&state.db)
             .await?
             .into_iter()
             .map(|group| (group.id, group.name))
             .collect();
-        let mut by_group: Vec<GroupStats> = read(SplitBy::Group)
-            .await?
+        let mut by_group: Vec<GroupStats> = merged(read(SplitBy::Group).await?)
             .into_iter()
-            .map(|line| {
-                let group_id = line.key.parse().unwrap_or(0);
+            .map(|(key, sum)| {
+                let group_id = key.parse().unwrap_or(0);
                 GroupStats {
                     group_name: group_names.get(&group_id).cloned().unwrap_or_else(|| {
                         if group_id == 0 {
@@ -154,41 +185,36 @@ impl StatsApi {
                         }
                     }),
                     group_id,
-                    calls: line.totals.calls,
-                    tokens: line.totals.tokens(),
-                    cost: line.totals.cost,
+                    calls: sum.totals.calls,
+                    tokens: sum.totals.tokens(),
+                    costs: sum.costs,
                 }
             })
             .collect();
-        by_group.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.cost.total_cmp(&a.cost)));
-        let days: HashMap<String, Totals> = read(SplitBy::Day)
-            .await?
-            .into_iter()
-            .map(|line| (line.key, line.totals))
-            .collect();
+        by_group.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls)));
+        let mut days = merged(read(SplitBy::Day).await?);
         let daily = start
             .iter_days()
             .take_while(|d| *d <= end)
             .map(|d| {
                 let date = d.format("%Y-%m-%d").to_string();
-                let totals = days.get(&date).copied().unwrap_or_default();
+                let sum = days.remove(&date).unwrap_or_default();
                 DayStats {
                     date,
-                    calls: totals.calls,
-                    tokens: totals.tokens(),
-                    cost: totals.cost,
+                    calls: sum.totals.calls,
+                    tokens: sum.totals.tokens(),
+                    costs: sum.costs,
                 }
             })
             .collect();
-        let hours: HashMap<i32, i64> = read(SplitBy::HourOfDay)
-            .await?
-            .into_iter()
-            .map(|line| (line.key.parse().unwrap_or(0), line.totals.calls))
-            .collect();
+        let hours = merged(read(SplitBy::HourOfDay).await?);
         let hourly = (0..24)
             .map(|hour| HourStats {
                 hour,
-                calls: hours.get(&hour).copied().unwrap_or(0),
+                calls: hours
+                    .get(&hour.to_string())
+                    .map(|sum| sum.totals.calls)
+                    .unwrap_or(0),
             })
             .collect();
         Ok(ok(Stats {
@@ -222,7 +248,42 @@ fn rate(part: i64, whole: i64) -> f64 {
     }
 }
 
-fn summary(total: &Totals) -> Summary {
+/// The lines of one key: counts added up, money kept per currency.
+#[derive(Debug, Default)]
+struct Sum {
+    /// `cost` stays 0: money is in `costs`.
+    totals: Totals,
+    costs: Vec<Money>,
+}
+
+/// The summary of per-currency totals (the log page's cards).
+pub fn summary_of(lines: Vec<(String, Totals)>) -> Summary {
+    let mut sum = Sum::default();
+    for (currency, totals) in lines {
+        sum.totals.add(&Totals {
+            cost: 0.0,
+            ..totals
+        });
+        add_money(&mut sum.costs, &currency, totals.cost);
+    }
+    summary(&sum)
+}
+
+fn merged(lines: Vec<Line>) -> HashMap<String, Sum> {
+    let mut out: HashMap<String, Sum> = HashMap::new();
+    for line in lines {
+        let sum = out.entry(line.key).or_default();
+        sum.totals.add(&Totals {
+            cost: 0.0,
+            ..line.totals
+        });
+        add_money(&mut sum.costs, &line.currency, line.totals.cost);
+    }
+    out
+}
+
+fn summary(sum: &Sum) -> Summary {
+    let total = &sum.totals;
     Summary {
         total_calls: total.calls,
         success_calls: total.success_calls,
@@ -232,14 +293,16 @@ fn summary(total: &Totals) -> Summary {
         total_tokens: total.tokens(),
         prompt_tokens: total.prompt_tokens,
         completion_tokens: total.completion_tokens,
-        total_cost: total.cost,
+        costs: sum.costs.clone(),
     }
 }
 
-fn config_stats(line: Line) -> ConfigStats {
+fn config_stats(line: Line, names: &HashMap<i32, String>) -> ConfigStats {
+    let config_id = line.key.parse().unwrap_or(0);
     ConfigStats {
-        config_id: line.key.parse().unwrap_or(0),
-        config_name: line.name,
+        config_name: names.get(&config_id).cloned().unwrap_or(line.name),
+        config_id,
+        currency: line.currency,
         calls: line.totals.calls,
         success_rate: rate(line.totals.success_calls, line.totals.calls),
         avg_duration_ms: rate(line.totals.duration_ms_sum, line.totals.calls),

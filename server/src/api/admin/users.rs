@@ -171,13 +171,7 @@ impl UsersApi {
 }
 
 fn hashed(password: &str) -> AppResult<String> {
-    if password.chars().count() < 8 {
-        return Err(AppError::validation("password", "密码至少需要 8 个字符"));
-    }
-    if password.chars().count() > 128 {
-        return Err(AppError::validation("password", "密码不能超过 128 个字符"));
-    }
-    password::hash(password).map_err(AppError::Internal)
+    password::new_hash("password", password)
 }
 
 async fn validated(state: &AppState, fields: UserFields) -> AppResult<UserFields> {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, ErrorStatus};
+use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -533,6 +534,59 @@ impl Ui {
             }
         })
         .await
+    }
+
+    /// Opens a new tab of the same browser (same localStorage) and switches to it.
+    pub async fn new_tab(&self) -> WindowHandle {
+        let opened = self.client.new_window(true).await.expect("new tab");
+        self.switch_tab(&opened.handle).await;
+        opened.handle
+    }
+
+    /// The tab now driven.
+    pub async fn tab(&self) -> WindowHandle {
+        self.client.window().await.expect("current tab")
+    }
+
+    pub async fn switch_tab(&self, tab: &WindowHandle) {
+        self.client
+            .switch_to_window(tab.clone())
+            .await
+            .expect("switch tab");
+    }
+
+    /// Runs a script in the page; its return value.
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        self.client
+            .execute(js, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script {js}: {e}"))
+    }
+
+    /// An attribute of the element with this `data-testid`, once it exists.
+    pub async fn attr(&self, testid: &str, name: &str) -> Option<String> {
+        self.find(testid)
+            .await
+            .attr(name)
+            .await
+            .unwrap_or_else(|e| panic!("attribute {name} of {testid}: {e}"))
+    }
+
+    /// Presses Escape in the element with this `data-testid`.
+    pub async fn escape(&self, testid: &str) {
+        self.find(testid)
+            .await
+            .send_keys("\u{E00C}")
+            .await
+            .unwrap_or_else(|e| panic!("Escape in {testid}: {e}"));
+    }
+
+    /// The browser window's outer size.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
     }
 
     /// Signs in through the login form, which the page shows (or is about to).
