@@ -13,19 +13,28 @@ pub struct GroupForm {
     pub daily_token_limit: String,
     pub monthly_token_limit: String,
     pub requests_per_minute: String,
+    pub daily_cost_limit: String,
+    pub monthly_cost_limit: String,
+    /// Empty on a new group: the server's default (CNY).
+    pub cost_currency: String,
 }
 
 const LIMIT_MAX: i64 = i32::MAX as i64 * 1000;
+const BUDGET_MAX: f64 = 1e12;
 
 impl GroupForm {
     pub fn from_view(view: &GroupView) -> Self {
         let text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let money = |v: Option<f64>| v.map(crate::format::plain_number).unwrap_or_default();
         Self {
             name: view.name.clone(),
             description: view.description.clone().unwrap_or_default(),
             daily_token_limit: text(view.daily_token_limit),
             monthly_token_limit: text(view.monthly_token_limit),
             requests_per_minute: text(view.requests_per_minute),
+            daily_cost_limit: money(view.daily_cost_limit),
+            monthly_cost_limit: money(view.monthly_cost_limit),
+            cost_currency: view.cost_currency.clone(),
         }
     }
 
@@ -70,6 +79,35 @@ impl GroupForm {
                 _ => {}
             }
         }
+        let budgets = [
+            (
+                "daily_cost_limit",
+                "group.daily_cost_limit",
+                &self.daily_cost_limit,
+                original.and_then(|g| g.daily_cost_limit),
+            ),
+            (
+                "monthly_cost_limit",
+                "group.monthly_cost_limit",
+                &self.monthly_cost_limit,
+                original.and_then(|g| g.monthly_cost_limit),
+            ),
+        ];
+        for (field, label, value, before) in budgets {
+            if value.trim().is_empty() {
+                if before.is_some() {
+                    cleared.push(field);
+                }
+            } else if let Some(budget) =
+                checks.check(forms::float_in(field, label, value, 0.0, BUDGET_MAX))
+            {
+                body.insert(field.into(), json!(budget));
+            }
+        }
+        let currency = self.cost_currency.trim().to_uppercase();
+        if !currency.is_empty() {
+            body.insert("cost_currency".into(), json!(currency));
+        }
         if !cleared.is_empty() {
             body.insert("clear_limits".into(), json!(cleared));
         }
@@ -109,6 +147,36 @@ mod tests {
         let body = form.to_body(Some(&view)).unwrap_or_default();
         assert_eq!(body["clear_limits"], json!(["daily_token_limit"]));
         assert_eq!(body["requests_per_minute"], 60);
+    }
+
+    #[test]
+    fn money_budgets_are_sent_cleared_and_checked() {
+        let form = GroupForm {
+            name: "g".into(),
+            daily_cost_limit: "12.5".into(),
+            cost_currency: " usd ".into(),
+            ..GroupForm::default()
+        };
+        let body = form.to_body(None).unwrap_or_default();
+        assert_eq!(body["daily_cost_limit"], 12.5);
+        assert_eq!(body["cost_currency"], "USD");
+        assert!(body.get("monthly_cost_limit").is_none());
+        let view = GroupView {
+            name: "g".into(),
+            monthly_cost_limit: Some(300.0),
+            cost_currency: "CNY".into(),
+            ..GroupView::default()
+        };
+        let mut form = GroupForm::from_view(&view);
+        assert_eq!(form.monthly_cost_limit, "300");
+        form.monthly_cost_limit.clear();
+        let body = form.to_body(Some(&view)).unwrap_or_default();
+        assert_eq!(body["clear_limits"], json!(["monthly_cost_limit"]));
+        form.daily_cost_limit = "-1".into();
+        assert_eq!(
+            form.to_body(Some(&view)).map_err(|e| e[0].field),
+            Err("daily_cost_limit")
+        );
     }
 
     #[test]

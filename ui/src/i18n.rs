@@ -696,6 +696,14 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Monthly token limit",
     ),
     ("group.rpm", "每分钟请求数", "Requests per minute"),
+    ("group.daily_cost_limit", "每日费用预算", "Daily budget"),
+    ("group.monthly_cost_limit", "每月费用预算", "Monthly budget"),
+    ("group.cost_currency", "预算币种", "Budget currency"),
+    (
+        "group.budget_hint",
+        "留空不限；按预算币种计，其他币种的价格按管理员设置的汇率换算，预算不会被超支",
+        "Empty: unlimited. Counted in the budget currency (other prices convert at the admin's rates); never overspent",
+    ),
     ("group.rpm_default", "系统默认", "Server default"),
     (
         "group.empty_unlimited",

@@ -85,6 +85,10 @@ pub struct GroupView {
     pub daily_token_limit: Option<i64>,
     pub monthly_token_limit: Option<i64>,
     pub requests_per_minute: Option<i64>,
+    /// Money budgets in `cost_currency`; `None` is unlimited.
+    pub daily_cost_limit: Option<f64>,
+    pub monthly_cost_limit: Option<f64>,
+    pub cost_currency: String,
     pub created_at: String,
     pub updated_at: String,
 }

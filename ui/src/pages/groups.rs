@@ -17,9 +17,12 @@ use crate::hooks::{Fetch, use_fetch, use_group_usage, use_version};
 use crate::query::LogFilter;
 
 /// Fields the form shows; a server error on any other field goes to the banner.
-const FORM_FIELDS: [&str; 5] = [
+const FORM_FIELDS: [&str; 8] = [
+    "cost_currency",
+    "daily_cost_limit",
     "daily_token_limit",
     "description",
+    "monthly_cost_limit",
     "monthly_token_limit",
     "name",
     "requests_per_minute",
@@ -313,6 +316,23 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                 hint={Some(AttrValue::from(tr.t("group.empty_default")))}>
                 <input class="input" type="number" min="0" id="group-rpm" data-testid="group-rpm" value={form.requests_per_minute.clone()}
                     placeholder={tr.t("group.rpm_default")} oninput={on_input(set(|f, v| f.requests_per_minute = v))} />
+            </Field>
+            <Field label={tr.t("group.daily_cost_limit")} id="group-daily-cost" error={error_of("daily_cost_limit")}
+                hint={Some(AttrValue::from(tr.t("group.budget_hint")))}>
+                <input class="input" type="number" min="0" step="0.01" id="group-daily-cost" data-testid="group-daily-cost"
+                    value={form.daily_cost_limit.clone()} placeholder={tr.t("common.unlimited")}
+                    oninput={on_input(set(|f, v| f.daily_cost_limit = v))} />
+            </Field>
+            <Field label={tr.t("group.monthly_cost_limit")} id="group-monthly-cost" error={error_of("monthly_cost_limit")}
+                hint={Some(AttrValue::from(tr.t("group.budget_hint")))}>
+                <input class="input" type="number" min="0" step="0.01" id="group-monthly-cost" data-testid="group-monthly-cost"
+                    value={form.monthly_cost_limit.clone()} placeholder={tr.t("common.unlimited")}
+                    oninput={on_input(set(|f, v| f.monthly_cost_limit = v))} />
+            </Field>
+            <Field label={tr.t("group.cost_currency")} id="group-cost-currency" error={error_of("cost_currency")}>
+                <input class="input" id="group-cost-currency" data-testid="group-cost-currency" maxlength="8" list="budget-currencies"
+                    value={form.cost_currency.clone()} placeholder="CNY" oninput={on_input(set(|f, v| f.cost_currency = v))} />
+                <datalist id="budget-currencies"><option value="CNY" /><option value="USD" /></datalist>
             </Field>
         </FormDialog>
     }

@@ -594,3 +594,30 @@ async fn pages_fit_common_screens() {
     })
     .await;
 }
+
+/// A group's money budget set in its dialog reaches the server in its currency.
+#[tokio::test]
+async fn a_group_budget_is_set_in_its_dialog() {
+    scenario("group_budget", |ui, env| async move {
+        admin_login(&ui).await;
+        ui.click("nav-groups").await;
+        ui.click("btn-add-group").await;
+        ui.fill("group-name", "预算部").await;
+        ui.fill("group-daily-cost", "12.5").await;
+        ui.fill("group-cost-currency", "usd").await;
+        ui.click("group-save").await;
+        ui.wait_gone("group-dialog").await;
+        let groups = env.server.get("/api/admin/groups", Some(&env.admin)).await;
+        let group = groups.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "预算部")
+            .cloned()
+            .unwrap();
+        assert_eq!(group["daily_cost_limit"], 12.5);
+        assert!(group["monthly_cost_limit"].is_null());
+        assert_eq!(group["cost_currency"], "USD");
+    })
+    .await;
+}
