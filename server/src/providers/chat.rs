@@ -62,6 +62,15 @@ impl From<String> for Content {
 }
 
 impl Content {
+    /// Parts as content: text-only parts become plain text, which every upstream takes.
+    pub fn from_parts(parts: Vec<Part>) -> Self {
+        if parts.iter().all(|p| matches!(p, Part::Text { .. })) {
+            Self::Text(Self::Parts(parts).text().into_owned())
+        } else {
+            Self::Parts(parts)
+        }
+    }
+
     /// The text parts joined (images left out).
     pub fn text(&self) -> Cow<'_, str> {
         match self {

@@ -116,14 +116,11 @@ impl Quotas {
                 false => money::Rates::default(),
             },
         };
+        // Money is held only against a budget.
         let budgeted = limits.daily_cost.is_some() || limits.monthly_cost.is_some();
         let mut cost = 0.0_f64;
-        for (amount, currency) in &worst_case.costs {
-            let converted = match budgeted {
-                true => budget.require(*amount, currency)?,
-                false => budget.convert(*amount, currency).map_or(0.0, |c| c.0),
-            };
-            cost = cost.max(converted);
+        for (amount, currency) in worst_case.costs.iter().filter(|_| budgeted) {
+            cost = cost.max(budget.require(*amount, currency)?);
         }
         admission.budget = Some(budget);
         if limits.is_unlimited() {

@@ -15,7 +15,6 @@ use crate::{
 pub struct ChatCompletionRequest {
     pub model: String,
     pub messages: Vec<InMessage>,
-    #[serde(default)]
     pub stream: Option<bool>,
     pub stream_options: Option<StreamOptions>,
     max_tokens: Option<i64>,
@@ -51,9 +50,7 @@ enum Stop {
 #[derive(Debug, Deserialize)]
 pub struct InMessage {
     role: String,
-    #[serde(default)]
     content: Option<Value>,
-    #[serde(default)]
     tool_calls: Option<Vec<InToolCall>>,
     tool_call_id: Option<String>,
 }
@@ -224,11 +221,7 @@ fn content(value: Option<Value>, images_allowed: bool) -> AppResult<Content> {
             }
         })
         .collect::<AppResult<Vec<_>>>()?;
-    // Text-only parts are plain text to every upstream.
-    if parts.iter().all(|p| matches!(p, Part::Text { .. })) {
-        return Ok(Content::Text(Content::Parts(parts).text().into_owned()));
-    }
-    Ok(Content::Parts(parts))
+    Ok(Content::from_parts(parts))
 }
 
 fn tool(tool: InTool) -> AppResult<Tool> {

@@ -16,7 +16,6 @@ pub struct MessagesRequest {
     max_tokens: i64,
     messages: Vec<InMessage>,
     system: Option<Value>,
-    #[serde(default)]
     pub stream: Option<bool>,
     stop_sequences: Option<Vec<String>>,
     temperature: Option<f64>,
@@ -151,14 +150,9 @@ fn turn(message: InMessage, out: &mut Vec<ChatMessage>) -> AppResult<()> {
     if parts.is_empty() && tool_calls.is_empty() {
         return Ok(());
     }
-    let content = if parts.iter().all(|p| matches!(p, Part::Text { .. })) {
-        Content::Text(Content::Parts(parts).text().into_owned())
-    } else {
-        Content::Parts(parts)
-    };
     out.push(ChatMessage {
         role,
-        content,
+        content: Content::from_parts(parts),
         tool_calls,
         tool_call_id: None,
     });
