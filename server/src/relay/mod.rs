@@ -17,6 +17,7 @@ pub mod recorder;
 pub mod request;
 mod running;
 pub mod template;
+mod tokenizer;
 pub mod usage;
 
 use std::{sync::Arc, time::Duration};

@@ -1,10 +1,11 @@
 //! Token accounting: a call is charged what it used. The provider's usage when it sent one,
-//! a local estimate of what was actually generated otherwise, and nothing at all for a call
-//! that produced no output (refused, failed or timed out before any). Cost comes from the
-//! config's prices.
+//! a local count of what was actually generated otherwise (see `tokenizer`), and nothing at
+//! all for a call that produced no output (refused, failed or timed out before any). Cost
+//! comes from the config's prices.
 
 use entity::llm_configs;
 
+use super::tokenizer::TokenCounter;
 use crate::providers::{ChatRequest, ToolCall, Usage};
 
 /// Usage as recorded, with whether it had to be estimated.
@@ -51,10 +52,11 @@ pub fn account(produced: &Produced<'_>, request: &ChatRequest) -> Accounted {
             }
         }
         None => {
+            let counter = TokenCounter::for_model(&request.model);
             let prompt = prompt_estimate(request);
-            let completion = estimate_tokens(produced.text)
-                + estimate_tokens(produced.reasoning)
-                + tool_calls_estimate(produced.tool_calls);
+            let completion = counter.count(produced.text)
+                + counter.count(produced.reasoning)
+                + tool_calls_estimate(counter, produced.tool_calls);
             Accounted {
                 usage: Usage {
                     prompt_tokens: prompt,
@@ -72,49 +74,33 @@ pub fn account(produced: &Produced<'_>, request: &ChatRequest) -> Accounted {
 /// stands in when no usage came back).
 const IMAGE_TOKENS: u32 = 765;
 
-/// The prompt's tokens as estimated before sending: each message carries a few tokens of
+/// The prompt's tokens as counted before sending: each message carries a few tokens of
 /// framing (role, separators); images and the tools' definitions count too.
 pub fn prompt_estimate(request: &ChatRequest) -> u32 {
+    let counter = TokenCounter::for_model(&request.model);
     let messages: u32 = request
         .messages
         .iter()
         .map(|m| {
             let images = m.content.images().count() as u32;
-            estimate_tokens(&m.content.text())
+            counter.count(&m.content.text())
                 + images * IMAGE_TOKENS
-                + tool_calls_estimate(&m.tool_calls)
+                + tool_calls_estimate(counter, &m.tool_calls)
                 + 4
         })
         .sum();
     let tools = match request.tools.is_empty() {
         true => 0,
-        false => estimate_tokens(&serde_json::to_string(&request.tools).unwrap_or_default()),
+        false => counter.count(&serde_json::to_string(&request.tools).unwrap_or_default()),
     };
     messages + tools
 }
 
-fn tool_calls_estimate(calls: &[ToolCall]) -> u32 {
+fn tool_calls_estimate(counter: TokenCounter, calls: &[ToolCall]) -> u32 {
     calls
         .iter()
-        .map(|call| estimate_tokens(&call.name) + estimate_tokens(&call.arguments) + 4)
+        .map(|call| counter.count(&call.name) + counter.count(&call.arguments) + 4)
         .sum()
-}
-
-/// A tokenizer-free estimate: about one token per CJK character and one per four other
-/// characters — the ratio the common BPE vocabularies show for Chinese and English text.
-pub fn estimate_tokens(text: &str) -> u32 {
-    let (cjk, other) = text.chars().fold((0u32, 0u32), |(cjk, other), c| {
-        if is_cjk(c) {
-            (cjk + 1, other)
-        } else {
-            (cjk, other + 1)
-        }
-    });
-    cjk + other.div_ceil(4)
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{3000}'..='\u{303f}' | '\u{ff00}'..='\u{ffef}')
 }
 
 /// Cost in the config's currency; prices are per million tokens.
@@ -197,14 +183,28 @@ mod tests {
     }
 
     #[test]
-    fn estimates_chinese_and_english() {
-        assert_eq!(estimate_tokens("你好世界"), 4);
-        assert_eq!(estimate_tokens("hello world!"), 3);
+    fn estimates_when_no_usage_came_back() {
         let accounted = account(&produced(None, "很高兴为您服务", true), &hello());
         assert!(accounted.estimated);
         assert_eq!(accounted.usage.prompt_tokens, 6);
         assert_eq!(accounted.usage.completion_tokens, 7);
         assert_eq!(accounted.usage.total_tokens, 13);
+    }
+
+    #[test]
+    fn openai_models_are_counted_with_their_vocabulary() {
+        let mut request = hello();
+        request.model = "gpt-4o-mini".into();
+        let text = "The quick brown fox jumps over the lazy dog. ".repeat(20);
+        let accounted = account(&produced(None, &text, true), &request);
+        assert_eq!(
+            accounted.usage.completion_tokens,
+            TokenCounter::O200k.count(&text)
+        );
+        assert_ne!(
+            accounted.usage.completion_tokens,
+            TokenCounter::Estimate.count(&text)
+        );
     }
 
     #[test]
