@@ -2,7 +2,7 @@
 //! the o-series, GPT-4 and GPT-3.5) are counted with their real BPE vocabulary; every other
 //! model with a CJK-aware estimate, since their vocabularies are not public or not shipped.
 //!
-//! A vocabulary costs about 40 MB of memory and a fraction of a second to load, so each is
+//! A vocabulary costs about 45 MB of memory and a fraction of a second to load, so each is
 //! loaded the first time a call to one of its models is counted, never at start-up: a proxy
 //! that serves only Qwen or GLM never pays for it.
 

@@ -583,14 +583,16 @@ async fn a_thinking_phase_longer_than_the_timeout_is_not_cut() {
     let s = setup().await;
     let (client, _, _) = s.server.client_token(&s.admin).await;
     let config_id = s
-        .config(json!({"timeout_seconds": 2, "max_retries": 2}))
+        .config(json!({"timeout_seconds": 30, "max_retries": 2}))
         .await;
-    // Five seconds of reasoning, a delta every half second, with a two-second timeout.
+    // Forty seconds of reasoning, a delta every second, with a thirty-second timeout: the
+    // timeout counts silence, not the length of the answer.
+    let thinking = "想".repeat(40);
     s.fake.push(
         Reply::new("答案")
-            .thinking("想想想想想想想想想想")
+            .thinking(&thinking)
             .chunk_chars(1)
-            .event_delay(Duration::from_millis(500)),
+            .event_delay(Duration::from_secs(1)),
     );
     let mut body = user_message(config_id);
     body["stream"] = json!(true);
@@ -601,18 +603,22 @@ async fn a_thinking_phase_longer_than_the_timeout_is_not_cut() {
     let log = s.server.call_logs().await.pop().unwrap();
     assert_eq!(log.status, "success");
     assert_eq!(log.retry_count, 0);
+    assert!(log.duration_ms.unwrap() >= 40_000, "{:?}", log.duration_ms);
     assert_eq!(s.fake.hits(), 1, "never retried, never billed twice");
     assert_eq!(log.response_content.as_deref(), Some("答案"));
     assert_eq!(
         log.response_data.as_ref().unwrap()["reasoning"],
-        json!("想想想想想想想想想想")
+        json!(thinking)
     );
 
     // A non-streamed call that times out after it was sent is not sent again.
+    let short = s
+        .config(json!({"timeout_seconds": 2, "max_retries": 2}))
+        .await;
     s.fake.push(Outcome::Hang);
     let response = s
         .server
-        .post("/api/llm/call", Some(&client), user_message(config_id))
+        .post("/api/llm/call", Some(&client), user_message(short))
         .await;
     assert_error(&response, 504, "UPSTREAM_TIMEOUT");
     assert_eq!(s.fake.hits(), 2, "one attempt only");
