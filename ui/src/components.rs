@@ -7,4 +7,5 @@ pub mod icon;
 pub mod layout;
 pub mod misc;
 pub mod pagination;
+pub mod table;
 pub mod toast;

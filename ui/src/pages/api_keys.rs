@@ -8,10 +8,11 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::{ApiKeyView, CreatedApiKey, GroupView};
-use crate::components::dialog::{Confirm, Dialog};
+use crate::components::dialog::{Confirm, Dialog, FormDialog};
 use crate::components::form::{Field, on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, TableState};
+use crate::components::misc::{Alert, Badge};
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::dates;
 use crate::hooks::{use_fetch, use_version};
@@ -146,27 +147,19 @@ pub fn ApiKeysPage() -> Html {
             </div>
             <p class="muted small note">{ tr.t("apikey.about") }</p>
             if let Some(err) = groups.error.clone() { <Alert>{ err.display(tr) }</Alert> }
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" data-testid="apikey-table">
-                        <thead><tr>
-                            <th>{ tr.t("apikey.name") }</th>
-                            <th>{ tr.t("apikey.key") }</th>
-                            <th>{ tr.t("logs.group") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("common.created_at") }</th>
-                            <th>{ tr.t("code.last_used") }</th>
-                            <th>{ tr.t("code.expires") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={8} loading={keys.loading} error={keys.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
-            </div>
+            <DataTable testid="apikey-table" loading={keys.loading} error={keys.error.clone()} empty={rows.is_empty()}
+                on_retry={Some(reload.clone())} columns={vec![
+                    Column::text(tr.t("apikey.name")),
+                    Column::text(tr.t("apikey.key")),
+                    Column::text(tr.t("logs.group")),
+                    Column::text(tr.t("common.status")),
+                    Column::text(tr.t("common.created_at")),
+                    Column::text(tr.t("code.last_used")),
+                    Column::text(tr.t("code.expires")),
+                    Column::text(tr.t("common.actions")),
+                ]}>
+                { for table_rows }
+            </DataTable>
             if *creating {
                 <CreateDialog groups={group_list.clone()} on_close={close_create} />
             }
@@ -194,13 +187,12 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
     let tr = app.tr;
     let tz = app.tz;
     let name = use_state(String::new);
-    let group = use_state(|| {
-        props
-            .groups
-            .first()
-            .map(|g| g.id.to_string())
-            .unwrap_or_default()
-    });
+    let first_group = props
+        .groups
+        .first()
+        .map(|g| g.id.to_string())
+        .unwrap_or_default();
+    let group = use_state(|| first_group.clone());
     let expires = use_state(String::new);
     let errors = use_state(HashMap::<String, String>::new);
     let banner = use_state(|| None::<String>);
@@ -217,7 +209,7 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
             created.clone(),
             app.clone(),
         );
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let Ok(group_id) = group.parse::<i32>() else {
                 errors.set(HashMap::from([(
                     "group_id".to_string(),
@@ -302,19 +294,10 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
         };
     }
 
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(false))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="apikey-save">{ tr.t("common.save") }</button>
-        </>
-    };
+    let dirty = !name.is_empty() || !expires.is_empty() || *group != first_group;
     html! {
-        <Dialog title={tr.t("apikey.add")} on_close={props.on_close.reform(|_| false)} {footer} testid="apikey-dialog">
-            if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
+        <FormDialog title={tr.t("apikey.add")} name="apikey" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.reform(|_| false)}>
             <Field label={tr.t("apikey.name")} id="apikey-name" required=true error={error_of("name")}>
                 <input class="input" id="apikey-name" data-testid="apikey-name" maxlength="100" value={(*name).clone()}
                     oninput={on_input({ let name = name.clone(); Callback::from(move |v| name.set(v)) })} />
@@ -332,6 +315,6 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
                 <input class="input" type="datetime-local" id="apikey-expires" data-testid="apikey-expires" value={(*expires).clone()}
                     oninput={on_input({ let expires = expires.clone(); Callback::from(move |v| expires.set(v)) })} />
             </Field>
-        </Dialog>
+        </FormDialog>
     }
 }

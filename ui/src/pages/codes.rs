@@ -7,10 +7,11 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::{CodeView, GroupView};
-use crate::components::dialog::{Confirm, Dialog};
+use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, Switch, on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, TableState};
+use crate::components::misc::{Alert, Badge};
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::dates;
 use crate::hooks::{use_fetch, use_version};
@@ -188,28 +189,20 @@ pub fn CodesPage() -> Html {
                 </button>
             </div>
             if let Some(err) = groups.error.clone() { <Alert>{ err.display(tr) }</Alert> }
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" id="code-table" data-testid="code-table">
-                        <thead><tr>
-                            <th class="num">{ "ID" }</th>
-                            <th>{ tr.t("code.code") }</th>
-                            <th>{ tr.t("logs.group") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("code.expires") }</th>
-                            <th>{ tr.t("code.last_activated") }</th>
-                            <th>{ tr.t("code.note") }</th>
-                            <th>{ tr.t("common.created_at") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={9} loading={codes.loading} error={codes.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
-            </div>
+            <DataTable testid="code-table" loading={codes.loading} error={codes.error.clone()} empty={rows.is_empty()}
+                on_retry={Some(reload.clone())} columns={vec![
+                    Column::num("ID"),
+                    Column::text(tr.t("code.code")),
+                    Column::text(tr.t("logs.group")),
+                    Column::text(tr.t("common.status")),
+                    Column::text(tr.t("code.expires")),
+                    Column::text(tr.t("code.last_activated")),
+                    Column::text(tr.t("code.note")),
+                    Column::text(tr.t("common.created_at")),
+                    Column::text(tr.t("common.actions")),
+                ]}>
+                { for table_rows }
+            </DataTable>
             if let Some(code) = (*editing).clone() {
                 <CodeDialog code={code} groups={group_list.clone()} on_saved={on_saved}
                     on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }} />
@@ -237,28 +230,15 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
     let tr = app.tr;
     let tz = app.tz;
     let original = props.code.clone();
-    let group = use_state(|| {
-        original
-            .as_ref()
-            .map(|c| c.group_id.to_string())
-            .or_else(|| props.groups.first().map(|g| g.id.to_string()))
-            .unwrap_or_default()
+    let initial = use_memo((), {
+        let (original, groups) = (original.clone(), props.groups.clone());
+        move |_| CodeFields::of(original.as_ref(), &groups, tz)
     });
+    let group = use_state(|| initial.group.clone());
     let code = use_state(String::new);
-    let expires = use_state(|| {
-        original
-            .as_ref()
-            .and_then(|c| c.expires_at.clone())
-            .map(|at| dates::rfc3339_to_local_input(&at, tz))
-            .unwrap_or_default()
-    });
-    let note = use_state(|| {
-        original
-            .as_ref()
-            .and_then(|c| c.note.clone())
-            .unwrap_or_default()
-    });
-    let active = use_state(|| original.as_ref().is_none_or(|c| c.is_active));
+    let expires = use_state(|| initial.expires.clone());
+    let note = use_state(|| initial.note.clone());
+    let active = use_state(|| initial.active);
     let errors = use_state(HashMap::<String, String>::new);
     let banner = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -280,7 +260,7 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
             props.on_saved.clone(),
         );
         let original = original.clone();
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let Ok(group_id) = group.parse::<i32>() else {
                 errors.set(HashMap::from([(
                     "group_id".to_string(),
@@ -357,24 +337,21 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
             });
         })
     };
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="code-save">{ tr.t("common.save") }</button>
-        </>
-    };
+    let dirty = CodeFields {
+        group: (*group).clone(),
+        expires: (*expires).clone(),
+        note: (*note).clone(),
+        active: *active,
+    } != *initial
+        || !code.is_empty();
     let title = if props.code.is_some() {
         tr.t("code.edit_title")
     } else {
         tr.t("code.add_title")
     };
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} {footer} testid="code-dialog">
-            if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
+        <FormDialog {title} name="code" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <Field label={tr.t("logs.group")} id="code-group" required=true error={error_of("group_id")}>
                 <select class="select" id="code-group" data-testid="code-group"
                     onchange={on_select({ let group = group.clone(); Callback::from(move |v| group.set(v)) })}>
@@ -411,6 +388,32 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
                 <Switch id="code-active" checked={*active} on_change={{ let active = active.clone(); Callback::from(move |v| active.set(v)) }}
                     label={if *active { tr.t("common.enabled") } else { tr.t("common.disabled") }} />
             </Field>
-        </Dialog>
+        </FormDialog>
+    }
+}
+
+/// The dialog's editable values as it opened, to tell a changed form from an untouched one.
+#[derive(Clone, PartialEq)]
+struct CodeFields {
+    group: String,
+    expires: String,
+    note: String,
+    active: bool,
+}
+
+impl CodeFields {
+    fn of(code: Option<&CodeView>, groups: &[GroupView], tz: i64) -> Self {
+        Self {
+            group: code
+                .map(|c| c.group_id.to_string())
+                .or_else(|| groups.first().map(|g| g.id.to_string()))
+                .unwrap_or_default(),
+            expires: code
+                .and_then(|c| c.expires_at.clone())
+                .map(|at| dates::rfc3339_to_local_input(&at, tz))
+                .unwrap_or_default(),
+            note: code.and_then(|c| c.note.clone()).unwrap_or_default(),
+            active: code.is_none_or(|c| c.is_active),
+        }
     }
 }

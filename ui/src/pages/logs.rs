@@ -10,8 +10,9 @@ use super::log_detail::LogDetailDialog;
 use crate::api::models::{ApiKeyView, ConfigView, LogRow, Page};
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Badge, StatCard, TableState, ZoneNote};
+use crate::components::misc::{Badge, StatCard, ZoneNote};
 use crate::components::pagination::Pagination;
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::dates;
 use crate::format;
@@ -321,33 +322,27 @@ pub fn LogsPage() -> Html {
                     value={card(&|s| format::moneys(&s.costs))} />
             </div>
 
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" id="log-table" data-testid="log-table">
-                        <thead><tr>
-                            <th class="num">{ "ID" }</th>
-                            <th>{ tr.t("logs.config") }</th>
-                            <th>{ tr.t("logs.model") }</th>
-                            <th>{ tr.t("logs.api_key") }</th>
-                            <th>{ tr.t("logs.request_preview") }</th>
-                            <th>{ tr.t("logs.response_preview") }</th>
-                            <th class="num">{ "Token" }</th>
-                            <th class="num">{ tr.t("logs.duration") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("logs.time") }</th>
-                            <th>{ tr.t("logs.detail") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={11} loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
-                <Pagination total={total} page={*page} page_size={*page_size}
-                    on_page={{ let page = page.clone(); Callback::from(move |p| page.set(p)) }}
-                    on_page_size={{ let (page, page_size) = (page.clone(), page_size.clone()); Callback::from(move |s| { page_size.set(s); page.set(1); }) }} />
-            </div>
+            <DataTable testid="log-table" loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
+                on_retry={Some(reload.clone())} columns={vec![
+                    Column::num("ID"),
+                    Column::text(tr.t("logs.config")),
+                    Column::text(tr.t("logs.model")),
+                    Column::text(tr.t("logs.api_key")),
+                    Column::text(tr.t("logs.request_preview")),
+                    Column::text(tr.t("logs.response_preview")),
+                    Column::num("Token"),
+                    Column::num(tr.t("logs.duration")),
+                    Column::text(tr.t("common.status")),
+                    Column::text(tr.t("logs.time")),
+                    Column::text(tr.t("logs.detail")),
+                ]}
+                footer={html! {
+                    <Pagination total={total} page={*page} page_size={*page_size}
+                        on_page={{ let page = page.clone(); Callback::from(move |p| page.set(p)) }}
+                        on_page_size={{ let (page, page_size) = (page.clone(), page_size.clone()); Callback::from(move |s| { page_size.set(s); page.set(1); }) }} />
+                }}>
+                { for table_rows }
+            </DataTable>
             if let Some(id) = *detail {
                 <LogDetailDialog id={id} on_close={{ let detail = detail.clone(); Callback::from(move |_| detail.set(None)) }} />
             }

@@ -8,7 +8,8 @@ use super::template_form::TemplateForm;
 use crate::api::models::{ConfigView, TemplateView};
 use crate::components::dialog::{Confirm, Dialog};
 use crate::components::icon::Icon;
-use crate::components::misc::{ActiveBadge, TableState};
+use crate::components::misc::ActiveBadge;
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 
@@ -138,20 +139,16 @@ pub fn TemplatesDialog(props: &TemplatesDialogProps) -> Html {
                     </button>
                     <span class="muted small">{ tr.t("template.about") }</span>
                 </div>
-                <table class="table" data-testid="template-table" id="template-table">
-                    <thead><tr>
-                        <th class="num">{ "ID" }</th>
-                        <th>{ tr.t("template.name") }</th>
-                        <th>{ tr.t("template.variables") }</th>
-                        <th>{ tr.t("common.status") }</th>
-                        <th>{ tr.t("common.actions") }</th>
-                    </tr></thead>
-                    <tbody>
-                        { for body_rows }
-                        <TableState colspan={5} loading={list.loading} error={list.error.clone()} empty={rows.is_empty()}
-                            on_retry={Some(reload.clone())} />
-                    </tbody>
-                </table>
+                <DataTable testid="template-table" plain=true loading={list.loading} error={list.error.clone()}
+                    empty={rows.is_empty()} on_retry={Some(reload.clone())} columns={vec![
+                        Column::num("ID"),
+                        Column::text(tr.t("template.name")),
+                        Column::text(tr.t("template.variables")),
+                        Column::text(tr.t("common.status")),
+                        Column::text(tr.t("common.actions")),
+                    ]}>
+                    { for body_rows }
+                </DataTable>
             </Dialog>
             if let Some(template) = (*editing).clone() {
                 <TemplateForm config_id={props.config.id} template={template} on_saved={on_saved}

@@ -8,10 +8,11 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::api::models::{GroupView, UserView};
-use crate::components::dialog::{Confirm, Dialog};
+use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, Switch, on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, TableState};
+use crate::components::misc::Badge;
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 use crate::session::role_label;
@@ -209,28 +210,20 @@ pub fn UsersPage() -> Html {
                     <Icon name="refresh" />{ tr.t("common.refresh") }
                 </button>
             </div>
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" id="user-table" data-testid="user-table">
-                        <thead><tr>
-                            <th class="num">{ "ID" }</th>
-                            <th>{ tr.t("user.username") }</th>
-                            <th>{ tr.t("user.role") }</th>
-                            <th>{ tr.t("user.parent") }</th>
-                            <th>{ tr.t("logs.group") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("user.last_login") }</th>
-                            <th>{ tr.t("common.created_at") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={9} loading={users.loading} error={users.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
-            </div>
+            <DataTable testid="user-table" loading={users.loading} error={users.error.clone()} empty={rows.is_empty()}
+                on_retry={Some(reload.clone())} columns={vec![
+                    Column::num("ID"),
+                    Column::text(tr.t("user.username")),
+                    Column::text(tr.t("user.role")),
+                    Column::text(tr.t("user.parent")),
+                    Column::text(tr.t("logs.group")),
+                    Column::text(tr.t("common.status")),
+                    Column::text(tr.t("user.last_login")),
+                    Column::text(tr.t("common.created_at")),
+                    Column::text(tr.t("common.actions")),
+                ]}>
+                { for table_rows }
+            </DataTable>
             {
                 match (*modal).clone() {
                     Modal::None => Html::default(),
@@ -263,34 +256,16 @@ fn UserDialog(props: &UserDialogProps) -> Html {
     let app = use_app();
     let tr = app.tr;
     let original = props.user.clone();
-    let username = use_state(|| {
-        original
-            .as_ref()
-            .map(|u| u.username.clone())
-            .unwrap_or_default()
+    let initial = use_memo((), {
+        let original = original.clone();
+        move |_| UserFields::of(original.as_ref())
     });
+    let username = use_state(|| initial.username.clone());
     let password = use_state(String::new);
-    let role = use_state(|| {
-        original
-            .as_ref()
-            .map(|u| u.role.clone())
-            .unwrap_or_else(|| "user".into())
-    });
-    let parent = use_state(|| {
-        original
-            .as_ref()
-            .and_then(|u| u.parent_id)
-            .map(|p| p.to_string())
-            .unwrap_or_default()
-    });
-    let group = use_state(|| {
-        original
-            .as_ref()
-            .and_then(|u| u.group_id)
-            .map(|g| g.to_string())
-            .unwrap_or_default()
-    });
-    let active = use_state(|| original.as_ref().is_none_or(|u| u.is_active));
+    let role = use_state(|| initial.role.clone());
+    let parent = use_state(|| initial.parent.clone());
+    let group = use_state(|| initial.group.clone());
+    let active = use_state(|| initial.active);
     let errors = use_state(HashMap::<String, String>::new);
     let banner = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -313,7 +288,7 @@ fn UserDialog(props: &UserDialogProps) -> Html {
             props.on_saved.clone(),
         );
         let original = original.clone();
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let mut problems = HashMap::new();
             if username.trim().is_empty() {
                 problems.insert(
@@ -388,16 +363,14 @@ fn UserDialog(props: &UserDialogProps) -> Html {
             });
         })
     };
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="user-save">{ tr.t("common.save") }</button>
-        </>
-    };
+    let dirty = UserFields {
+        username: (*username).clone(),
+        role: (*role).clone(),
+        parent: (*parent).clone(),
+        group: (*group).clone(),
+        active: *active,
+    } != *initial
+        || !password.is_empty();
     let editing = props.user.is_some();
     let title = if editing {
         tr.t("user.edit_title")
@@ -414,8 +387,8 @@ fn UserDialog(props: &UserDialogProps) -> Html {
         Callback::from(move |v: String| handle.set(v))
     };
     html! {
-        <Dialog title={title} on_close={props.on_close.clone()} {footer} testid="user-dialog">
-            if let Some(message) = (*banner).clone() { <Alert>{ message }</Alert> }
+        <FormDialog {title} name="user" {dirty} busy={*busy} banner={(*banner).clone()}
+            on_save={save} on_close={props.on_close.clone()}>
             <Field label={tr.t("user.username")} id="user-username" required=true error={error_of("username")}>
                 <input class="input" id="user-username" data-testid="user-username" maxlength="64" autocomplete="off"
                     value={(*username).clone()} oninput={on_input(text(&username))} />
@@ -458,7 +431,36 @@ fn UserDialog(props: &UserDialogProps) -> Html {
                 <Switch id="user-active" checked={*active} on_change={{ let active = active.clone(); Callback::from(move |v| active.set(v)) }}
                     label={if *active { tr.t("user.active") } else { tr.t("user.inactive") }} />
             </Field>
-        </Dialog>
+        </FormDialog>
+    }
+}
+
+/// The user dialog's editable values as it opened, to tell a changed form from an untouched
+/// one.
+#[derive(Clone, PartialEq)]
+struct UserFields {
+    username: String,
+    role: String,
+    parent: String,
+    group: String,
+    active: bool,
+}
+
+impl UserFields {
+    fn of(user: Option<&UserView>) -> Self {
+        Self {
+            username: user.map(|u| u.username.clone()).unwrap_or_default(),
+            role: user.map_or_else(|| "user".into(), |u| u.role.clone()),
+            parent: user
+                .and_then(|u| u.parent_id)
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            group: user
+                .and_then(|u| u.group_id)
+                .map(|g| g.to_string())
+                .unwrap_or_default(),
+            active: user.is_none_or(|u| u.is_active),
+        }
     }
 }
 
@@ -475,31 +477,45 @@ fn PasswordDialog(props: &PasswordDialogProps) -> Html {
     let tr = app.tr;
     let password = use_state(String::new);
     let repeat = use_state(String::new);
-    let error = use_state(|| None::<String>);
+    let errors = use_state(HashMap::<String, String>::new);
+    let banner = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let save = {
-        let (password, repeat, error, busy, app, on_saved) = (
+        let (password, repeat, errors, banner, busy, app, on_saved) = (
             password.clone(),
             repeat.clone(),
-            error.clone(),
+            errors.clone(),
+            banner.clone(),
             busy.clone(),
             app.clone(),
             props.on_saved.clone(),
         );
         let id = props.user.id;
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             if password.chars().count() < 8 {
-                error.set(Some(tr.t("user.password_short").to_string()));
+                errors.set(HashMap::from([(
+                    "password".to_string(),
+                    tr.t("user.password_short").to_string(),
+                )]));
                 return;
             }
             if *password != *repeat {
-                error.set(Some(tr.t("user.password_mismatch").to_string()));
+                errors.set(HashMap::from([(
+                    "repeat".to_string(),
+                    tr.t("user.password_mismatch").to_string(),
+                )]));
                 return;
             }
+            errors.set(HashMap::new());
             busy.set(true);
             let body = json!({ "password": *password });
-            let (error, busy, app, on_saved) =
-                (error.clone(), busy.clone(), app.clone(), on_saved.clone());
+            let (errors, banner, busy, app, on_saved) = (
+                errors.clone(),
+                banner.clone(),
+                busy.clone(),
+                app.clone(),
+                on_saved.clone(),
+            );
             spawn_local(async move {
                 let result = app
                     .api
@@ -514,34 +530,30 @@ fn PasswordDialog(props: &PasswordDialogProps) -> Html {
                         );
                         on_saved.emit(());
                     }
-                    Err(err) => error.set(Some(err.display(app.tr))),
+                    Err(err) => {
+                        let (found, message) =
+                            crate::forms::place_error(&err, app.tr, &["password"]);
+                        errors.set(found);
+                        banner.set(message);
+                    }
                 }
             });
         })
     };
-    let close = {
-        let cb = props.on_close.clone();
-        Callback::from(move |_: MouseEvent| cb.emit(()))
-    };
-    let footer = html! {
-        <>
-            <button type="button" class="btn" onclick={close}>{ tr.t("common.cancel") }</button>
-            <button type="button" class="btn btn-primary" onclick={save} disabled={*busy} data-testid="password-save">{ tr.t("common.save") }</button>
-        </>
-    };
+    let dirty = !password.is_empty() || !repeat.is_empty();
     html! {
-        <Dialog title={tr.tf("user.password_title", &[("name", &props.user.username)])} on_close={props.on_close.clone()}
-            size="sm" {footer} testid="password-dialog">
-            if let Some(message) = (*error).clone() { <Alert>{ message }</Alert> }
-            <Field label={tr.t("user.new_password")} id="new-password" required=true hint={Some(AttrValue::from(tr.t("user.password_hint")))}>
+        <FormDialog title={tr.tf("user.password_title", &[("name", &props.user.username)])} name="password" size="sm"
+            {dirty} busy={*busy} banner={(*banner).clone()} on_save={save} on_close={props.on_close.clone()}>
+            <Field label={tr.t("user.new_password")} id="new-password" required=true error={errors.get("password").cloned()}
+                hint={Some(AttrValue::from(tr.t("user.password_hint")))}>
                 <input class="input" type="password" id="new-password" data-testid="new-password" autocomplete="new-password"
                     value={(*password).clone()} oninput={on_input({ let p = password.clone(); Callback::from(move |v| p.set(v)) })} />
             </Field>
-            <Field label={tr.t("user.repeat_password")} id="repeat-password" required=true>
+            <Field label={tr.t("user.repeat_password")} id="repeat-password" required=true error={errors.get("repeat").cloned()}>
                 <input class="input" type="password" id="repeat-password" data-testid="repeat-password" autocomplete="new-password"
                     value={(*repeat).clone()} oninput={on_input({ let r = repeat.clone(); Callback::from(move |v| r.set(v)) })} />
             </Field>
-        </Dialog>
+        </FormDialog>
     }
 }
 

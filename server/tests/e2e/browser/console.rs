@@ -382,7 +382,9 @@ async fn money_names_zone_cards_and_detail() {
 /// closes at once.
 #[tokio::test]
 async fn half_filled_dialogs_ask_before_closing() {
-    scenario("unsaved_guard", |ui, _env| async move {
+    scenario("unsaved_guard", |ui, env| async move {
+        // A group, so that codes and API keys can be added.
+        env.client().await;
         admin_login(&ui).await;
 
         ui.step("untouched");
@@ -405,6 +407,30 @@ async fn half_filled_dialogs_ask_before_closing() {
         ui.click("confirm-ok").await;
         ui.wait_gone("config-dialog").await;
         assert!(!ui.exists("confirm-dialog").await);
+
+        // The other pages' dialogs share the same form dialog, guard included.
+        for (nav, add, field, dialog) in [
+            ("nav-codes", "btn-add-code", "code-note", "code"),
+            ("nav-users", "btn-add-user", "user-username", "user"),
+            ("nav-api-keys", "btn-add-apikey", "apikey-name", "apikey"),
+        ] {
+            ui.step(dialog);
+            let dialog_id = format!("{dialog}-dialog");
+            ui.click(nav).await;
+            ui.click(add).await;
+            ui.escape(field).await;
+            ui.wait_gone(&dialog_id).await;
+            ui.click(add).await;
+            ui.fill(field, "写了一半").await;
+            ui.escape(field).await;
+            ui.wait_text("confirm-dialog", &["放弃未保存的修改"]).await;
+            ui.click("confirm-cancel").await;
+            let kept = ui.find(field).await.prop("value").await.unwrap();
+            assert_eq!(kept.as_deref(), Some("写了一半"), "{dialog}");
+            ui.click(&format!("{dialog}-cancel")).await;
+            ui.click("confirm-ok").await;
+            ui.wait_gone(&dialog_id).await;
+        }
     })
     .await;
 }
