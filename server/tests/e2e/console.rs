@@ -388,6 +388,17 @@ async fn money_is_kept_per_currency_and_names_are_current() {
         .unwrap();
     assert_eq!(usd["config_name"], "美元配置（新名）", "the name now");
     assert_eq!(usd["currency"], "USD");
+    let usage = server
+        .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
+        .await;
+    assert_eq!(usage.status, 200, "{}", usage.text);
+    for period in ["today", "month"] {
+        assert_eq!(
+            usage.body["data"][period]["costs"],
+            json!([{"currency": "CNY", "amount": 0.2}, {"currency": "USD", "amount": 0.1}]),
+            "a group's usage keeps currencies apart too"
+        );
+    }
     let group = data["by_group"]
         .as_array()
         .unwrap()

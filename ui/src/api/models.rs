@@ -102,7 +102,8 @@ pub struct UsagePeriod {
     /// Worst case of calls still running.
     pub reserved_tokens: i64,
     pub calls: i64,
-    pub cost: f64,
+    /// Per currency, never added together.
+    pub costs: Vec<Money>,
     /// None = unlimited.
     pub limit: Option<i64>,
 }

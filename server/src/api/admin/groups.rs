@@ -8,10 +8,15 @@ use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 use crate::{
     api::{
         ApiTags,
+        admin::stats::{Money, add_money},
         envelope::{Deleted, Reply, deleted, ok},
     },
     auth::AdminAuth,
-    db::{self, groups::GroupFields},
+    db::{
+        self,
+        groups::GroupFields,
+        stats::{SplitBy, StatsFilter},
+    },
     error::AppResult,
     state::AppState,
     validate,
@@ -128,8 +133,8 @@ pub struct PeriodUsage {
     /// Worst case of calls still running.
     pub reserved_tokens: i64,
     pub calls: i64,
-    /// In the configs' own currencies, added up as recorded.
-    pub cost: f64,
+    /// What the period's calls cost, per currency (the configs' own, never added together).
+    pub costs: Vec<Money>,
     /// What the budget counts: the calls' cost in the group's `cost_currency`.
     pub spent: f64,
     /// Worst-case cost of calls still running, in `cost_currency`.
@@ -261,36 +266,41 @@ impl GroupsApi {
         let group = db::groups::get(&state.db, id.0).await?;
         let clock = state.quotas.clock();
         let period = clock.period(clock.now());
-        let read =
-            |name: &'static str, key: String, limit: Option<i64>, cost_limit: Option<f64>| {
-                let db = &state.db;
-                async move {
-                    let row = db::usage::read(db, group.id, name, &key).await?;
-                    AppResult::Ok(PeriodUsage {
-                        period: key,
-                        tokens: row.used_tokens,
-                        reserved_tokens: row.reserved_tokens,
-                        calls: row.calls,
-                        cost: row.cost,
-                        spent: row.spent,
-                        reserved_cost: row.reserved_cost,
-                        limit,
-                        cost_limit,
-                    })
-                }
-            };
+        let read = |name: &'static str,
+                    key: String,
+                    first_day: String,
+                    limit: Option<i64>,
+                    cost_limit: Option<f64>| {
+            let (db, today) = (&state.db, period.day.clone());
+            async move {
+                let row = db::usage::read(db, group.id, name, &key).await?;
+                AppResult::Ok(PeriodUsage {
+                    costs: costs_between(db, group.id, first_day, today).await?,
+                    period: key,
+                    tokens: row.used_tokens,
+                    reserved_tokens: row.reserved_tokens,
+                    calls: row.calls,
+                    spent: row.spent,
+                    reserved_cost: row.reserved_cost,
+                    limit,
+                    cost_limit,
+                })
+            }
+        };
         Ok(ok(GroupUsage {
             group_id: group.id,
             today: read(
                 db::usage::DAY,
-                period.day,
+                period.day.clone(),
+                period.day.clone(),
                 group.daily_token_limit,
                 group.daily_cost_limit,
             )
             .await?,
             month: read(
                 db::usage::MONTH,
-                period.month,
+                period.month.clone(),
+                format!("{}-01", period.month),
                 group.monthly_token_limit,
                 group.monthly_cost_limit,
             )
@@ -404,4 +414,24 @@ fn view(row: &Model) -> GroupView {
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
+}
+
+/// A group's cost per currency over local days, from the hourly totals every record adds to.
+async fn costs_between(
+    db: &db::Db,
+    group_id: i32,
+    start_day: String,
+    end_day: String,
+) -> AppResult<Vec<Money>> {
+    let filter = StatsFilter {
+        start_day,
+        end_day,
+        config_id: None,
+        group_id: Some(group_id),
+    };
+    let mut costs = Vec::new();
+    for line in db::stats::totals(db, &filter, SplitBy::Nothing).await? {
+        add_money(&mut costs, &line.currency, line.totals.cost);
+    }
+    Ok(costs)
 }
