@@ -5,7 +5,7 @@
 //! tests use it to cross a day or month boundary, or to produce old records, through the
 //! real binary.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 pub const OFFSET_ENV: &str = "LLM_PROXY_CLOCK_OFFSET_SECONDS";
@@ -76,6 +76,44 @@ impl Clock {
     pub fn today(&self) -> NaiveDate {
         self.now().with_timezone(&self.tz).date_naive()
     }
+
+    /// The zone's offsets (minutes east of UTC) from `years` before `around` (Unix seconds)
+    /// to `years` after:
+    /// the first in force at the start, then one entry per change (daylight saving time),
+    /// each with the Unix second it starts at. Lets a browser show any record's time with
+    /// the offset of its own date, without a time-zone database of its own.
+    pub fn offset_changes(&self, around: i64, years: i64) -> Vec<(i64, i32)> {
+        let span = years * 366 * 86_400;
+        let offset_at = |second: i64| {
+            let at = DateTime::from_timestamp(second, 0).unwrap_or_default();
+            self.tz
+                .offset_from_utc_datetime(&at.naive_utc())
+                .fix()
+                .local_minus_utc()
+                / 60
+        };
+        let mut changes = vec![(around - span, offset_at(around - span))];
+        // Zones change their offset at most a few times a year, never twice in a day: step by
+        // days and find each change's second by bisection.
+        let mut day = around - span;
+        while day < around + span {
+            let next = day + 86_400;
+            let (mut before, mut after) = (day, next);
+            if offset_at(before) != offset_at(after) {
+                while after - before > 1 {
+                    let middle = before + (after - before) / 2;
+                    if offset_at(middle) == offset_at(before) {
+                        before = middle;
+                    } else {
+                        after = middle;
+                    }
+                }
+                changes.push((after, offset_at(after)));
+            }
+            day = next;
+        }
+        changes
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +133,27 @@ mod tests {
         assert_eq!(period.hour_of_day, 0);
         let start = clock.start_of_day(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         assert_eq!(start, Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn offset_changes_find_daylight_saving_to_the_second() {
+        let around = Utc
+            .with_ymd_and_hms(2026, 11, 30, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let fixed = Clock::new(chrono_tz::Asia::Shanghai, 0).offset_changes(around, 2);
+        assert_eq!(fixed.len(), 1, "no DST in Shanghai");
+        assert_eq!(fixed[0].1, 480);
+        let berlin = Clock::new(chrono_tz::Europe::Berlin, 0).offset_changes(around, 2);
+        // Two changes a year, alternating between UTC+1 and UTC+2.
+        assert!((8..=10).contains(&(berlin.len() - 1)), "{berlin:?}");
+        assert!(berlin.windows(2).all(|w| w[0].1 != w[1].1));
+        // 2026-03-29 01:00 UTC: clocks go from 02:00 CET to 03:00 CEST.
+        let spring = Utc
+            .with_ymd_and_hms(2026, 3, 29, 1, 0, 0)
+            .unwrap()
+            .timestamp();
+        assert!(berlin.contains(&(spring, 120)), "{berlin:?}");
     }
 
     #[test]

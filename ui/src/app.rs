@@ -74,7 +74,12 @@ pub fn App() -> Html {
     let flash = use_state(|| None::<&'static str>);
     let toasts = use_reducer(Toasted::default);
     // The server's zone, asked once per sign-in; the browser's offset stands in until then.
-    let zone = use_state(|| (platform::tz_offset_min(), AttrValue::default()));
+    let zone = use_state(|| {
+        (
+            crate::dates::Zone::fixed(platform::tz_offset_min()),
+            AttrValue::default(),
+        )
+    });
 
     {
         let lang = *lang;
@@ -169,7 +174,12 @@ pub fn App() -> Html {
                 let api = api.clone();
                 spawn_local(async move {
                     if let Ok(me) = api.get::<Me>("/api/auth/me").await {
-                        zone.set((me.utc_offset_minutes, me.time_zone.into()));
+                        let changes = me.utc_offsets.iter().map(|c| (c.from, c.minutes));
+                        let tz = match me.utc_offsets.is_empty() {
+                            true => crate::dates::Zone::fixed(me.utc_offset_minutes),
+                            false => crate::dates::Zone::from_changes(changes.collect()),
+                        };
+                        zone.set((tz, me.time_zone.into()));
                     }
                 });
             }
@@ -178,7 +188,7 @@ pub fn App() -> Html {
     }
     let ctx = AppCtx {
         tr: Tr(*lang),
-        tz: zone.0,
+        tz: zone.0.clone(),
         tz_name: zone.1.clone(),
         session: (*session).clone(),
         api: (*api).clone(),

@@ -22,9 +22,9 @@ pub struct Notice {
 #[derive(Clone, PartialEq, Default)]
 pub struct AppCtx {
     pub tr: Tr,
-    /// The server's offset from UTC in minutes east: every time is shown in the server's
-    /// zone, as its statistics, quotas and CSV count days (the browser's until it is known).
-    pub tz: i64,
+    /// The server's zone: every time is shown in it, as its statistics, quotas and CSV
+    /// count days (the browser's current offset until it is known).
+    pub tz: crate::dates::Zone,
     /// The server's zone name (`Asia/Shanghai`); empty until known.
     pub tz_name: AttrValue,
     pub session: Option<Session>,
@@ -59,12 +59,12 @@ impl AppCtx {
 
     /// Today's day number in the server's zone.
     pub fn today(&self) -> i64 {
-        crate::dates::day_at(crate::platform::now_ms(), self.tz)
+        crate::dates::day_at(crate::platform::now_ms(), &self.tz)
     }
 
     /// A timestamp in the server's zone.
     pub fn datetime(&self, text: &str) -> String {
-        crate::dates::datetime(text, self.tz)
+        crate::dates::datetime(text, &self.tz)
     }
 
     pub fn opt_datetime(&self, text: Option<&String>) -> String {

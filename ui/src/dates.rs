@@ -1,6 +1,51 @@
 //! Calendar arithmetic and timestamp display without a date library: the server sends
-//! RFC 3339 instants, the page shows them in the browser's local time, and the filters
-//! send plain `YYYY-MM-DD` days. `offset_min` is always minutes east of UTC (UTC+8 = 480).
+//! RFC 3339 instants, the page shows them in the server's zone, and the filters send plain
+//! `YYYY-MM-DD` days. Offsets are always minutes east of UTC (UTC+8 = 480).
+
+/// A time zone as the offsets it uses: one for a zone without daylight saving time, else
+/// each offset with the instant it starts at (the server sends them, see `/api/auth/me`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    /// `(from, offset_min)`, `from` in Unix seconds, ascending; the first also applies
+    /// before its `from`.
+    changes: Vec<(i64, i64)>,
+}
+
+impl Zone {
+    pub fn fixed(offset_min: i64) -> Self {
+        Self {
+            changes: vec![(i64::MIN, offset_min)],
+        }
+    }
+
+    /// The zone from its changes; a fixed UTC zone when there are none.
+    pub fn from_changes(mut changes: Vec<(i64, i64)>) -> Self {
+        changes.sort_by_key(|change| change.0);
+        match changes.is_empty() {
+            true => Self::fixed(0),
+            false => Self { changes },
+        }
+    }
+
+    /// The offset in force at an instant (Unix seconds).
+    pub fn offset_at(&self, seconds: i64) -> i64 {
+        let after = self.changes.partition_point(|change| change.0 <= seconds);
+        self.changes[after.saturating_sub(1)].1
+    }
+
+    /// The offset of a local wall-clock time (seconds as if it were UTC). In the hour a
+    /// change skips or repeats, the offset before the change.
+    pub fn offset_at_local(&self, local_seconds: i64) -> i64 {
+        let first_guess = self.offset_at(local_seconds);
+        self.offset_at(local_seconds - first_guess * 60)
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::fixed(0)
+    }
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -106,10 +151,10 @@ pub fn parse_timestamp(text: &str) -> Option<Instant> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in local time; the input unchanged when it is not a timestamp.
-pub fn datetime(text: &str, offset_min: i64) -> String {
+pub fn datetime(text: &str, zone: &Zone) -> String {
     match parse_timestamp(text) {
         Some(instant) => {
-            let local = local_seconds(instant, offset_min);
+            let local = local_seconds(instant, zone);
             let (day, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
             format!(
                 "{} {:02}:{:02}:{:02}",
@@ -123,29 +168,30 @@ pub fn datetime(text: &str, offset_min: i64) -> String {
     }
 }
 
-fn local_seconds(instant: Instant, offset_min: i64) -> i64 {
+fn local_seconds(instant: Instant, zone: &Zone) -> i64 {
     if instant.zoned {
-        instant.seconds + offset_min * 60
+        instant.seconds + zone.offset_at(instant.seconds) * 60
     } else {
         instant.seconds
     }
 }
 
 /// The value of an `<input type="datetime-local">` (`YYYY-MM-DDTHH:MM`) as RFC 3339.
-pub fn local_input_to_rfc3339(value: &str, offset_min: i64) -> Option<String> {
+pub fn local_input_to_rfc3339(value: &str, zone: &Zone) -> Option<String> {
     let instant = parse_timestamp(value)?;
     if instant.zoned {
         return None;
     }
+    let offset_min = zone.offset_at_local(instant.seconds);
     let sign = if offset_min < 0 { '-' } else { '+' };
     let abs = offset_min.abs();
-    let shown = datetime(value, 0).replace(' ', "T");
+    let shown = datetime(value, &Zone::fixed(0)).replace(' ', "T");
     Some(format!("{shown}{sign}{:02}:{:02}", abs / 60, abs % 60))
 }
 
 /// An RFC 3339 instant as an `<input type="datetime-local">` value in local time.
-pub fn rfc3339_to_local_input(text: &str, offset_min: i64) -> String {
-    let shown = datetime(text, offset_min);
+pub fn rfc3339_to_local_input(text: &str, zone: &Zone) -> String {
+    let shown = datetime(text, zone);
     if parse_timestamp(text).is_none() {
         return String::new();
     }
@@ -160,8 +206,9 @@ pub fn is_past(text: &str, now_ms: f64) -> bool {
         .is_some_and(|instant| (instant.seconds as f64) * 1000.0 < now_ms)
 }
 
-/// The day number (days since 1970-01-01) of an instant in a zone `offset_min` east of UTC.
-pub fn day_at(ms: f64, offset_min: i64) -> i64 {
+/// The day number (days since 1970-01-01) of an instant (milliseconds) in a zone.
+pub fn day_at(ms: f64, zone: &Zone) -> i64 {
+    let offset_min = zone.offset_at((ms / 1000.0).floor() as i64);
     ((ms + offset_min as f64 * 60_000.0) / 86_400_000.0).floor() as i64
 }
 
@@ -180,8 +227,8 @@ mod tests {
     fn days_and_offsets_in_a_zone() {
         // 2026-11-29T17:00:00Z is already the 30th in Shanghai.
         let ms = 1_795_971_600_000.0;
-        assert_eq!(ymd(day_at(ms, 0)), "2026-11-29");
-        assert_eq!(ymd(day_at(ms, 480)), "2026-11-30");
+        assert_eq!(ymd(day_at(ms, &Zone::fixed(0))), "2026-11-29");
+        assert_eq!(ymd(day_at(ms, &Zone::fixed(480))), "2026-11-30");
         assert_eq!(utc_offset(480), "UTC+08:00");
         assert_eq!(utc_offset(-210), "UTC-03:30");
         assert_eq!(utc_offset(0), "UTC+00:00");
@@ -212,38 +259,41 @@ mod tests {
     #[test]
     fn shows_instants_in_local_time() {
         assert_eq!(
-            datetime("2026-11-26T02:30:05.123456Z", 480),
+            datetime("2026-11-26T02:30:05.123456Z", &Zone::fixed(480)),
             "2026-11-26 10:30:05"
         );
         assert_eq!(
-            datetime("2026-11-26T23:30:00+00:00", 480),
+            datetime("2026-11-26T23:30:00+00:00", &Zone::fixed(480)),
             "2026-11-27 07:30:00"
         );
         assert_eq!(
-            datetime("2026-01-01T00:10:00+08:00", -300),
+            datetime("2026-01-01T00:10:00+08:00", &Zone::fixed(-300)),
             "2025-12-31 11:10:00"
         );
-        assert_eq!(datetime("2025-12-21 10:30:00", 480), "2025-12-21 10:30:00");
-        assert_eq!(datetime("not a date", 480), "not a date");
-        assert_eq!(datetime("", 480), "");
+        assert_eq!(
+            datetime("2025-12-21 10:30:00", &Zone::fixed(480)),
+            "2025-12-21 10:30:00"
+        );
+        assert_eq!(datetime("not a date", &Zone::fixed(480)), "not a date");
+        assert_eq!(datetime("", &Zone::fixed(480)), "");
     }
 
     #[test]
     fn converts_datetime_local_inputs() {
         assert_eq!(
-            local_input_to_rfc3339("2026-12-31T23:59", 480).as_deref(),
+            local_input_to_rfc3339("2026-12-31T23:59", &Zone::fixed(480)).as_deref(),
             Some("2026-12-31T23:59:00+08:00")
         );
         assert_eq!(
-            local_input_to_rfc3339("2026-12-31T23:59", -330).as_deref(),
+            local_input_to_rfc3339("2026-12-31T23:59", &Zone::fixed(-330)).as_deref(),
             Some("2026-12-31T23:59:00-05:30")
         );
-        assert_eq!(local_input_to_rfc3339("", 480), None);
+        assert_eq!(local_input_to_rfc3339("", &Zone::fixed(480)), None);
         assert_eq!(
-            rfc3339_to_local_input("2026-12-31T15:59:00Z", 480),
+            rfc3339_to_local_input("2026-12-31T15:59:00Z", &Zone::fixed(480)),
             "2026-12-31T23:59"
         );
-        assert_eq!(rfc3339_to_local_input("", 480), "");
+        assert_eq!(rfc3339_to_local_input("", &Zone::fixed(480)), "");
     }
 
     #[test]
@@ -252,5 +302,42 @@ mod tests {
         assert!(is_past("2025-12-31T23:59:59Z", at));
         assert!(!is_past("2026-01-01T00:00:01Z", at));
         assert!(!is_past("garbage", at));
+    }
+
+    #[test]
+    fn times_take_the_offset_of_their_own_date() {
+        // Berlin: UTC+1, UTC+2 from 2026-03-29 01:00 UTC, UTC+1 again from 2026-10-25 01:00 UTC.
+        let berlin = Zone::from_changes(vec![(1_774_746_000, 120), (0, 60), (1_792_890_000, 60)]);
+        assert_eq!(
+            datetime("2026-07-01T10:00:00Z", &berlin),
+            "2026-07-01 12:00:00"
+        );
+        assert_eq!(
+            datetime("2026-12-01T10:00:00Z", &berlin),
+            "2026-12-01 11:00:00"
+        );
+        assert_eq!(
+            datetime("2026-03-29T00:59:59Z", &berlin),
+            "2026-03-29 01:59:59"
+        );
+        assert_eq!(
+            datetime("2026-03-29T01:00:00Z", &berlin),
+            "2026-03-29 03:00:00"
+        );
+        assert_eq!(
+            local_input_to_rfc3339("2026-07-01T12:00", &berlin).as_deref(),
+            Some("2026-07-01T12:00:00+02:00")
+        );
+        assert_eq!(
+            local_input_to_rfc3339("2026-12-01T12:00", &berlin).as_deref(),
+            Some("2026-12-01T12:00:00+01:00")
+        );
+        assert_eq!(
+            rfc3339_to_local_input("2026-07-01T10:00:00Z", &berlin),
+            "2026-07-01T12:00"
+        );
+        // 2026-10-24 23:30 UTC is already the 25th in Berlin (UTC+2 until 01:00 UTC).
+        assert_eq!(ymd(day_at(1_792_884_600_000.0, &berlin)), "2026-10-25");
+        assert_eq!(Zone::from_changes(Vec::new()).offset_at(0), 0);
     }
 }

@@ -65,6 +65,18 @@ pub struct Me {
     pub time_zone: String,
     /// The zone's offset from UTC now, in minutes east (UTC+8 → 480).
     pub utc_offset_minutes: i32,
+    /// The zone's offsets over two years back and forth: the first in force from `from`
+    /// (Unix seconds), then one per daylight-saving change, so that a time is shown with the
+    /// offset of its own date. One entry for a zone without daylight saving time.
+    pub utc_offsets: Vec<OffsetChange>,
+}
+
+#[derive(Debug, Object)]
+pub struct OffsetChange {
+    /// Unix seconds from which `minutes` applies.
+    pub from: i64,
+    /// Minutes east of UTC.
+    pub minutes: i32,
 }
 
 pub struct AuthApi;
@@ -243,6 +255,11 @@ impl AuthApi {
             group_id: user.group_id,
             time_zone: clock.tz().name().to_string(),
             utc_offset_minutes: offset.local_minus_utc() / 60,
+            utc_offsets: clock
+                .offset_changes(clock.now().timestamp(), 2)
+                .into_iter()
+                .map(|(from, minutes)| OffsetChange { from, minutes })
+                .collect(),
         }))
     }
 }

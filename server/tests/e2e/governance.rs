@@ -572,7 +572,11 @@ async fn csv_export_streams_every_matching_record_for_excel() {
     let text = std::str::from_utf8(&bytes[3..]).unwrap();
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 4, "header + 3 records: {text}");
-    assert!(lines[0].starts_with("ID,调用时间,配置"));
+    assert!(
+        lines[0].starts_with("ID,调用时间 (Asia/Shanghai),配置"),
+        "{}",
+        lines[0]
+    );
     assert!(text.contains("配置A"));
     assert!(text.contains(",你好，请帮我生成一段欢迎语，内容要热情、简洁，并且适合在客户第一次进店时使用，语气要像老朋友一样亲切自然，谢谢你的帮助！,"), "{text}");
     assert!(

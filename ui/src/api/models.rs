@@ -21,6 +21,15 @@ pub struct Me {
     pub role: String,
     pub time_zone: String,
     pub utc_offset_minutes: i64,
+    pub utc_offsets: Vec<OffsetChange>,
+}
+
+/// One offset of the server's zone and the instant (Unix seconds) it starts at.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct OffsetChange {
+    pub from: i64,
+    pub minutes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]

@@ -199,7 +199,8 @@ pub fn ZoneNote() -> Html {
     if app.tz_name.is_empty() {
         return Html::default();
     }
-    let offset = crate::dates::utc_offset(app.tz);
+    let now = (crate::platform::now_ms() / 1000.0) as i64;
+    let offset = crate::dates::utc_offset(app.tz.offset_at(now));
     html! {
         <span class="muted small zone-note" data-testid="zone-note">
             <Icon name="clock" />

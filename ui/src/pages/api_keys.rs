@@ -185,7 +185,7 @@ struct CreateDialogProps {
 fn CreateDialog(props: &CreateDialogProps) -> Html {
     let app = use_app();
     let tr = app.tr;
-    let tz = app.tz;
+    let tz = app.tz.clone();
     let name = use_state(String::new);
     let first_group = props
         .groups
@@ -221,7 +221,7 @@ fn CreateDialog(props: &CreateDialogProps) -> Html {
             body.insert("name".into(), json!(name.trim()));
             body.insert("group_id".into(), json!(group_id));
             if !expires.trim().is_empty() {
-                let Some(at) = dates::local_input_to_rfc3339(&expires, tz) else {
+                let Some(at) = dates::local_input_to_rfc3339(&expires, &tz) else {
                     errors.set(HashMap::from([(
                         "expires_at".to_string(),
                         tr.t("code.bad_expiry").to_string(),

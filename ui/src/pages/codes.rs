@@ -228,11 +228,11 @@ struct CodeDialogProps {
 fn CodeDialog(props: &CodeDialogProps) -> Html {
     let app = use_app();
     let tr = app.tr;
-    let tz = app.tz;
+    let tz = app.tz.clone();
     let original = props.code.clone();
     let initial = use_memo((), {
-        let (original, groups) = (original.clone(), props.groups.clone());
-        move |_| CodeFields::of(original.as_ref(), &groups, tz)
+        let (original, groups, tz) = (original.clone(), props.groups.clone(), tz.clone());
+        move |_| CodeFields::of(original.as_ref(), &groups, &tz)
     });
     let group = use_state(|| initial.group.clone());
     let code = use_state(String::new);
@@ -277,7 +277,7 @@ fn CodeDialog(props: &CodeDialogProps) -> Html {
                     body.insert("clear_expiry".into(), json!(true));
                 }
             } else {
-                match dates::local_input_to_rfc3339(&expires, tz) {
+                match dates::local_input_to_rfc3339(&expires, &tz) {
                     Some(at) => {
                         body.insert("expires_at".into(), json!(at));
                     }
@@ -402,7 +402,7 @@ struct CodeFields {
 }
 
 impl CodeFields {
-    fn of(code: Option<&CodeView>, groups: &[GroupView], tz: i64) -> Self {
+    fn of(code: Option<&CodeView>, groups: &[GroupView], tz: &dates::Zone) -> Self {
         Self {
             group: code
                 .map(|c| c.group_id.to_string())
@@ -410,7 +410,7 @@ impl CodeFields {
                 .unwrap_or_default(),
             expires: code
                 .and_then(|c| c.expires_at.clone())
-                .map(|at| dates::rfc3339_to_local_input(&at, tz))
+                .map(|at| dates::rfc3339_to_local_input(&at, &tz))
                 .unwrap_or_default(),
             note: code.and_then(|c| c.note.clone()).unwrap_or_default(),
             active: code.is_none_or(|c| c.is_active),

@@ -13,9 +13,10 @@ use crate::{
 const BATCH: u64 = 500;
 /// UTF-8 byte-order mark: without it Excel on Windows reads the file as ANSI.
 const BOM: &str = "\u{feff}";
+const CALL_TIME: &str = "调用时间";
 const HEADER: [&str; 20] = [
     "ID",
-    "调用时间",
+    CALL_TIME,
     "配置",
     "提供商",
     "模型",
@@ -41,7 +42,13 @@ pub fn rows(
     state: AppState,
     filter: LogFilter,
 ) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    let start = Some(format!("{BOM}{}\r\n", line(HEADER.map(String::from))));
+    // The time column says its zone: Excel shows the text as it is, with no zone of its own.
+    let zone = state.quotas.clock().tz().name().to_string();
+    let header = HEADER.map(|name| match name {
+        CALL_TIME => format!("{CALL_TIME} ({zone})"),
+        other => other.to_string(),
+    });
+    let start = Some(format!("{BOM}{}\r\n", line(header)));
     futures::stream::unfold(
         (state, filter, None::<i64>, start, false),
         |(state, filter, before, header, done)| async move {
