@@ -5,7 +5,7 @@
 //! tests use it to cross a day or month boundary, or to produce old records, through the
 //! real binary.
 
-use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 pub const OFFSET_ENV: &str = "LLM_PROXY_CLOCK_OFFSET_SECONDS";
@@ -72,6 +72,20 @@ impl Clock {
             .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
     }
 
+    /// How long from `at` until the next local day (or month) begins.
+    pub fn until_next_period(&self, at: DateTime<Utc>, monthly: bool) -> std::time::Duration {
+        let today = at.with_timezone(&self.tz).date_naive();
+        let next = match monthly {
+            true => today
+                .with_day(1)
+                .and_then(|first| first.checked_add_months(chrono::Months::new(1))),
+            false => today.succ_opt(),
+        };
+        next.map(|day| self.start_of_day(day) - at)
+            .and_then(|left| left.to_std().ok())
+            .unwrap_or_default()
+    }
+
     /// Today's local date.
     pub fn today(&self) -> NaiveDate {
         self.now().with_timezone(&self.tz).date_naive()
@@ -133,6 +147,16 @@ mod tests {
         assert_eq!(period.hour_of_day, 0);
         let start = clock.start_of_day(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
         assert_eq!(start, Utc.with_ymd_and_hms(2026, 11, 30, 16, 0, 0).unwrap());
+        // 00:30 on the 1st: the day ends in 23.5 hours, the month in 30 days and 23.5 hours.
+        let half_hour = 30 * 60;
+        assert_eq!(
+            clock.until_next_period(at, false).as_secs(),
+            86_400 - half_hour
+        );
+        assert_eq!(
+            clock.until_next_period(at, true).as_secs(),
+            31 * 86_400 - half_hour
+        );
     }
 
     #[test]

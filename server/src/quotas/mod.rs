@@ -151,10 +151,13 @@ impl Quotas {
                     Exhausted::DayBudget => (BUDGET_EXCEEDED, "今日费用预算已用完"),
                     Exhausted::MonthBudget => (BUDGET_EXCEEDED, "本月费用预算已用完"),
                 };
+                let monthly = matches!(exhausted, Exhausted::Month | Exhausted::MonthBudget);
                 Err(AppError::TooManyRequests {
                     code,
                     message: message.into(),
-                    retry_after: None,
+                    // When the period ends: the latest the quota can come back (calls still
+                    // running may give some back earlier).
+                    retry_after: Some(self.clock.until_next_period(at, monthly)),
                 })
             }
         }

@@ -168,6 +168,13 @@ async fn daily_quota_refuses_then_resets_at_local_midnight() {
         .await;
     assert_error(&refused, 429, "QUOTA_EXCEEDED");
     assert_eq!(refused.body["message"], "今日Token配额已用完");
+    // Retry-After says when the day ends in the server's zone (at most a day away).
+    let wait: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
     assert_eq!(fake.hits(), hits);
     let usage = server
         .get(&format!("/api/admin/groups/{group_id}/usage"), Some(&admin))
