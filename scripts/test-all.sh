@@ -6,6 +6,12 @@
 # with the official openai and anthropic Python packages from a venv; schemathesis fuzzes the
 # API against its own OpenAPI spec (from another venv). Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
+#
+# Time: the release builds are CPU work and the test runs mostly wait (on sockets, timers and
+# child processes), so once the test binary is built the release builds run beside the tests,
+# at a lower priority, and are waited for before the Wine smoke test. Everything that installs
+# Debian packages runs first, in the foreground: two apt-gets at once would fight over dpkg's
+# lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,16 +43,43 @@ cargo clippy -p llm-proxy-ui --all-targets -- -D warnings
 step "admin UI logic tests (host)"
 cargo test -p llm-proxy-ui
 
+step "PostgreSQL server, Windows cross-build toolchain and Wine (Debian packages, before anything runs beside)"
+PG_URL=$(bash scripts/start-postgres.sh)
+cleanup() {
+  # A failed step must not leave the release build running in the background.
+  [ -z "${RELEASE_PID:-}" ] || kill -- "-$RELEASE_PID" 2>/dev/null || true
+  su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+bash scripts/toolchain/windows.sh build true
+export SMOKE_WINEPREFIX=/opt/wine-llm-proxy-smoke   # the prefix windows-smoke.sh uses
+WINEPREFIX=$SMOKE_WINEPREFIX bash scripts/toolchain/windows.sh wine >/dev/null
+command -v zip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
+
+step "building the tests"
+cargo test -p llm-proxy --no-run
+
+step "release artifacts, started beside the tests (log: target/ci-release.log)"
+mkdir -p target
+# Its own process group (setsid), so that cleanup can stop it with every compiler it started.
+setsid nice -n 15 bash scripts/release.sh >target/ci-release.log 2>&1 &
+RELEASE_PID=$!
+
 step "tests on SQLite (with the schemathesis API contract test)"
 LLM_PROXY_SCHEMATHESIS_PYTHON="$LLM_PROXY_SCHEMATHESIS_PYTHON" cargo test -p llm-proxy
 
 step "tests on PostgreSQL"
-PG_URL=$(bash scripts/start-postgres.sh)
-trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
 LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests -- --skip schemathesis::
 
 step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
-bash scripts/release.sh
+if ! wait "$RELEASE_PID"; then
+  RELEASE_PID=
+  cat target/ci-release.log
+  echo "scripts/release.sh failed" >&2
+  exit 1
+fi
+RELEASE_PID=
+tail -n 12 target/ci-release.log
 
 step "Windows .exe: smoke test under Wine (the .exe release.sh built)"
 LINUX_BIN=target/debug/llm-proxy bash scripts/windows-smoke.sh
