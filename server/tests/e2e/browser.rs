@@ -13,6 +13,8 @@ use crate::common;
 mod console;
 #[path = "browser/driver.rs"]
 mod driver;
+#[path = "browser/routing.rs"]
+mod routing;
 use crate::fake_upstream;
 
 use std::future::Future;
