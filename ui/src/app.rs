@@ -18,7 +18,7 @@ use crate::i18n::{Lang, Tr};
 use crate::pages::{
     api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
     groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
-    notice::NotFoundPage, stats::StatsPage, settings::SettingsPage, users::UsersPage,
+    notice::NotFoundPage, settings::SettingsPage, stats::StatsPage, users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};

@@ -378,7 +378,10 @@ mod tests {
             .iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, vec!["breaker_threshold", "breaker_cooldown_seconds"]);
+        assert_eq!(
+            fields,
+            vec!["breaker_threshold", "breaker_cooldown_seconds"]
+        );
     }
 
     #[test]

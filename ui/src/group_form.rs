@@ -259,7 +259,12 @@ mod tests {
             name: "g".into(),
             ..GroupForm::default()
         };
-        assert!(form.to_body(None).unwrap_or_default().get("config_ids").is_none());
+        assert!(
+            form.to_body(None)
+                .unwrap_or_default()
+                .get("config_ids")
+                .is_none()
+        );
         form.all_configs = false;
         assert_eq!(
             form.to_body(None).map_err(|e| (e[0].field, e[0].key)),
@@ -269,7 +274,10 @@ mod tests {
         form.toggle_config(3, true);
         form.toggle_config(9, true);
         form.toggle_config(9, false);
-        assert_eq!(form.to_body(None).unwrap_or_default()["config_ids"], json!([3, 7]));
+        assert_eq!(
+            form.to_body(None).unwrap_or_default()["config_ids"],
+            json!([3, 7])
+        );
         let view = GroupView {
             name: "g".into(),
             config_ids: Some(vec![7, 3]),
@@ -301,7 +309,10 @@ mod tests {
             },
         ];
         assert_eq!(access_text(None, &configs, tr), "全部");
-        assert_eq!(access_text(Some(&[2, 1, 5]), &configs, tr), "翻译、客服、#5");
+        assert_eq!(
+            access_text(Some(&[2, 1, 5]), &configs, tr),
+            "翻译、客服、#5"
+        );
         assert_eq!(access_text(Some(&[]), &configs, tr), "无");
     }
 

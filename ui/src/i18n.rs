@@ -741,9 +741,17 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Delete the group \u{201c}{name}\u{201d}? A group that still has activation codes or API keys cannot be deleted.",
     ),
     ("group.access", "可用配置", "Configs allowed"),
-    ("group.access_all", "全部已启用的配置", "Every enabled config"),
+    (
+        "group.access_all",
+        "全部已启用的配置",
+        "Every enabled config",
+    ),
     ("group.access_only", "仅以下配置", "Only these configs"),
-    ("group.access_none", "请至少选择一个配置", "Choose at least one config"),
+    (
+        "group.access_none",
+        "请至少选择一个配置",
+        "Choose at least one config",
+    ),
     ("group.access_all_short", "全部", "All"),
     ("group.access_nothing", "无", "None"),
     (
@@ -753,7 +761,11 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("group.no_configs", "还没有配置", "No config yet"),
     // a config's keys, fallbacks and circuit breaker
-    ("config.section.routing", "备用与熔断", "Fallbacks and circuit breaker"),
+    (
+        "config.section.routing",
+        "备用与熔断",
+        "Fallbacks and circuit breaker",
+    ),
     ("config.routing", "Key 与备用", "Keys and fallbacks"),
     ("config.breaker_threshold", "熔断阈值", "Breaker threshold"),
     (
@@ -762,12 +774,28 @@ const TABLE: &[(&str, &str, &str)] = &[
         "After this many failures in a row the config is skipped (its fallbacks answer); empty: off",
     ),
     ("config.breaker_off", "不启用", "Off"),
-    ("config.breaker_cooldown", "熔断冷却时间", "Breaker cool-down"),
-    ("breaker.open_until", "已熔断，{time} 恢复", "Circuit open until {time}"),
+    (
+        "config.breaker_cooldown",
+        "熔断冷却时间",
+        "Breaker cool-down",
+    ),
+    (
+        "breaker.open_until",
+        "已熔断，{time} 恢复",
+        "Circuit open until {time}",
+    ),
     ("key.healthy", "正常", "Healthy"),
     ("key.set_aside", "已搁置", "Set aside"),
-    ("key.set_aside_detail", "{reason}（{time}）", "{reason} ({time})"),
-    ("key.cooling_until", "限流冷却中，至 {time}", "Rate-limited, rests until {time}"),
+    (
+        "key.set_aside_detail",
+        "{reason}（{time}）",
+        "{reason} ({time})",
+    ),
+    (
+        "key.cooling_until",
+        "限流冷却中，至 {time}",
+        "Rate-limited, rests until {time}",
+    ),
     ("key.restore", "恢复", "Restore"),
     ("key.restored", "已恢复 Key {key}", "Key {key} restored"),
     ("key.count", "{n} 个 Key", "{n} key(s)"),
@@ -808,7 +836,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "CNY is the base currency: it needs no rate",
     ),
     ("rates.repeated", "币种重复", "Currency listed twice"),
-    ("rates.bad_rate", "汇率必须是大于 0 的数字", "The rate must be a number above 0"),
+    (
+        "rates.bad_rate",
+        "汇率必须是大于 0 的数字",
+        "The rate must be a number above 0",
+    ),
     // activation codes
     ("code.add", "新增激活码", "New activation code"),
     ("code.add_title", "新增激活码", "New activation code"),

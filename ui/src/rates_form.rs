@@ -40,19 +40,18 @@ pub fn to_body(rows: &[RateRow]) -> Result<Value, Vec<RowError>> {
             continue;
         }
         let rate = row.rate.trim().parse::<f64>().ok();
-        let problem = if !((3..=8).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_uppercase()))
-        {
-            Some("rates.bad_code")
-        } else if code == BASE {
-            Some("rates.base_code")
-        } else if rates.contains_key(&code) {
-            Some("rates.repeated")
-        } else if !rate.is_some_and(|r| r.is_finite() && r > 0.0 && r < 1e6) {
-            Some("rates.bad_rate")
-        } else {
-            None
-        };
+        let problem =
+            if !((3..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase())) {
+                Some("rates.bad_code")
+            } else if code == BASE {
+                Some("rates.base_code")
+            } else if rates.contains_key(&code) {
+                Some("rates.repeated")
+            } else if !rate.is_some_and(|r| r.is_finite() && r > 0.0 && r < 1e6) {
+                Some("rates.bad_rate")
+            } else {
+                None
+            };
         match (problem, rate) {
             (Some(key), _) => errors.push((index, key)),
             (None, Some(rate)) => {
@@ -114,6 +113,9 @@ mod tests {
     #[test]
     fn reads_the_stored_rates() {
         let stored = BTreeMap::from([("USD".to_string(), 7.1), ("JPY".to_string(), 0.048)]);
-        assert_eq!(rows_of(&stored), vec![row("JPY", "0.048"), row("USD", "7.1")]);
+        assert_eq!(
+            rows_of(&stored),
+            vec![row("JPY", "0.048"), row("USD", "7.1")]
+        );
     }
 }

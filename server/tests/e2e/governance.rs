@@ -1324,7 +1324,8 @@ async fn a_rate_limited_key_shows_until_when_it_cools_off() {
         .await;
     let key = &view.body["data"]["api_keys"][0];
     assert_eq!(key["set_aside"], false, "{key}");
-    let until: chrono::DateTime<chrono::Utc> = key["cooling_until"].as_str().unwrap().parse().unwrap();
+    let until: chrono::DateTime<chrono::Utc> =
+        key["cooling_until"].as_str().unwrap().parse().unwrap();
     let left = until - chrono::Utc::now();
     assert!(
         left > chrono::Duration::seconds(20) && left <= chrono::Duration::seconds(30),

@@ -78,7 +78,11 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     let show_key = use_state(|| false);
     // The stored keys' states: 恢复 changes them without saving the form.
     let keys = {
-        let stored = props.config.as_ref().map(|c| c.api_keys.clone()).unwrap_or_default();
+        let stored = props
+            .config
+            .as_ref()
+            .map(|c| c.api_keys.clone())
+            .unwrap_or_default();
         use_state(move || stored)
     };
 

@@ -73,12 +73,18 @@ pub fn ExchangeRatesSection() -> Html {
                 Ok(body) => body,
                 Err(found) => {
                     let tr = app.tr;
-                    errors.set(found.into_iter().map(|(i, key)| (i, tr.t(key).to_string())).collect());
+                    errors.set(
+                        found
+                            .into_iter()
+                            .map(|(i, key)| (i, tr.t(key).to_string()))
+                            .collect(),
+                    );
                     return;
                 }
             };
             busy.set(true);
-            let (banner, busy, app, reload) = (banner.clone(), busy.clone(), app.clone(), reload.clone());
+            let (banner, busy, app, reload) =
+                (banner.clone(), busy.clone(), app.clone(), reload.clone());
             spawn_local(async move {
                 let result = app
                     .api

@@ -43,14 +43,17 @@ async fn a_group_is_restricted_to_one_config_in_its_dialog() {
         ui.fill("group-name", "客服部").await;
         ui.click("group-access-only").await;
         ui.click("group-save").await;
-        ui.wait_text("error-group-access", &["至少选择一个配置"]).await;
+        ui.wait_text("error-group-access", &["至少选择一个配置"])
+            .await;
         ui.click(&format!("group-config-{allowed}")).await;
         ui.click("group-save").await;
         ui.wait_gone("group-dialog").await;
         let group = group_named(&env, "客服部").await;
         assert_eq!(group["config_ids"], json!([allowed]), "{group}");
         let id = group["id"].as_i64().unwrap();
-        let shown = ui.wait_text(&format!("group-access-{id}"), &["客服配置"]).await;
+        let shown = ui
+            .wait_text(&format!("group-access-{id}"), &["客服配置"])
+            .await;
         assert!(!shown.contains("翻译配置"), "{shown}");
 
         ui.step("all-again");
@@ -86,7 +89,8 @@ async fn two_keys_are_shown_and_a_set_aside_key_is_restored_in_the_dialog() {
         let configs = env.configs().await;
         let id = configs[0]["id"].as_i64().unwrap();
         assert_eq!(configs[0]["api_keys"].as_array().unwrap().len(), 2);
-        ui.wait_text(&format!("config-routing-{id}"), &["2 个 Key"]).await;
+        ui.wait_text(&format!("config-routing-{id}"), &["2 个 Key"])
+            .await;
         ui.click(&format!("config-edit-{id}")).await;
         ui.wait_text("key-state-0", &["正常"]).await;
         ui.wait_text("key-state-1", &["正常"]).await;
@@ -99,7 +103,8 @@ async fn two_keys_are_shown_and_a_set_aside_key_is_restored_in_the_dialog() {
         env.call_ok(&client, id, "你好").await;
         assert_eq!(config(&env, id).await["api_keys"][0]["set_aside"], true);
         ui.click("btn-refresh").await;
-        ui.wait_text(&format!("config-routing-{id}"), &["1 个已搁置"]).await;
+        ui.wait_text(&format!("config-routing-{id}"), &["1 个已搁置"])
+            .await;
 
         ui.step("restore");
         ui.click(&format!("config-edit-{id}")).await;
@@ -134,7 +139,8 @@ async fn a_fallback_and_a_breaker_are_chosen_in_the_dialog() {
         let offered = ui.text("config-fallback-add").await;
         assert!(!offered.contains("主配置"), "never itself: {offered}");
         ui.select("config-fallback-add", &backup.to_string()).await;
-        ui.wait_text(&format!("fallback-{backup}"), &["备用配置"]).await;
+        ui.wait_text(&format!("fallback-{backup}"), &["备用配置"])
+            .await;
         ui.fill("config-breaker-threshold", "1").await;
         ui.click("config-save").await;
         ui.wait_gone("config-dialog").await;
@@ -161,7 +167,8 @@ async fn a_fallback_and_a_breaker_are_chosen_in_the_dialog() {
         env.fake.push(Reply::new("备用的回答"));
         env.call_ok(&client, main, "你好").await;
         ui.click("btn-refresh").await;
-        ui.wait_text(&format!("config-circuit-{main}"), &["已熔断"]).await;
+        ui.wait_text(&format!("config-circuit-{main}"), &["已熔断"])
+            .await;
     })
     .await;
 }
@@ -193,7 +200,12 @@ async fn an_exchange_rate_is_edited_and_saved_on_the_settings_page() {
             .server
             .get("/api/admin/settings/exchange-rates", Some(&env.admin))
             .await;
-        assert_eq!(rates.body["data"]["rates"], json!({"USD": 7.1}), "{}", rates.text);
+        assert_eq!(
+            rates.body["data"]["rates"],
+            json!({"USD": 7.1}),
+            "{}",
+            rates.text
+        );
 
         ui.step("edit");
         ui.open("/admin/settings").await;
@@ -206,7 +218,12 @@ async fn an_exchange_rate_is_edited_and_saved_on_the_settings_page() {
             .server
             .get("/api/admin/settings/exchange-rates", Some(&env.admin))
             .await;
-        assert_eq!(rates.body["data"]["rates"], json!({"USD": 7.25}), "{}", rates.text);
+        assert_eq!(
+            rates.body["data"]["rates"],
+            json!({"USD": 7.25}),
+            "{}",
+            rates.text
+        );
     })
     .await;
 }
