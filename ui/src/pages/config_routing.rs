@@ -52,6 +52,8 @@ pub struct FallbackFieldProps {
 #[component]
 pub fn FallbackField(props: &FallbackFieldProps) -> Html {
     let tr = use_app().tr;
+    // The config picked in the select, added by the button.
+    let pick = use_state(String::new);
     let name_of = |id: i32| {
         props
             .configs
@@ -82,15 +84,20 @@ pub fn FallbackField(props: &FallbackFieldProps) -> Html {
             </li>
         }
     });
+    let on_pick = {
+        let pick = pick.clone();
+        on_select(Callback::from(move |value: String| pick.set(value)))
+    };
     let add = {
-        let (cb, chosen) = (props.on_change.clone(), props.chosen.clone());
-        on_select(Callback::from(move |value: String| {
-            if let Ok(id) = value.parse::<i32>() {
+        let (cb, chosen, pick) = (props.on_change.clone(), props.chosen.clone(), pick.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Ok(id) = pick.parse::<i32>() {
                 let mut next = chosen.clone();
                 next.push(id);
+                pick.set(String::new());
                 cb.emit(next);
             }
-        }))
+        })
     };
     let options = candidates(props.own, &props.chosen, &props.configs);
     html! {
@@ -98,12 +105,18 @@ pub fn FallbackField(props: &FallbackFieldProps) -> Html {
             hint={Some(AttrValue::from(tr.t("fallback.hint")))}>
             <ol class="fallback-list" data-testid="fallback-list">{ for rows }</ol>
             if props.chosen.len() < MAX_FALLBACKS && !options.is_empty() {
-                // Re-rendered with nothing selected after each pick.
-                <select class="select" id="config-fallback-add" data-testid="config-fallback-add" onchange={add}
-                    key={props.chosen.len().to_string()}>
-                    <option value="" selected=true>{ tr.t("fallback.add") }</option>
-                    { for options.iter().map(|c| html! { <option value={c.id.to_string()}>{ c.name.clone() }</option> }) }
-                </select>
+                <div class="input-group">
+                    <select class="select" id="config-fallback-add" data-testid="config-fallback-add" onchange={on_pick}>
+                        <option value="" selected={pick.is_empty()}>{ tr.t("fallback.pick") }</option>
+                        { for options.iter().map(|c| html! {
+                            <option value={c.id.to_string()} selected={*pick == c.id.to_string()}>{ c.name.clone() }</option>
+                        }) }
+                    </select>
+                    <button type="button" class="btn" onclick={add} disabled={pick.is_empty()}
+                        data-testid="config-fallback-add-btn">
+                        <Icon name="plus" />{ tr.t("fallback.add") }
+                    </button>
+                </div>
             }
         </Field>
     }

@@ -139,6 +139,7 @@ async fn a_fallback_and_a_breaker_are_chosen_in_the_dialog() {
         let offered = ui.text("config-fallback-add").await;
         assert!(!offered.contains("主配置"), "never itself: {offered}");
         ui.select("config-fallback-add", &backup.to_string()).await;
+        ui.click("config-fallback-add-btn").await;
         ui.wait_text(&format!("fallback-{backup}"), &["备用配置"])
             .await;
         ui.fill("config-breaker-threshold", "1").await;
@@ -153,6 +154,7 @@ async fn a_fallback_and_a_breaker_are_chosen_in_the_dialog() {
         ui.step("cycle");
         ui.click(&format!("config-edit-{backup}")).await;
         ui.select("config-fallback-add", &main.to_string()).await;
+        ui.click("config-fallback-add-btn").await;
         ui.click("config-save").await;
         ui.wait_text("error-config-fallback-add", &["循环"]).await;
         assert!(!ui.exists("config-error").await, "shown once, at the field");
