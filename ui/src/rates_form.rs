@@ -61,7 +61,8 @@ pub fn to_body(rows: &[RateRow]) -> Result<Value, Vec<RowError>> {
         }
     }
     if errors.is_empty() {
-        Ok(json!({ "base": BASE, "rates": rates }))
+        // `base` is the server's to say (read-only): only the rates are sent.
+        Ok(json!({ "rates": rates }))
     } else {
         Err(errors)
     }
@@ -81,11 +82,8 @@ mod tests {
     #[test]
     fn sends_the_whole_table_with_codes_in_capitals() {
         let body = to_body(&[row(" usd ", "7.1"), row("", " "), row("EUR", "7.75")]);
-        assert_eq!(
-            body,
-            Ok(json!({"base": "CNY", "rates": {"USD": 7.1, "EUR": 7.75}}))
-        );
-        assert_eq!(to_body(&[]), Ok(json!({"base": "CNY", "rates": {}})));
+        assert_eq!(body, Ok(json!({"rates": {"USD": 7.1, "EUR": 7.75}})));
+        assert_eq!(to_body(&[]), Ok(json!({"rates": {}})));
     }
 
     #[test]
