@@ -18,7 +18,7 @@ use crate::i18n::{Lang, Tr};
 use crate::pages::{
     api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
     groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
-    notice::NotFoundPage, stats::StatsPage, users::UsersPage,
+    notice::NotFoundPage, settings::SettingsPage, stats::StatsPage, users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -240,6 +240,7 @@ fn Page(props: &PageProps) -> Html {
         Route::Codes => html! { <CodesPage /> },
         Route::ApiKeys => html! { <ApiKeysPage /> },
         Route::Users => html! { <UsersPage /> },
+        Route::Settings => html! { <SettingsPage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     };
     html! { <Layout route={props.route}>{ page }</Layout> }

@@ -1,5 +1,6 @@
 //! The model-config dialog's values as typed, and the JSON body they become.
-//! The stored API key is never known here: on update `api_key` is sent only when retyped.
+//! The stored keys are never known here: on update `api_key` is sent only when retyped, and
+//! then its lines replace every stored key.
 
 use serde_json::{Map, Value, json};
 
@@ -13,7 +14,7 @@ pub struct ConfigForm {
     pub name: String,
     pub provider: String,
     pub api_url: String,
-    /// A newly typed key; empty keeps the stored one.
+    /// Newly typed keys, one per line; empty keeps the stored ones.
     pub api_key: String,
     pub model: String,
     pub max_tokens: String,
@@ -30,6 +31,11 @@ pub struct ConfigForm {
     pub output_price: String,
     pub currency: String,
     pub is_active: bool,
+    /// Tried in this order when the config fails before answering.
+    pub fallback_config_ids: Vec<i32>,
+    /// Failures in a row that open the circuit; empty = no breaker.
+    pub breaker_threshold: String,
+    pub breaker_cooldown_seconds: String,
 }
 
 /// Slider bounds and steps: (field, min, max, step).
@@ -62,6 +68,9 @@ impl Default for ConfigForm {
             output_price: "0".into(),
             currency: "CNY".into(),
             is_active: true,
+            fallback_config_ids: Vec::new(),
+            breaker_threshold: String::new(),
+            breaker_cooldown_seconds: "60".into(),
         }
     }
 }
@@ -87,6 +96,12 @@ impl ConfigForm {
             output_price: plain_number(view.output_price),
             currency: view.currency.clone(),
             is_active: view.is_active,
+            fallback_config_ids: view.fallback_config_ids.clone(),
+            breaker_threshold: view
+                .breaker_threshold
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            breaker_cooldown_seconds: view.breaker_cooldown_seconds.to_string(),
         }
     }
 
@@ -120,6 +135,7 @@ impl ConfigForm {
         } else {
             body.insert("api_url".into(), json!(url));
         }
+        // One key per line; the server ignores blank lines and checks each key's shape.
         let key = self.api_key.trim();
         if !key.is_empty() {
             body.insert("api_key".into(), json!(key));
@@ -208,6 +224,39 @@ impl ConfigForm {
             body.insert("currency".into(), json!(currency.to_uppercase()));
         }
         body.insert("is_active".into(), json!(self.is_active));
+        if editing || !self.fallback_config_ids.is_empty() {
+            // On update `[]` removes the fallbacks.
+            body.insert(
+                "fallback_config_ids".into(),
+                json!(self.fallback_config_ids),
+            );
+        }
+        let breaker = forms::optional_count(
+            "breaker_threshold",
+            "config.breaker_threshold",
+            &self.breaker_threshold,
+            100,
+        );
+        match checks.check(breaker) {
+            Some(Some(n)) => {
+                body.insert("breaker_threshold".into(), json!(n));
+            }
+            // 0 turns a stored breaker off.
+            Some(None) if editing => {
+                body.insert("breaker_threshold".into(), json!(0));
+            }
+            _ => {}
+        }
+        let cooldown = forms::int_in(
+            "breaker_cooldown_seconds",
+            "config.breaker_cooldown",
+            &self.breaker_cooldown_seconds,
+            1,
+            3600,
+        );
+        if let Some(seconds) = checks.check(cooldown) {
+            body.insert("breaker_cooldown_seconds".into(), json!(seconds));
+        }
         checks.finish(Value::Object(body))
     }
 }
@@ -302,6 +351,40 @@ mod tests {
     }
 
     #[test]
+    fn several_keys_fallbacks_and_the_breaker() {
+        let mut form = filled();
+        form.api_key = " sk-one\n\nsk-two \n".into();
+        form.fallback_config_ids = vec![4, 2];
+        form.breaker_threshold = "5".into();
+        let body = form.to_body(false).unwrap_or_default();
+        assert_eq!(body["api_key"], "sk-one\n\nsk-two");
+        assert_eq!(body["fallback_config_ids"], json!([4, 2]));
+        assert_eq!(body["breaker_threshold"], 5);
+        assert_eq!(body["breaker_cooldown_seconds"], 60);
+        // A new config without them sends neither; an edit sends them emptied.
+        let body = filled().to_body(false).unwrap_or_default();
+        assert!(body.get("fallback_config_ids").is_none());
+        assert!(body.get("breaker_threshold").is_none());
+        let body = filled().to_body(true).unwrap_or_default();
+        assert_eq!(body["fallback_config_ids"], json!([]));
+        assert_eq!(body["breaker_threshold"], 0);
+        let mut form = filled();
+        form.breaker_threshold = "101".into();
+        form.breaker_cooldown_seconds = "0".into();
+        let fields: Vec<&str> = form
+            .to_body(false)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["breaker_threshold", "breaker_cooldown_seconds"]
+        );
+    }
+
+    #[test]
     fn round_trips_a_view() {
         let view = ConfigView {
             name: "c".into(),
@@ -319,6 +402,9 @@ mod tests {
             system_prompt: Some("你好".into()),
             is_active: false,
             reasoning_model: true,
+            fallback_config_ids: vec![3, 1],
+            breaker_threshold: Some(4),
+            breaker_cooldown_seconds: 90,
             ..ConfigView::default()
         };
         let form = ConfigForm::from_view(&view);
@@ -330,5 +416,8 @@ mod tests {
         assert_eq!(body["currency"], "USD");
         assert_eq!(body["system_prompt"], "你好");
         assert_eq!(body["reasoning_model"], true);
+        assert_eq!(body["fallback_config_ids"], json!([3, 1]));
+        assert_eq!(body["breaker_threshold"], 4);
+        assert_eq!(body["breaker_cooldown_seconds"], 90);
     }
 }

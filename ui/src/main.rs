@@ -18,6 +18,7 @@ mod pages;
 mod platform;
 mod providers;
 mod query;
+mod rates_form;
 mod route;
 mod session;
 mod template;

@@ -61,6 +61,16 @@ impl KeyRotation {
         cooling.insert(key_id.to_owned(), until);
     }
 
+    /// While a rate-limited key rests on this instance: when it is rested again.
+    pub fn cooling_until(&self, key_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let now = Instant::now();
+        let until = *self.lock().get(key_id)?;
+        let left = until.checked_duration_since(now)?;
+        chrono::Duration::from_std(left)
+            .ok()
+            .map(|left| chrono::Utc::now() + left)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         self.cooling.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -96,5 +106,9 @@ mod tests {
         let order: Vec<usize> = rotation.order(&keys).iter().map(|k| k.position).collect();
         assert_eq!(order, [1, 2, 0]);
         assert!(rotation.order(&[]).is_empty());
+        let until = rotation.cooling_until("k0").unwrap();
+        let left = until - chrono::Utc::now();
+        assert!(left > chrono::Duration::seconds(55) && left <= chrono::Duration::seconds(60));
+        assert_eq!(rotation.cooling_until("k1"), None);
     }
 }

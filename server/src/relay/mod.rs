@@ -189,6 +189,11 @@ impl Relay {
         self.breakers.open_until(config_id)
     }
 
+    /// While a rate-limited key (`crypto::key_id`) rests on this instance: until when.
+    pub fn key_cooling_until(&self, key_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.keys.cooling_until(key_id)
+    }
+
     /// The server stops: calls still running after `grace` are interrupted and recorded so.
     pub fn begin_shutdown(&self, grace: Duration) {
         self.running.begin_shutdown(grace);

@@ -13,6 +13,8 @@ use crate::common;
 mod console;
 #[path = "browser/driver.rs"]
 mod driver;
+#[path = "browser/routing.rs"]
+mod routing;
 use crate::fake_upstream;
 
 use std::future::Future;
@@ -623,11 +625,22 @@ async fn ordinary_user_sees_no_llm_menu() {
         assert!(!ui.text("page-title").await.contains("大模型配置"));
 
         ui.step("llm-pages-by-address");
-        for path in ["/admin/llm-config", "/admin/llm-logs", "/admin/llm-stats"] {
+        for path in [
+            "/admin/llm-config",
+            "/admin/llm-logs",
+            "/admin/llm-stats",
+            "/admin/settings",
+        ] {
             ui.open(path).await;
             ui.find("no-access").await;
             assert!(ui.testids("nav-").await.is_empty(), "{path}");
-            for page in ["configs-page", "logs-page", "stats-page", "config-table"] {
+            for page in [
+                "configs-page",
+                "logs-page",
+                "stats-page",
+                "config-table",
+                "settings-page",
+            ] {
                 assert!(!ui.exists(page).await, "{path} shows {page}");
             }
             let body = ui.text_css("body").await;
@@ -649,6 +662,7 @@ async fn ordinary_user_sees_no_llm_menu() {
                 "nav-codes",
                 "nav-api-keys",
                 "nav-users",
+                "nav-settings",
             ]
             .map(String::from),
         )

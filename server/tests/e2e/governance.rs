@@ -1316,3 +1316,30 @@ async fn a_disabled_code_is_refused_by_another_postgres_instance_at_once() {
         .await;
     assert_error(&refused, 401, "ACTIVATION_CODE_DISABLED");
 }
+
+/// A key the upstream rate-limited shows until when it rests (the console shows it).
+#[tokio::test]
+async fn a_rate_limited_key_shows_until_when_it_cools_off() {
+    let fake = FakeUpstream::start().await;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let config = openai_config(&server, &fake, &admin, "冷却", json!({"max_retries": 0})).await;
+    let (_, client, _) = group_client(&server, &admin, json!({"name": "g"})).await;
+    fake.push(Outcome::http(429, "rate_limit_error", "slow down").header("retry-after", "30"));
+    let limited = server
+        .post("/api/llm/call", Some(&client), ask(config, "hi"))
+        .await;
+    assert_ne!(limited.status, 200, "{}", limited.text);
+    let view = server
+        .get(&format!("/api/admin/llm/configs/{config}"), Some(&admin))
+        .await;
+    let key = &view.body["data"]["api_keys"][0];
+    assert_eq!(key["set_aside"], false, "{key}");
+    let until: chrono::DateTime<chrono::Utc> =
+        key["cooling_until"].as_str().unwrap().parse().unwrap();
+    let left = until - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::seconds(20) && left <= chrono::Duration::seconds(30),
+        "{left}"
+    );
+}

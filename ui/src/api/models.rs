@@ -49,6 +49,15 @@ pub struct ConfigView {
     pub presence_penalty: f64,
     #[serde(default)]
     pub reasoning_model: bool,
+    /// Every key, masked, with its state.
+    pub api_keys: Vec<KeyView>,
+    /// Tried in this order when the config fails before answering.
+    pub fallback_config_ids: Vec<i32>,
+    /// Failures in a row that open the circuit; None = no breaker.
+    pub breaker_threshold: Option<i64>,
+    pub breaker_cooldown_seconds: i64,
+    /// While the circuit is open (the config is skipped): until when.
+    pub circuit_open_until: Option<String>,
     pub system_prompt: Option<String>,
     pub timeout_seconds: i64,
     pub max_retries: i64,
@@ -58,6 +67,21 @@ pub struct ConfigView {
     pub is_active: bool,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// One of a config's keys: masked, and whether calls use it.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct KeyView {
+    /// Its line in the key field (0 = first), as `…/keys/{position}/restore` takes it.
+    pub position: i32,
+    pub masked: String,
+    /// Refused by the upstream: unused until put back.
+    pub set_aside: bool,
+    pub reason: Option<String>,
+    pub set_aside_at: Option<String>,
+    /// Rate-limited: tried last until then.
+    pub cooling_until: Option<String>,
 }
 
 /// The answer of `POST /api/admin/llm/configs/:id/test`.
@@ -94,6 +118,8 @@ pub struct GroupView {
     pub daily_token_limit: Option<i64>,
     pub monthly_token_limit: Option<i64>,
     pub requests_per_minute: Option<i64>,
+    /// The configs the group's clients may use; `None` = every enabled config.
+    pub config_ids: Option<Vec<i32>>,
     /// Money budgets in `cost_currency`; `None` is unlimited.
     pub daily_cost_limit: Option<f64>,
     pub monthly_cost_limit: Option<f64>,
@@ -174,6 +200,14 @@ pub struct UserView {
     pub is_active: bool,
     pub last_login_at: Option<String>,
     pub created_at: String,
+}
+
+/// `GET/PUT /api/admin/settings/exchange-rates`: one unit of each currency in `base` (CNY).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct ExchangeRates {
+    pub base: String,
+    pub rates: std::collections::BTreeMap<String, f64>,
 }
 
 /// A paged list: `{"success":true,"total":N,"page":1,"page_size":20,"data":[…]}`.

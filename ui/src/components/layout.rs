@@ -62,6 +62,12 @@ const ACCOUNT_MENU: [MenuItem; 4] = [
     },
 ];
 
+const SYSTEM_MENU: [MenuItem; 1] = [MenuItem {
+    route: Route::Settings,
+    icon: "settings",
+    testid: "nav-settings",
+}];
+
 #[derive(Properties, PartialEq)]
 pub struct LayoutProps {
     pub route: Route,
@@ -142,6 +148,8 @@ pub fn Layout(props: &LayoutProps) -> Html {
                         { menu(&LLM_MENU) }
                         <div class="nav-group">{ tr.t("nav.group.accounts") }</div>
                         { menu(&ACCOUNT_MENU) }
+                        <div class="nav-group">{ tr.t("nav.group.system") }</div>
+                        { menu(&SYSTEM_MENU) }
                     }
                 </nav>
                 <div class="sidebar-foot">

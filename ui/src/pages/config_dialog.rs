@@ -1,18 +1,21 @@
-//! 新增/编辑配置: basics, parameters (sliders with number boxes), prompt, prices and advanced
-//! settings. The stored key is never shown: only "已设置" and its mask; a newly typed key may
-//! be revealed, and an empty key on update keeps the stored one.
+//! 新增/编辑配置: basics, parameters (sliders with number boxes), prompt, prices, routing
+//! (fallbacks, circuit breaker) and advanced settings. The stored keys are never shown: only
+//! each one's mask and state (with 恢复 for a key set aside); newly typed keys (one per line)
+//! may be revealed, and an empty key field on update keeps the stored ones.
 
 use std::collections::HashMap;
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::config_keys::KeyStates;
+use super::config_routing::FallbackField;
 use super::config_test::TestTarget;
 use crate::api::models::ConfigView;
 use crate::components::dialog::FormDialog;
 use crate::components::form::{Field, Slider, Switch, on_input, on_select, on_textarea};
 use crate::components::icon::Icon;
-use crate::components::misc::Badge;
+use crate::components::misc::Alert;
 use crate::config_form::{self, ConfigForm};
 use crate::context::use_app;
 use crate::providers::{self, PROVIDERS};
@@ -29,10 +32,16 @@ pub struct ConfigDialogProps {
     /// 测试连接 with the form's values as they stand.
     pub on_test: Callback<TestTarget>,
     pub on_templates: Callback<ConfigView>,
+    /// Every config, for the fallbacks.
+    #[prop_or_default]
+    pub configs: Vec<ConfigView>,
+    /// Something was saved outside the form (a key put back): the list should reload.
+    #[prop_or_default]
+    pub on_refresh: Callback<()>,
 }
 
 /// Fields the form shows; a server error on any other field goes to the banner only.
-const FORM_FIELDS: [&str; 16] = [
+const FORM_FIELDS: [&str; 19] = [
     "name",
     "provider",
     "api_url",
@@ -49,6 +58,9 @@ const FORM_FIELDS: [&str; 16] = [
     "input_price",
     "output_price",
     "currency",
+    "fallback_config_ids",
+    "breaker_threshold",
+    "breaker_cooldown_seconds",
 ];
 
 #[component]
@@ -64,6 +76,15 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
     let banner = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let show_key = use_state(|| false);
+    // The stored keys' states: 恢复 changes them without saving the form.
+    let keys = {
+        let stored = props
+            .config
+            .as_ref()
+            .map(|c| c.api_keys.clone())
+            .unwrap_or_default();
+        use_state(move || stored)
+    };
 
     // A setter for one field of the form.
     let set = |apply: fn(&mut ConfigForm, String)| {
@@ -160,6 +181,15 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
             form.set(next);
         })
     };
+    let on_fallbacks = {
+        let (form, errors) = (form.clone(), errors.clone());
+        Callback::from(move |ids: Vec<i32>| {
+            let mut next = (*form).clone();
+            next.fallback_config_ids = ids;
+            form.set(next);
+            errors.set(HashMap::new());
+        })
+    };
     let on_active = {
         let form = form.clone();
         Callback::from(move |checked: bool| {
@@ -185,11 +215,14 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
 
     let key_field = {
         let has_key = props.config.as_ref().is_some_and(|c| c.has_api_key);
-        let masked = props
-            .config
-            .as_ref()
-            .map(|c| c.api_key_masked.clone())
-            .unwrap_or_default();
+        let on_restored = {
+            let (keys, on_refresh) = (keys.clone(), props.on_refresh.clone());
+            Callback::from(move |config: ConfigView| {
+                keys.set(config.api_keys);
+                on_refresh.emit(());
+            })
+        };
+        let config_id = props.config.as_ref().map(|c| c.id).unwrap_or_default();
         let toggle = {
             let show_key = show_key.clone();
             Callback::from(move |_: MouseEvent| show_key.set(!*show_key))
@@ -202,8 +235,9 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         };
         let hint: Option<AttrValue> = Some(
             format!(
-                "{} · {}",
+                "{} · {} · {}",
                 tr.t(providers::key_hint(&form.provider)),
+                tr.t("config.api_key_lines"),
                 tr.t("config.api_key_hint")
             )
             .into(),
@@ -211,15 +245,13 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
         html! {
             <Field label={tr.t("config.api_key")} id="config-api-key" required={!editing} error={error_of("api_key")} {hint}>
                 if has_key {
-                    <div class="key-state" data-testid="api-key-state">
-                        <Badge tone="green"><Icon name="check" />{ tr.t("config.api_key_set") }</Badge>
-                        <code class="mask" data-testid="api-key-mask">{ masked }</code>
-                    </div>
+                    <KeyStates config_id={config_id} keys={(*keys).clone()} {on_restored} />
                 }
                 <div class="input-group">
-                    <input class="input" id="config-api-key" data-testid="config-api-key" autocomplete="new-password"
-                        type={if *show_key { "text" } else { "password" }} placeholder={placeholder}
-                        value={form.api_key.clone()} oninput={on_input(set(|f, v| f.api_key = v))} />
+                    // A textarea cannot be a password field: CSS hides what is typed instead.
+                    <textarea class={classes!("textarea", "mono", (!*show_key).then_some("secret-text"))} id="config-api-key"
+                        data-testid="config-api-key" autocomplete="off" spellcheck="false" rows="2" placeholder={placeholder}
+                        value={form.api_key.clone()} oninput={on_textarea(set(|f, v| f.api_key = v))} />
                     <button type="button" class="btn btn-icon" onclick={toggle} data-testid="toggle-api-key"
                         disabled={form.api_key.is_empty()}
                         title={if *show_key { tr.t("config.hide_key") } else { tr.t("config.show_key") }}>
@@ -342,6 +374,34 @@ pub fn ConfigDialog(props: &ConfigDialogProps) -> Html {
                     </Field>
                 </div>
                 <p class="muted small">{ tr.t("config.price_hint") }</p>
+            </section>
+            <section class="form-section">
+                <h3>{ tr.t("config.section.routing") }</h3>
+                if let Some(until) = props.config.as_ref().and_then(|c| c.circuit_open_until.clone()) {
+                    <Alert kind="warning" testid="circuit-open">{ tr.tf("breaker.open_until", &[("time", &app.datetime(&until))]) }</Alert>
+                }
+                <div class="form-grid">
+                    <FallbackField own={props.config.as_ref().map(|c| c.id)} chosen={form.fallback_config_ids.clone()}
+                        configs={props.configs.clone()} error={error_of("fallback_config_ids")} on_change={on_fallbacks} />
+                    <Field label={tr.t("config.breaker_threshold")} id="config-breaker-threshold" error={error_of("breaker_threshold")}
+                        hint={Some(AttrValue::from(tr.t("config.breaker_threshold_hint")))}>
+                        <div class="input-suffix">
+                            <input class="input" type="number" min="1" max="100" id="config-breaker-threshold"
+                                data-testid="config-breaker-threshold" placeholder={tr.t("config.breaker_off")}
+                                value={form.breaker_threshold.clone()} oninput={on_input(set(|f, v| f.breaker_threshold = v))} />
+                            <span>{ tr.t("unit.times") }</span>
+                        </div>
+                    </Field>
+                    <Field label={tr.t("config.breaker_cooldown")} id="config-breaker-cooldown" error={error_of("breaker_cooldown_seconds")}
+                        hint={Some(AttrValue::from("1 – 3600"))}>
+                        <div class="input-suffix">
+                            <input class="input" type="number" min="1" max="3600" id="config-breaker-cooldown"
+                                data-testid="config-breaker-cooldown" value={form.breaker_cooldown_seconds.clone()}
+                                oninput={on_input(set(|f, v| f.breaker_cooldown_seconds = v))} />
+                            <span>{ tr.t("unit.seconds") }</span>
+                        </div>
+                    </Field>
+                </div>
             </section>
             <section class="form-section">
                 <h3>{ tr.t("config.section.advanced") }</h3>

@@ -1,5 +1,6 @@
 //! `/admin/llm-config`: the model configs (大模型配置) with add, edit, delete, enable/disable,
-//! connection test and the prompt templates of each.
+//! connection test and the prompt templates of each; each row shows its keys' states, its
+//! fallbacks and an open circuit breaker.
 
 use serde_json::json;
 use yew::platform::spawn_local;
@@ -7,13 +8,14 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use super::config_dialog::ConfigDialog;
+use super::config_keys::KeySummary;
 use super::config_test::{TestDialog, TestTarget};
 use super::templates::TemplatesDialog;
 use crate::api::models::ConfigView;
 use crate::components::dialog::Confirm;
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{ActiveBadge, TableState};
+use crate::components::misc::{ActiveBadge, Badge, TableState};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 use crate::providers;
@@ -151,6 +153,12 @@ pub fn ConfigsPage() -> Html {
 
     let all = configs.data.clone().unwrap_or_default();
     let rows = shown(&all, &search, *sort);
+    let name_of = |id: &i32| {
+        all.iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("#{id}"))
+    };
     let table_rows = rows.iter().map(|config| {
         let provider = providers::label_key(&config.provider)
             .map(|key| tr.t(key).to_string())
@@ -164,7 +172,20 @@ pub fn ConfigsPage() -> Html {
                 <td class="strong">{ config.name.clone() }</td>
                 <td>{ provider }</td>
                 <td><code>{ config.model.clone() }</code></td>
-                <td><ActiveBadge active={config.is_active} /></td>
+                <td data-testid={format!("config-routing-{}", config.id)}>
+                    <KeySummary keys={config.api_keys.clone()} />
+                    if !config.fallback_config_ids.is_empty() {
+                        <div class="muted small">{ tr.tf("fallback.list", &[("names", &config.fallback_config_ids.iter().map(name_of).collect::<Vec<_>>().join(" → "))]) }</div>
+                    }
+                </td>
+                <td>
+                    <ActiveBadge active={config.is_active} />
+                    if let Some(until) = &config.circuit_open_until {
+                        <div data-testid={format!("config-circuit-{}", config.id)}>
+                            <Badge tone="amber">{ tr.tf("breaker.open_until", &[("time", &app.datetime(until))]) }</Badge>
+                        </div>
+                    }
+                </td>
                 <td class="nowrap">{ app.datetime(&config.created_at) }</td>
                 <td class="actions">
                     <button type="button" class="link-btn" data-testid={format!("config-edit-{}", config.id)}
@@ -239,13 +260,14 @@ pub fn ConfigsPage() -> Html {
                             <th>{ tr.t("config.name") }</th>
                             <th>{ tr.t("config.provider") }</th>
                             <th>{ tr.t("config.model") }</th>
+                            <th>{ tr.t("config.routing") }</th>
                             <th>{ tr.t("common.status") }</th>
                             <th>{ tr.t("common.created_at") }</th>
                             <th>{ tr.t("common.actions") }</th>
                         </tr></thead>
                         <tbody>
                             { for table_rows }
-                            <TableState colspan={7} loading={configs.loading} error={configs.error.clone()}
+                            <TableState colspan={8} loading={configs.loading} error={configs.error.clone()}
                                 empty={rows.is_empty()} on_retry={Some(retry)}
                                 empty_text={(!all.is_empty()).then(|| AttrValue::from(tr.t("config.no_match")))} />
                         </tbody>
@@ -253,13 +275,13 @@ pub fn ConfigsPage() -> Html {
                 </div>
             </div>
             if let Some(source) = (*copying).clone() {
-                <ConfigDialog config={None::<ConfigView>} copy_of={Some(source)} on_saved={on_saved.clone()}
+                <ConfigDialog config={None::<ConfigView>} copy_of={Some(source)} on_saved={on_saved.clone()} configs={all.clone()}
                     on_close={{ let copying = copying.clone(); Callback::from(move |_| copying.set(None)) }}
                     on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
                     on_templates={Callback::noop()} />
             }
             if let Some(config) = (*editing).clone() {
-                <ConfigDialog config={config} on_saved={on_saved}
+                <ConfigDialog config={config} on_saved={on_saved} configs={all.clone()} on_refresh={reload.clone()}
                     on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }}
                     on_test={{ let testing = testing.clone(); Callback::from(move |c| testing.set(Some(c))) }}
                     on_templates={{ let templates = templates.clone(); Callback::from(move |c| templates.set(Some(c))) }} />

@@ -1,23 +1,26 @@
-//! 分组管理: token and request limits per group, with today's and this month's usage.
+//! 分组管理: token and request limits, money budgets and the configs each group may use,
+//! with today's and this month's usage.
 
 use std::collections::HashMap;
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::models::{GroupView, Stats};
+use super::group_access::AccessField;
+use crate::api::models::{ConfigView, GroupView, Stats};
 use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, on_input, on_textarea};
 use crate::components::icon::Icon;
 use crate::components::misc::{Alert, TableState, UsageBar};
 use crate::context::use_app;
 use crate::format;
-use crate::group_form::GroupForm;
+use crate::group_form::{GroupForm, access_text};
 use crate::hooks::{Fetch, use_fetch, use_group_usage, use_version};
 use crate::query::LogFilter;
 
 /// Fields the form shows; a server error on any other field goes to the banner.
-const FORM_FIELDS: [&str; 8] = [
+const FORM_FIELDS: [&str; 9] = [
+    "config_ids",
     "cost_currency",
     "daily_cost_limit",
     "daily_token_limit",
@@ -33,6 +36,10 @@ pub fn GroupsPage() -> Html {
     let tr = app.tr;
     let (version, reload) = use_version();
     let groups = use_fetch::<Vec<GroupView>>(Some("/api/admin/groups".into()), version, false);
+    // For the access column and the dialog's list of configs.
+    let configs =
+        use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), version, false);
+    let all_configs = configs.data.clone().unwrap_or_default();
     let editing = use_state(|| None::<Option<GroupView>>);
     let deleting = use_state(|| None::<GroupView>);
     let (usage, usage_error) = use_group_usage(
@@ -116,6 +123,9 @@ pub fn GroupsPage() -> Html {
                     <div class="strong">{ group.name.clone() }</div>
                     if let Some(d) = group.description.clone().filter(|d| !d.is_empty()) { <div class="muted small">{ d }</div> }
                 </td>
+                <td data-testid={format!("group-access-{}", group.id)}>
+                    { access_text(group.config_ids.as_deref(), &all_configs, tr) }
+                </td>
                 <td class="num">{ limit(group.daily_token_limit) }</td>
                 <td class="num">{ limit(group.monthly_token_limit) }</td>
                 <td class="num">{ rpm }</td>
@@ -173,6 +183,7 @@ pub fn GroupsPage() -> Html {
                         <thead><tr>
                             <th class="num">{ "ID" }</th>
                             <th>{ tr.t("group.name") }</th>
+                            <th>{ tr.t("group.access") }</th>
                             <th class="num">{ tr.t("group.daily_limit") }</th>
                             <th class="num">{ tr.t("group.monthly_limit") }</th>
                             <th class="num">{ tr.t("group.rpm") }</th>
@@ -182,14 +193,14 @@ pub fn GroupsPage() -> Html {
                         </tr></thead>
                         <tbody>
                             { for table_rows }
-                            <TableState colspan={8} loading={groups.loading} error={groups.error.clone()} empty={rows.is_empty()}
+                            <TableState colspan={9} loading={groups.loading} error={groups.error.clone()} empty={rows.is_empty()}
                                 on_retry={Some(reload.clone())} />
                         </tbody>
                     </table>
                 </div>
             </div>
             if let Some(group) = (*editing).clone() {
-                <GroupDialog group={group} on_saved={on_saved}
+                <GroupDialog group={group} configs={all_configs.clone()} on_saved={on_saved}
                     on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }} />
             }
             if let Some(group) = (*deleting).clone() {
@@ -204,6 +215,7 @@ pub fn GroupsPage() -> Html {
 #[derive(Properties, PartialEq)]
 struct GroupDialogProps {
     group: Option<GroupView>,
+    configs: Vec<ConfigView>,
     on_close: Callback<()>,
     on_saved: Callback<GroupView>,
 }
@@ -229,6 +241,24 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
         })
     };
     let error_of = |field: &str| errors.get(field).cloned();
+    let on_all = {
+        let (form, errors) = (form.clone(), errors.clone());
+        Callback::from(move |all: bool| {
+            let mut next = (*form).clone();
+            next.all_configs = all;
+            form.set(next);
+            errors.set(HashMap::new());
+        })
+    };
+    let on_toggle = {
+        let (form, errors) = (form.clone(), errors.clone());
+        Callback::from(move |(id, on): (i32, bool)| {
+            let mut next = (*form).clone();
+            next.toggle_config(id, on);
+            form.set(next);
+            errors.set(HashMap::new());
+        })
+    };
     let save = {
         let (form, errors, banner, busy, app) = (
             form.clone(),
@@ -334,6 +364,8 @@ fn GroupDialog(props: &GroupDialogProps) -> Html {
                     value={form.cost_currency.clone()} placeholder="CNY" oninput={on_input(set(|f, v| f.cost_currency = v))} />
                 <datalist id="budget-currencies"><option value="CNY" /><option value="USD" /></datalist>
             </Field>
+            <AccessField all={form.all_configs} chosen={form.config_ids.clone()} configs={props.configs.clone()}
+                error={error_of("config_ids")} {on_all} {on_toggle} />
         </FormDialog>
     }
 }

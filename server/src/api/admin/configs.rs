@@ -84,6 +84,9 @@ pub struct KeyView {
     pub reason: Option<String>,
     #[oai(nullable)]
     pub set_aside_at: Option<DateTime<Utc>>,
+    /// The upstream rate-limited it: this server tries it last until then.
+    #[oai(nullable)]
+    pub cooling_until: Option<DateTime<Utc>>,
 }
 
 /// Create a config. Omitted parameters take the requirements' defaults; an omitted
@@ -856,15 +859,16 @@ fn view(state: &AppState, row: &Model, set_aside: &[config_key_states::Model]) -
         .enumerate()
         .map(|(position, key)| {
             let id = key_id(key.expose());
-            let state = set_aside
+            let aside = set_aside
                 .iter()
                 .find(|s| s.config_id == row.id && s.key_id == id);
             KeyView {
                 position: position as i32,
                 masked: mask_key(key.expose()),
-                set_aside: state.is_some(),
-                reason: state.map(|s| s.reason.clone()),
-                set_aside_at: state.map(|s| s.set_aside_at),
+                set_aside: aside.is_some(),
+                reason: aside.map(|s| s.reason.clone()),
+                set_aside_at: aside.map(|s| s.set_aside_at),
+                cooling_until: state.relay.key_cooling_until(&id),
             }
         })
         .collect();

@@ -602,6 +602,7 @@ async fn pages_fit_common_screens() {
                 ("nav-stats", "stats-page"),
                 ("nav-groups", "groups-page"),
                 ("nav-users", "users-page"),
+                ("nav-settings", "settings-page"),
             ] {
                 ui.step(&format!("{width}x{height}-{page}"));
                 ui.click(nav).await;
