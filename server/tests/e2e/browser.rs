@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
+#[path = "browser/alerts.rs"]
+mod alerts;
 #[path = "browser/console.rs"]
 mod console;
 #[path = "browser/driver.rs"]
