@@ -16,9 +16,9 @@ use crate::components::toast::Toasts;
 use crate::context::{AppCtx, Notice, NoticeKind};
 use crate::i18n::{Lang, Tr};
 use crate::pages::{
-    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
-    groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
-    notice::NotFoundPage, stats::StatsPage, users::UsersPage,
+    alerts::AlertsPage, api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage,
+    dashboard::DashboardPage, groups::GroupsPage, login::LoginPage, logs::LogsPage,
+    notice::NoAccessPage, notice::NotFoundPage, stats::StatsPage, users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -230,6 +230,7 @@ fn Page(props: &PageProps) -> Html {
         Route::Codes => html! { <CodesPage /> },
         Route::ApiKeys => html! { <ApiKeysPage /> },
         Route::Users => html! { <UsersPage /> },
+        Route::Alerts => html! { <AlertsPage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     };
     html! { <Layout route={props.route}>{ page }</Layout> }

@@ -24,6 +24,8 @@ pub enum Route {
     ApiKeys,
     #[at("/users")]
     Users,
+    #[at("/alerts")]
+    Alerts,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -42,6 +44,7 @@ impl Route {
             Self::Codes => "nav.codes",
             Self::ApiKeys => "nav.api_keys",
             Self::Users => "nav.users",
+            Self::Alerts => "nav.alerts",
             Self::NotFound => "notfound.title",
         }
     }
