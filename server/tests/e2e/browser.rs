@@ -647,6 +647,7 @@ async fn ordinary_user_sees_no_llm_menu() {
                 "nav-configs",
                 "nav-logs",
                 "nav-stats",
+                "nav-alerts",
                 "nav-groups",
                 "nav-codes",
                 "nav-api-keys",
