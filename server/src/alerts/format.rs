@@ -227,11 +227,12 @@ pub fn redact(text: &str, url: &str, secret: Option<&str>) -> String {
     secrets.extend(secret.filter(|s| !s.is_empty()).map(String::from));
     // Longest first, so a secret inside a longer one is not half-replaced.
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut clean: String = text.chars().take(500).collect();
+    let mut clean = text.to_string();
     for secret in secrets {
         clean = clean.replace(&secret, "****");
     }
-    clean
+    // Cut only after redacting: a cut through a secret would leave its first part.
+    clean.chars().take(500).collect()
 }
 
 /// What an admin sees of a webhook URL: scheme and host, never the path or query that
