@@ -2,6 +2,8 @@
 //! separate DTOs in the server, so a column can never leak into a response by accident.
 
 pub mod activation_codes;
+pub mod alert_deliveries;
+pub mod alerts;
 pub mod api_keys;
 pub mod app_settings;
 pub mod call_stats_hourly;
@@ -15,3 +17,4 @@ pub mod llm_prompt_templates;
 pub mod quota_reservations;
 pub mod rate_limits;
 pub mod users;
+pub mod webhooks;

@@ -26,6 +26,9 @@ mod m20261130_000035_config_circuit_breaker;
 mod m20261130_000036_group_cost_budgets;
 mod m20261130_000037_create_rate_limits;
 mod m20261130_000040_call_currency;
+mod m20261130_000041_create_webhooks;
+mod m20261130_000042_create_alerts;
+mod m20261130_000043_create_alert_deliveries;
 mod timestamps;
 
 pub struct Migrator;
@@ -56,6 +59,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000036_group_cost_budgets::Migration),
             Box::new(m20261130_000037_create_rate_limits::Migration),
             Box::new(m20261130_000040_call_currency::Migration),
+            Box::new(m20261130_000041_create_webhooks::Migration),
+            Box::new(m20261130_000042_create_alerts::Migration),
+            Box::new(m20261130_000043_create_alert_deliveries::Migration),
         ]
     }
 }

@@ -226,10 +226,22 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
     }
     let grace = state.config.shutdown_grace;
     let (instance, lease) = (state.quotas.instance().clone(), state.config.instance_lease);
-    lease::start(&state.db, &instance, lease)
+    lease::start(&state.db, &instance, lease, &state.alerts)
         .await
         .map_err(|err| format!("registering this instance in the database: {err}"))?;
-    let leases = tokio::spawn(lease::run(state.db.clone(), instance.clone(), lease));
+    let leases = tokio::spawn(lease::run(
+        state.db.clone(),
+        instance.clone(),
+        lease,
+        state.alerts.clone(),
+    ));
+    let alert_checks = tokio::spawn(crate::alerts::checks::run(
+        state.alerts.clone(),
+        state.config.alerts,
+    ));
+    let alert_sender = tokio::spawn(
+        crate::alerts::delivery::Sender::new(state.db.clone(), state.cipher.clone()).run(),
+    );
     let purge = tokio::spawn(crate::quotas::retention::run(
         state.db.clone(),
         *state.quotas.clock(),
@@ -242,6 +254,8 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
     // A console closing leaves seconds, not the configured grace: use what the trigger left.
     let grace = *result.as_ref().unwrap_or(&grace);
     purge.abort();
+    alert_checks.abort();
+    alert_sender.abort();
     checkpoints.abort();
     changes.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are
@@ -415,6 +429,29 @@ async fn reencrypt(prepared: &Prepared, new_cipher: &Cipher) -> Result<usize, St
             .map_err(|err| format!("config {id}: {err}"))?;
         let plain: Vec<&str> = plain.iter().map(Secret::expose).collect();
         db::configs::set_key(&txn, *id, new_cipher.encrypt_all(&plain))
+            .await
+            .map_err(|err| err.to_string())?;
+    }
+    // Webhook URLs and signing secrets are encrypted with the same key.
+    for (id, url, secret) in db::webhooks::all_secrets(&txn)
+        .await
+        .map_err(|err| err.to_string())?
+    {
+        let url = prepared
+            .cipher
+            .decrypt(&url)
+            .map_err(|err| format!("webhook {id}: {err}"))?;
+        let secret = match secret {
+            Some(stored) => Some(
+                prepared
+                    .cipher
+                    .decrypt(&stored)
+                    .map_err(|err| format!("webhook {id}: {err}"))?,
+            ),
+            None => None,
+        };
+        let secret = secret.map(|s| new_cipher.encrypt(s.expose()));
+        db::webhooks::set_secrets(&txn, id, new_cipher.encrypt(url.expose()), secret)
             .await
             .map_err(|err| err.to_string())?;
     }

@@ -136,6 +136,26 @@ impl Default for LogSection {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsSection {
+    pub check_interval_seconds: u64,
+    pub error_rate_window_minutes: u64,
+    pub error_rate_percent: f64,
+    pub error_rate_min_calls: u32,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        Self {
+            check_interval_seconds: 60,
+            error_rate_window_minutes: 5,
+            error_rate_percent: 50.0,
+            error_rate_min_calls: 10,
+        }
+    }
+}
+
 /// The file's shape, before environment and flags are applied.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -145,6 +165,7 @@ pub struct FileConfig {
     pub security: SecuritySection,
     pub admin: AdminSection,
     pub limits: LimitsSection,
+    pub alerts: AlertsSection,
     pub log: LogSection,
 }
 
@@ -191,6 +212,22 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("limits.timezone", "LLM_PROXY_TIMEZONE"),
     ("limits.log_retention_days", "LLM_PROXY_LOG_RETENTION_DAYS"),
+    (
+        "alerts.check_interval_seconds",
+        "LLM_PROXY_ALERTS_CHECK_INTERVAL_SECONDS",
+    ),
+    (
+        "alerts.error_rate_window_minutes",
+        "LLM_PROXY_ALERTS_ERROR_RATE_WINDOW_MINUTES",
+    ),
+    (
+        "alerts.error_rate_percent",
+        "LLM_PROXY_ALERTS_ERROR_RATE_PERCENT",
+    ),
+    (
+        "alerts.error_rate_min_calls",
+        "LLM_PROXY_ALERTS_ERROR_RATE_MIN_CALLS",
+    ),
     ("log.level", "LLM_PROXY_LOG"),
 ];
 
@@ -232,6 +269,7 @@ pub struct Config {
     pub default_requests_per_minute: u32,
     pub timezone: chrono_tz::Tz,
     pub log_retention_days: u32,
+    pub alerts: crate::alerts::Settings,
     pub log_level: String,
 }
 
@@ -340,6 +378,7 @@ impl Config {
             default_requests_per_minute: file.limits.default_requests_per_minute,
             timezone,
             log_retention_days: file.limits.log_retention_days,
+            alerts: alert_settings(&file.alerts)?,
             log_level: file.log.level,
         })
     }
@@ -360,6 +399,23 @@ impl Config {
             self.database_url.clone()
         }
     }
+}
+
+fn alert_settings(section: &AlertsSection) -> Result<crate::alerts::Settings, ConfigError> {
+    let percent = section.error_rate_percent;
+    if !(percent > 0.0 && percent <= 100.0) {
+        return Err(value_error(
+            "alerts.error_rate_percent",
+            "config",
+            "must be above 0 and at most 100",
+        ));
+    }
+    Ok(crate::alerts::Settings {
+        check_interval: std::time::Duration::from_secs(section.check_interval_seconds.max(1)),
+        error_rate_window_minutes: section.error_rate_window_minutes.max(1),
+        error_rate_percent: percent,
+        error_rate_min_calls: i64::from(section.error_rate_min_calls.max(1)),
+    })
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
@@ -435,6 +491,17 @@ fn apply_override(
         }
         "limits.timezone" => file.limits.timezone = text,
         "limits.log_retention_days" => file.limits.log_retention_days = small(value)?,
+        "alerts.check_interval_seconds" => file.alerts.check_interval_seconds = number(value)?,
+        "alerts.error_rate_window_minutes" => {
+            file.alerts.error_rate_window_minutes = number(value)?
+        }
+        "alerts.error_rate_percent" => {
+            file.alerts.error_rate_percent = value
+                .trim()
+                .parse::<f64>()
+                .map_err(|err| value_error(key, origin, err))?
+        }
+        "alerts.error_rate_min_calls" => file.alerts.error_rate_min_calls = small(value)?,
         "log.level" => file.log.level = text,
         _ => return Err(value_error(key, origin, "unknown key")),
     }

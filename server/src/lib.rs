@@ -1,6 +1,7 @@
 //! llm-proxy: a large-model API proxy with encrypted provider keys, call records,
 //! quotas and an embedded admin UI. `main.rs` is a thin shell around [`cli::run`].
 
+pub mod alerts;
 pub mod allow;
 pub mod api;
 pub mod auth;

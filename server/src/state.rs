@@ -3,6 +3,7 @@
 use std::{ops::Deref, sync::Arc};
 
 use crate::{
+    alerts::Alerts,
     auth::{Tokens, login_limiter::LoginLimiter},
     clock::Clock,
     config::Config,
@@ -27,6 +28,7 @@ pub struct Shared {
     pub login_limiter: LoginLimiter,
     pub relay: Arc<Relay>,
     pub quotas: Arc<Quotas>,
+    pub alerts: Alerts,
 }
 
 impl AppState {
@@ -35,10 +37,13 @@ impl AppState {
     pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
         let (recorder, recorder_task) = Recorder::start(db.clone());
+        let clock = Clock::from_env(config.timezone);
+        let alerts = Alerts::new(db.clone(), clock);
         let quotas = Arc::new(Quotas::new(
-            Clock::from_env(config.timezone),
+            clock,
             config.default_requests_per_minute,
             InstanceId::generate(),
+            alerts.clone(),
         ));
         let relay = Arc::new(Relay::new(
             db.clone(),
@@ -47,9 +52,11 @@ impl AppState {
             Providers::new(http_client()),
             recorder,
             config.client_write_timeout,
+            alerts.clone(),
         ));
         let state = Self(Arc::new(Shared {
             quotas,
+            alerts,
             config,
             db,
             cipher,

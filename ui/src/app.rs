@@ -16,9 +16,10 @@ use crate::components::toast::Toasts;
 use crate::context::{AppCtx, Notice, NoticeKind};
 use crate::i18n::{Lang, Tr};
 use crate::pages::{
-    api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage, dashboard::DashboardPage,
-    groups::GroupsPage, login::LoginPage, logs::LogsPage, notice::NoAccessPage,
-    notice::NotFoundPage, settings::SettingsPage, stats::StatsPage, users::UsersPage,
+    alerts::AlertsPage, api_keys::ApiKeysPage, codes::CodesPage, configs::ConfigsPage,
+    dashboard::DashboardPage, groups::GroupsPage, login::LoginPage, logs::LogsPage,
+    notice::NoAccessPage, notice::NotFoundPage, settings::SettingsPage, stats::StatsPage,
+    users::UsersPage,
 };
 use crate::platform;
 use crate::route::{BASENAME, Route};
@@ -241,6 +242,7 @@ fn Page(props: &PageProps) -> Html {
         Route::ApiKeys => html! { <ApiKeysPage /> },
         Route::Users => html! { <UsersPage /> },
         Route::Settings => html! { <SettingsPage /> },
+        Route::Alerts => html! { <AlertsPage /> },
         Route::NotFound => html! { <NotFoundPage /> },
     };
     html! { <Layout route={props.route}>{ page }</Layout> }

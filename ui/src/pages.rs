@@ -1,5 +1,6 @@
 //! One module per page; dialogs that belong to a page sit beside it.
 
+pub mod alerts;
 pub mod api_keys;
 pub mod codes;
 pub mod config_dialog;

@@ -26,6 +26,8 @@ pub enum Route {
     Users,
     #[at("/settings")]
     Settings,
+    #[at("/alerts")]
+    Alerts,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -45,6 +47,7 @@ impl Route {
             Self::ApiKeys => "nav.api_keys",
             Self::Users => "nav.users",
             Self::Settings => "nav.settings",
+            Self::Alerts => "nav.alerts",
             Self::NotFound => "notfound.title",
         }
     }

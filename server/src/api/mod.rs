@@ -34,6 +34,8 @@ pub enum ApiTags {
     AdminLogs,
     /// 系统设置 (admin: exchange rates for money budgets)
     AdminSettings,
+    /// 告警与 Webhook (admin: alerts and where they are sent)
+    AdminAlerts,
     /// 系统 (health)
     System,
 }
@@ -51,6 +53,7 @@ pub type Apis = (
     admin::logs::LogsApi,
     admin::stats::StatsApi,
     admin::settings::SettingsApi,
+    admin::alerts::AlertsApi,
 );
 
 pub fn service() -> OpenApiService<Apis, ()> {
@@ -68,6 +71,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             admin::logs::LogsApi,
             admin::stats::StatsApi,
             admin::settings::SettingsApi,
+            admin::alerts::AlertsApi,
         ),
         "llm-proxy API",
         env!("CARGO_PKG_VERSION"),

@@ -460,3 +460,39 @@ pub async fn purge_before(db: &super::Db, cutoff: DateTime<Utc>, batch: u64) -> 
         .to_owned();
     Ok(db.write.execute(&delete).await?.rows_affected())
 }
+
+/// One config's calls and failed calls in a window, for the error-rate alert.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct ConfigErrors {
+    pub config_id: i32,
+    pub config_name: String,
+    pub calls: i64,
+    pub errors: i64,
+}
+
+/// Per config, the calls recorded since `since` and how many failed (`error`; a call the
+/// server interrupted at shutdown is not the upstream's failure). Counted from the records,
+/// so every instance sharing the database sees the same rate.
+pub async fn errors_since(
+    db: &super::Db,
+    since: DateTime<Utc>,
+) -> Result<Vec<ConfigErrors>, DbErr> {
+    let failed = Expr::case(Expr::col(Column::Status).eq(CallStatus::Error.as_str()), 1).finally(0);
+    let query = Query::select()
+        .column(Column::ConfigId)
+        .expr_as(
+            Func::max(Expr::col(Column::ConfigName)),
+            Alias::new("config_name"),
+        )
+        .expr_as(Func::count(Expr::col(Column::Id)), Alias::new("calls"))
+        .expr_as(Func::sum(failed), Alias::new("errors"))
+        .from(Entity)
+        .and_where(Expr::col(Column::CallTime).gte(since))
+        .and_where(Expr::col(Column::ConfigId).is_not_null())
+        .group_by_col(Column::ConfigId)
+        .to_owned();
+    let backend = db.read.get_database_backend();
+    <ConfigErrors as sea_orm::FromQueryResult>::find_by_statement(backend.build(&query))
+        .all(&db.read)
+        .await
+}

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::config_key_states::{ActiveModel, Column, Entity, Model};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 
 use super::{Db, changes::Change};
 use crate::error::AppResult;
@@ -26,20 +26,24 @@ pub async fn all(db: &Db) -> AppResult<Vec<Model>> {
 }
 
 /// Sets a key aside with the upstream's reason; a key already set aside keeps its first
-/// reason and time.
-pub async fn put_aside(db: &Db, config_id: i32, key_id: &str, reason: &str) -> AppResult<()> {
+/// reason and time. `true` when this call set it aside (not another call before it).
+pub async fn put_aside(db: &Db, config_id: i32, key_id: &str, reason: &str) -> AppResult<bool> {
     let row = ActiveModel {
         config_id: Set(config_id),
         key_id: Set(key_id.to_owned()),
         reason: Set(reason.chars().take(500).collect()),
         set_aside_at: Set(Utc::now()),
     };
-    Entity::insert(row)
-        .on_conflict_do_nothing_on([Column::ConfigId, Column::KeyId])
-        .exec(&db.write)
+    let inserted = Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([Column::ConfigId, Column::KeyId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&db.write)
         .await?;
     db.changed(Change::KeyStates(config_id)).await;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 /// Puts a key back in use.

@@ -6,6 +6,7 @@
 //! for reads, which WAL lets run beside the writer. PostgreSQL uses one pool for both.
 
 pub mod activation_codes;
+pub mod alerts;
 pub mod api_keys;
 pub mod app_settings;
 pub mod cache;
@@ -20,6 +21,7 @@ pub mod stats;
 pub mod templates;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use std::{sync::Arc, time::Duration};
 

@@ -333,7 +333,7 @@ pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result
 
 /// Releases every reservation whose instance is gone (no lease renewed since `cutoff`, or
 /// no instance row at all), and forgets those instances. Returns the rows released.
-pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, DbErr> {
+pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<Orphans, DbErr> {
     use entity::instances;
     let txn = db.write.begin().await?;
     let alive = Query::select()
@@ -353,12 +353,25 @@ pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, Db
     let mut totals = SettleTotals::new();
     add_released(taken, &mut totals);
     settle(&txn, totals).await?;
-    instances::Entity::delete_many()
-        .filter(instances::Column::HeartbeatAt.lt(cutoff))
-        .exec(&txn)
+    // The rows taken are the instances that stopped without a clean stop (a clean stop
+    // removes its own row): the crash alert reports them.
+    let forget = Query::delete()
+        .from_table(instances::Entity)
+        .and_where(Expr::col(instances::Column::HeartbeatAt).lt(cutoff))
+        .returning_all()
+        .to_owned();
+    let dead = instances::Model::find_by_statement(txn.get_database_backend().build(&forget))
+        .all(&txn)
         .await?;
     txn.commit().await?;
-    Ok(released)
+    Ok(Orphans { released, dead })
+}
+
+/// What a sweep found: reservations released, and the instances whose lease ran out.
+#[derive(Debug, Default)]
+pub struct Orphans {
+    pub released: usize,
+    pub dead: Vec<entity::instances::Model>,
 }
 
 /// One group's counters for a period key (zeros when nothing was used yet).
@@ -385,4 +398,24 @@ pub async fn read(
         spent: 0.0,
         reserved_cost: 0.0,
     }))
+}
+
+/// Every group's counters for the given day and month, for the quota alerts.
+pub async fn current(
+    db: &Db,
+    day_key: &str,
+    month_key: &str,
+) -> Result<Vec<entity::group_usage::Model>, DbErr> {
+    Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::Period.eq(DAY).and(Column::PeriodKey.eq(day_key)))
+                .add(
+                    Column::Period
+                        .eq(MONTH)
+                        .and(Column::PeriodKey.eq(month_key)),
+                ),
+        )
+        .all(&db.read)
+        .await
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use chrono::Utc;
 use rand::Rng;
 
-use crate::db::{self, Db};
+use crate::{
+    alerts::{Alerts, Event},
+    db::{self, Db},
+};
 
 /// A random id per process run, so a restarted server never mistakes its predecessor's
 /// reservations for its own.
@@ -26,14 +29,19 @@ impl InstanceId {
 }
 
 /// Registers the instance and releases what dead instances held; run once before serving.
-pub async fn start(db: &Db, instance: &InstanceId, lease: Duration) -> Result<(), sea_orm::DbErr> {
+pub async fn start(
+    db: &Db,
+    instance: &InstanceId,
+    lease: Duration,
+    alerts: &Alerts,
+) -> Result<(), sea_orm::DbErr> {
     db::instances::renew(db, instance.as_str(), std::process::id(), Utc::now()).await?;
-    sweep(db, lease).await;
+    sweep(db, lease, alerts).await;
     Ok(())
 }
 
 /// Renews the lease and sweeps, three times per lease, until the task is aborted.
-pub async fn run(db: Db, instance: InstanceId, lease: Duration) {
+pub async fn run(db: Db, instance: InstanceId, lease: Duration, alerts: Alerts) {
     // `start` has just renewed and swept: the first tick is one period away, not immediate.
     let period = lease / 3;
     let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -45,19 +53,33 @@ pub async fn run(db: Db, instance: InstanceId, lease: Duration) {
         {
             tracing::warn!(%err, "renewing the instance lease failed");
         }
-        sweep(&db, lease).await;
+        sweep(&db, lease, &alerts).await;
     }
 }
 
-async fn sweep(db: &Db, lease: Duration) {
+/// Releases what dead instances held. An instance whose lease ran out was not stopped
+/// cleanly (a clean stop removes its row): each is reported once as a crash. On one SQLite
+/// file that is this server's previous run, found one lease after the restart.
+async fn sweep(db: &Db, lease: Duration, alerts: &Alerts) {
     let cutoff = Utc::now() - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-    match db::usage::release_orphans(db, cutoff).await {
-        Ok(0) => {}
-        Ok(released) => tracing::warn!(
-            released,
+    let orphans = match db::usage::release_orphans(db, cutoff).await {
+        Ok(orphans) => orphans,
+        Err(err) => {
+            tracing::warn!(%err, "releasing reservations of stopped instances failed");
+            return;
+        }
+    };
+    if orphans.released > 0 {
+        tracing::warn!(
+            released = orphans.released,
             "released quota reservations of a stopped instance"
-        ),
-        Err(err) => tracing::warn!(%err, "releasing reservations of stopped instances failed"),
+        );
+    }
+    for dead in &orphans.dead {
+        tracing::warn!(instance = %dead.id, pid = dead.pid, "an instance stopped without a clean stop");
+        if let Err(err) = alerts.raise_now(Event::crash(dead)).await {
+            tracing::warn!(%err, "storing the crash alert failed");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod rate;
 pub mod retention;
 
 use crate::{
+    alerts::{Alerts, Event, Level, Measure, Scope},
     clock::{Clock, Period},
     db::{
         self, Db,
@@ -46,15 +47,22 @@ pub struct Quotas {
     default_per_minute: u32,
     rate: RateLimits,
     instance: lease::InstanceId,
+    alerts: Alerts,
 }
 
 impl Quotas {
-    pub fn new(clock: Clock, default_per_minute: u32, instance: lease::InstanceId) -> Self {
+    pub fn new(
+        clock: Clock,
+        default_per_minute: u32,
+        instance: lease::InstanceId,
+        alerts: Alerts,
+    ) -> Self {
         Self {
             clock,
             default_per_minute,
             rate: RateLimits::default(),
             instance,
+            alerts,
         }
     }
 
@@ -145,6 +153,7 @@ impl Quotas {
                 Ok(admission)
             }
             Err(exhausted) => {
+                self.alert_refusal(&group, exhausted, limits, &admission.period);
                 let (code, message) = match exhausted {
                     Exhausted::Day => (QUOTA_EXCEEDED, "今日Token配额已用完"),
                     Exhausted::Month => (QUOTA_EXCEEDED, "本月Token配额已用完"),
@@ -161,5 +170,45 @@ impl Quotas {
                 })
             }
         }
+    }
+}
+
+impl Quotas {
+    /// A refusal at a limit is that limit reached (100 %), even when the counter stays
+    /// below it: a money budget refuses a call whose worst case would not fit.
+    fn alert_refusal(
+        &self,
+        group: &entity::groups::Model,
+        exhausted: Exhausted,
+        limits: Limits,
+        period: &Period,
+    ) {
+        let (measure, scope, limit, key) = match exhausted {
+            Exhausted::Day => (
+                Measure::Tokens,
+                Scope::Day,
+                limits.daily.map(|l| l as f64),
+                &period.day,
+            ),
+            Exhausted::Month => (
+                Measure::Tokens,
+                Scope::Month,
+                limits.monthly.map(|l| l as f64),
+                &period.month,
+            ),
+            Exhausted::DayBudget => (Measure::Cost, Scope::Day, limits.daily_cost, &period.day),
+            Exhausted::MonthBudget => (
+                Measure::Cost,
+                Scope::Month,
+                limits.monthly_cost,
+                &period.month,
+            ),
+        };
+        let level = Level {
+            used: None,
+            limit: limit.unwrap_or_default(),
+        };
+        self.alerts
+            .raise(Event::quota(group, measure, scope, true, level, key));
     }
 }

@@ -18,11 +18,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     Answered, CallResult, Relay, RelayEvent,
     attempts::{Failed, RetryPolicy, idle_for, timeout_error},
+    keys::KeyedTarget,
     outcome::{Ending, FallbackAttempt, Outcome, Output, describe},
     recorder::Recorder,
     request::{PreparedCall, Route},
 };
 use crate::{
+    alerts::Event,
     db,
     db::usage::Reservation,
     error::{AppError, AppResult},
@@ -175,8 +177,10 @@ impl Task {
                         &key.key_id,
                         &reason,
                     );
-                    if let Err(err) = set_aside.await {
-                        tracing::error!(%err, "could not set a refused key aside");
+                    match set_aside.await {
+                        Ok(true) => self.alert_set_aside(route, key, &reason),
+                        Ok(false) => {}
+                        Err(err) => tracing::error!(%err, "could not set a refused key aside"),
                     }
                     tracing::warn!(config_id = route.config.id, key = key.position, %reason, "key set aside");
                 }
@@ -195,6 +199,27 @@ impl Task {
             last = failed;
         }
         Err(last)
+    }
+
+    /// Tells the admin a key was set aside: by its position and mask, and with the key
+    /// taken out of the upstream's words in case they quote it.
+    fn alert_set_aside(&self, route: &Route, key: &KeyedTarget, reason: &str) {
+        let plain = key.target.api_key.expose();
+        let reason = if plain.is_empty() {
+            reason.to_string()
+        } else {
+            reason.replace(plain, "****")
+        };
+        let alerts = &self.relay.alerts;
+        let day = alerts.clock().period(alerts.clock().now()).day;
+        alerts.raise(Event::key_set_aside(
+            route.config.id,
+            &route.config.name,
+            key.position + 1,
+            &crate::crypto::mask_key(plain),
+            &reason,
+            &day,
+        ));
     }
 
     fn note(&self, attempt: FallbackAttempt) {

@@ -49,6 +49,7 @@ pub struct Relay {
     breakers: breaker::Breakers,
     /// A stream whose client reads nothing for this long is cut.
     client_write_timeout: Duration,
+    alerts: crate::alerts::Alerts,
 }
 
 /// A finished non-streamed call.
@@ -108,6 +109,7 @@ impl Relay {
         providers: Providers,
         recorder: Recorder,
         client_write_timeout: Duration,
+        alerts: crate::alerts::Alerts,
     ) -> Self {
         Self {
             db,
@@ -119,6 +121,7 @@ impl Relay {
             keys: keys::KeyRotation::default(),
             breakers: breaker::Breakers::default(),
             client_write_timeout,
+            alerts,
         }
     }
 

@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
+#[path = "browser/alerts.rs"]
+mod alerts;
 #[path = "browser/console.rs"]
 mod console;
 #[path = "browser/driver.rs"]
@@ -658,6 +660,7 @@ async fn ordinary_user_sees_no_llm_menu() {
                 "nav-configs",
                 "nav-logs",
                 "nav-stats",
+                "nav-alerts",
                 "nav-groups",
                 "nav-codes",
                 "nav-api-keys",

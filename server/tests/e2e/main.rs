@@ -10,6 +10,7 @@ mod common;
 mod fake_upstream;
 
 mod admin_api;
+mod alerts;
 mod api_keys;
 mod browser;
 mod console;

@@ -402,3 +402,62 @@ mod tests {
         assert!(stats.by_config.is_empty());
     }
 }
+
+/// One alert's delivery to one webhook.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct AlertDelivery {
+    pub webhook_id: i32,
+    pub webhook_name: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// `GET /api/admin/alerts` items.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct AlertView {
+    pub id: i32,
+    pub kind: String,
+    /// `warning` or `critical`.
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    pub created_at: String,
+    pub read_at: Option<String>,
+    pub deliveries: Vec<AlertDelivery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct AlertPage {
+    pub items: Vec<AlertView>,
+    pub total: i64,
+    pub unread: i64,
+}
+
+/// `GET /api/admin/webhooks` items: the URL shown by host only, the secret never.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct WebhookView {
+    pub id: i32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url_hint: String,
+    pub has_secret: bool,
+    pub enabled: bool,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<String>,
+}
+
+/// `POST /api/admin/webhooks/{id}/test`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct WebhookTestResult {
+    pub delivered: bool,
+    pub error: Option<String>,
+}

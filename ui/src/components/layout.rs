@@ -16,7 +16,7 @@ struct MenuItem {
     testid: &'static str,
 }
 
-const LLM_MENU: [MenuItem; 4] = [
+const LLM_MENU: [MenuItem; 5] = [
     MenuItem {
         route: Route::Home,
         icon: "home",
@@ -36,6 +36,11 @@ const LLM_MENU: [MenuItem; 4] = [
         route: Route::Stats,
         icon: "chart",
         testid: "nav-stats",
+    },
+    MenuItem {
+        route: Route::Alerts,
+        icon: "alert",
+        testid: "nav-alerts",
     },
 ];
 

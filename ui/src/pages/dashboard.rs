@@ -12,6 +12,7 @@ use crate::context::use_app;
 use crate::dates;
 use crate::format;
 use crate::hooks::{use_fetch, use_group_usage, use_version};
+use crate::pages::alerts::AlertList;
 use crate::query::{LogFilter, with_query};
 use crate::route::{BASENAME, Route};
 
@@ -242,6 +243,15 @@ pub fn DashboardPage() -> Html {
                         }
                     </div>
                 </section>
+                <section class="card table-card">
+                    <div class="card-head">
+                        <h3>{ tr.t("dash.recent_alerts") }</h3>
+                        <Link<Route> to={Route::Alerts} classes="link small">{ tr.t("dash.open_alerts") }</Link<Route>>
+                    </div>
+                    <AlertList limit={5} version={version} testid="dash-alerts" />
+                </section>
+            </div>
+            <div class="two-col">
                 <section class="card table-card">
                     <div class="card-head">
                         <h3>{ tr.t("dash.recent_failures") }</h3>

@@ -2,6 +2,7 @@
 //! `AdminAuth`, so an ordinary user, a sub-account or a client token gets 403.
 
 pub mod activation_codes;
+pub mod alerts;
 pub mod api_keys;
 pub mod configs;
 mod csv;
