@@ -15,6 +15,8 @@ mod alerts;
 mod console;
 #[path = "browser/driver.rs"]
 mod driver;
+#[path = "browser/screenshots.rs"]
+mod screenshots;
 #[path = "browser/routing.rs"]
 mod routing;
 use crate::fake_upstream;

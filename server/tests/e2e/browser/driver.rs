@@ -319,6 +319,12 @@ impl Ui {
         self.step.lock().unwrap().clone()
     }
 
+    /// Saves what the window shows as a PNG.
+    pub async fn save_screenshot(&self, path: &std::path::Path) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+
     /// Loads a page of the server (`/admin/…`).
     pub async fn open(&self, path: &str) {
         let url = format!("{}{path}", self.base);
