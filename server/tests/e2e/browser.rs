@@ -15,10 +15,10 @@ mod alerts;
 mod console;
 #[path = "browser/driver.rs"]
 mod driver;
-#[path = "browser/screenshots.rs"]
-mod screenshots;
 #[path = "browser/routing.rs"]
 mod routing;
+#[path = "browser/screenshots.rs"]
+mod screenshots;
 use crate::fake_upstream;
 
 use std::future::Future;

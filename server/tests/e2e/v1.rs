@@ -349,7 +349,10 @@ async fn upstream_rate_limits_and_our_quota_are_429s_the_sdks_understand() {
         .await;
     assert_openai_error(&refused, 429, "QUOTA_EXCEEDED");
     assert_eq!(refused.headers["x-should-retry"], "false");
-    assert!(refused.headers.contains_key("retry-after"), "when the day ends");
+    assert!(
+        refused.headers.contains_key("retry-after"),
+        "when the day ends"
+    );
     let logs = s.server.wait_for_logs(2).await;
     assert_eq!(logs[0].error_code.as_deref(), Some("UPSTREAM_RATE_LIMITED"));
     assert_eq!(

@@ -38,22 +38,24 @@ async fn demo_data(env: &Env) -> (i64, i64) {
     ];
     let mut last = 0;
     for (i, question) in questions.iter().enumerate() {
-        env.fake.push(
-            Reply::new("您好，您的订单预计明天发货，我们会第一时间通知您。").usage(180, 60),
-        );
+        env.fake
+            .push(Reply::new("您好，您的订单预计明天发货，我们会第一时间通知您。").usage(180, 60));
         last = env
             .call_ok(&client, if i % 2 == 0 { config } else { other }, question)
             .await;
     }
-    env.fake
-        .push(Outcome::http(401, "invalid_api_key", "Incorrect API key provided"));
+    env.fake.push(Outcome::http(
+        401,
+        "invalid_api_key",
+        "Incorrect API key provided",
+    ));
     env.call(&client, other, "这次会失败").await;
     let webhook = env
         .server
         .post(
             "/api/admin/webhooks",
             Some(&env.admin),
-            json!({"name": "运维群", "kind": "wecom",
+            json!({"name": "运维群", "type": "wecom",
                    "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=demo"}),
         )
         .await;
