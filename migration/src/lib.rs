@@ -26,6 +26,7 @@ mod m20261130_000035_config_circuit_breaker;
 mod m20261130_000036_group_cost_budgets;
 mod m20261130_000037_create_rate_limits;
 mod m20261130_000040_call_currency;
+mod m20261130_000045_call_log_search;
 mod timestamps;
 
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000036_group_cost_budgets::Migration),
             Box::new(m20261130_000037_create_rate_limits::Migration),
             Box::new(m20261130_000040_call_currency::Migration),
+            Box::new(m20261130_000045_call_log_search::Migration),
         ]
     }
 }

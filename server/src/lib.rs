@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod guard;
 pub mod headers;
+pub mod log_text;
 pub mod logging;
 pub mod providers;
 pub mod quotas;

@@ -16,6 +16,7 @@ mod console;
 mod contract;
 mod governance;
 mod lifecycle;
+mod log_search;
 mod openapi_snapshot;
 mod providers_wire;
 mod relay;
