@@ -27,6 +27,7 @@ mod m20261130_000036_group_cost_budgets;
 mod m20261130_000037_create_rate_limits;
 mod m20261130_000040_call_currency;
 mod m20261130_000045_call_log_search;
+mod m20261130_000046_index_call_logs_group_status;
 mod timestamps;
 
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000037_create_rate_limits::Migration),
             Box::new(m20261130_000040_call_currency::Migration),
             Box::new(m20261130_000045_call_log_search::Migration),
+            Box::new(m20261130_000046_index_call_logs_group_status::Migration),
         ]
     }
 }
