@@ -235,6 +235,9 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
         *state.quotas.clock(),
         state.config.log_retention_days,
     ));
+    let metrics_listener = server::bind_metrics(&state)
+        .await
+        .map_err(|err| err.to_string())?;
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
     let changes = tokio::spawn(state.db.clone().follow_changes());
     let relay = state.relay.clone();
@@ -242,6 +245,7 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
     // A console closing leaves seconds, not the configured grace: use what the trigger left.
     let grace = *result.as_ref().unwrap_or(&grace);
     purge.abort();
+    drop(metrics_listener);
     checkpoints.abort();
     changes.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are

@@ -136,6 +136,25 @@ impl Default for LogSection {
     }
 }
 
+/// `GET /metrics` (Prometheus). Off by default: nothing is counted and the path is 404.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    pub enabled: bool,
+    pub token: String,
+    pub bind: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token: String::new(),
+            bind: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
 /// The file's shape, before environment and flags are applied.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -146,6 +165,7 @@ pub struct FileConfig {
     pub admin: AdminSection,
     pub limits: LimitsSection,
     pub log: LogSection,
+    pub metrics: MetricsSection,
 }
 
 /// Every key with its environment variable: the single list that `config.toml`, the
@@ -192,6 +212,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("limits.timezone", "LLM_PROXY_TIMEZONE"),
     ("limits.log_retention_days", "LLM_PROXY_LOG_RETENTION_DAYS"),
     ("log.level", "LLM_PROXY_LOG"),
+    ("metrics.enabled", "LLM_PROXY_METRICS_ENABLED"),
+    ("metrics.token", "LLM_PROXY_METRICS_TOKEN"),
+    ("metrics.bind", "LLM_PROXY_METRICS_BIND"),
 ];
 
 /// Values given on the command line; they win over everything else.
@@ -233,6 +256,18 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     pub log_retention_days: u32,
     pub log_level: String,
+    pub metrics: MetricsConfig,
+}
+
+/// Where `GET /metrics` is served, once enabled.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Required as `Authorization: Bearer …` wherever set; with it, the main port serves
+    /// `/metrics` too.
+    pub token: Option<Secret>,
+    /// A listener of its own for `/metrics` alone (loopback by default).
+    pub bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -312,6 +347,13 @@ impl Config {
             .parse::<chrono_tz::Tz>()
             .map_err(|err| value_error("limits.timezone", "config", err))?;
         let non_empty = |value: String| (!value.is_empty()).then(|| Secret::new(value));
+        let metrics_bind = match file.metrics.bind.trim() {
+            "" => None,
+            addr => Some(
+                addr.parse::<SocketAddr>()
+                    .map_err(|err| value_error("metrics.bind", "config", err))?,
+            ),
+        };
         Ok(Self {
             config_path: path.to_path_buf(),
             config_file_existed: existed,
@@ -341,6 +383,11 @@ impl Config {
             timezone,
             log_retention_days: file.limits.log_retention_days,
             log_level: file.log.level,
+            metrics: MetricsConfig {
+                enabled: file.metrics.enabled,
+                token: non_empty(file.metrics.token),
+                bind: metrics_bind,
+            },
         })
     }
 
@@ -392,16 +439,15 @@ fn apply_override(
     let small = |value: &str| {
         number(value).and_then(|n| u32::try_from(n).map_err(|err| value_error(key, origin, err)))
     };
+    let boolean = |value: &str| match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(value_error(key, origin, format!("not a boolean: {other}"))),
+    };
     let text = value.to_string();
     match key {
         "server.bind" => file.server.bind = text,
-        "server.open_browser" => {
-            file.server.open_browser = match value.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                other => return Err(value_error(key, origin, format!("not a boolean: {other}"))),
-            }
-        }
+        "server.open_browser" => file.server.open_browser = boolean(value)?,
         "server.tls_cert" => file.server.tls_cert = text,
         "server.tls_key" => file.server.tls_key = text,
         "server.cors_origins" => {
@@ -436,6 +482,9 @@ fn apply_override(
         "limits.timezone" => file.limits.timezone = text,
         "limits.log_retention_days" => file.limits.log_retention_days = small(value)?,
         "log.level" => file.log.level = text,
+        "metrics.enabled" => file.metrics.enabled = boolean(value)?,
+        "metrics.token" => file.metrics.token = text,
+        "metrics.bind" => file.metrics.bind = text,
         _ => return Err(value_error(key, origin, "unknown key")),
     }
     Ok(())

@@ -17,6 +17,7 @@ pub mod guard;
 pub mod headers;
 pub mod log_text;
 pub mod logging;
+pub mod metrics;
 pub mod providers;
 pub mod quotas;
 pub mod relay;

@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     crypto::Cipher,
     db::Db,
+    metrics::Metrics,
     providers::{Providers, http_client},
     quotas::{Quotas, lease::InstanceId},
     relay::{
@@ -27,6 +28,7 @@ pub struct Shared {
     pub login_limiter: LoginLimiter,
     pub relay: Arc<Relay>,
     pub quotas: Arc<Quotas>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -34,7 +36,8 @@ impl AppState {
     /// the server stopped so no record is lost.
     pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
-        let (recorder, recorder_task) = Recorder::start(db.clone());
+        let metrics = Arc::new(Metrics::new(config.metrics.enabled));
+        let (recorder, recorder_task) = Recorder::start(db.clone(), metrics.clone());
         let quotas = Arc::new(Quotas::new(
             Clock::from_env(config.timezone),
             config.default_requests_per_minute,
@@ -46,10 +49,12 @@ impl AppState {
             quotas.clone(),
             Providers::new(http_client()),
             recorder,
+            metrics.clone(),
             config.client_write_timeout,
         ));
         let state = Self(Arc::new(Shared {
             quotas,
+            metrics,
             config,
             db,
             cipher,
