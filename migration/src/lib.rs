@@ -29,6 +29,8 @@ mod m20261130_000040_call_currency;
 mod m20261130_000041_create_webhooks;
 mod m20261130_000042_create_alerts;
 mod m20261130_000043_create_alert_deliveries;
+mod m20261130_000045_call_log_search;
+mod m20261130_000046_index_call_logs_group_status;
 mod timestamps;
 
 pub struct Migrator;
@@ -62,6 +64,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000041_create_webhooks::Migration),
             Box::new(m20261130_000042_create_alerts::Migration),
             Box::new(m20261130_000043_create_alert_deliveries::Migration),
+            Box::new(m20261130_000045_call_log_search::Migration),
+            Box::new(m20261130_000046_index_call_logs_group_status::Migration),
         ]
     }
 }

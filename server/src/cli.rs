@@ -247,6 +247,9 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
         *state.quotas.clock(),
         state.config.log_retention_days,
     ));
+    let metrics_listener = server::bind_metrics(&state)
+        .await
+        .map_err(|err| err.to_string())?;
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
     let changes = tokio::spawn(state.db.clone().follow_changes());
     let relay = state.relay.clone();
@@ -256,6 +259,7 @@ pub(crate) async fn serve(mut config: Config) -> Result<(), String> {
     purge.abort();
     alert_checks.abort();
     alert_sender.abort();
+    drop(metrics_listener);
     checkpoints.abort();
     changes.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are

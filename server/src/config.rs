@@ -156,6 +156,25 @@ impl Default for AlertsSection {
     }
 }
 
+/// `GET /metrics` (Prometheus). Off by default: nothing is counted and the path is 404.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    pub enabled: bool,
+    pub token: String,
+    pub bind: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token: String::new(),
+            bind: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
 /// The file's shape, before environment and flags are applied.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -167,6 +186,7 @@ pub struct FileConfig {
     pub limits: LimitsSection,
     pub alerts: AlertsSection,
     pub log: LogSection,
+    pub metrics: MetricsSection,
 }
 
 /// Every key with its environment variable: the single list that `config.toml`, the
@@ -229,6 +249,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "LLM_PROXY_ALERTS_ERROR_RATE_MIN_CALLS",
     ),
     ("log.level", "LLM_PROXY_LOG"),
+    ("metrics.enabled", "LLM_PROXY_METRICS_ENABLED"),
+    ("metrics.token", "LLM_PROXY_METRICS_TOKEN"),
+    ("metrics.bind", "LLM_PROXY_METRICS_BIND"),
 ];
 
 /// Values given on the command line; they win over everything else.
@@ -271,6 +294,18 @@ pub struct Config {
     pub log_retention_days: u32,
     pub alerts: crate::alerts::Settings,
     pub log_level: String,
+    pub metrics: MetricsConfig,
+}
+
+/// Where `GET /metrics` is served, once enabled.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Required as `Authorization: Bearer …` wherever set; with it, the main port serves
+    /// `/metrics` too.
+    pub token: Option<Secret>,
+    /// A listener of its own for `/metrics` alone (loopback by default).
+    pub bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -350,6 +385,13 @@ impl Config {
             .parse::<chrono_tz::Tz>()
             .map_err(|err| value_error("limits.timezone", "config", err))?;
         let non_empty = |value: String| (!value.is_empty()).then(|| Secret::new(value));
+        let metrics_bind = match file.metrics.bind.trim() {
+            "" => None,
+            addr => Some(
+                addr.parse::<SocketAddr>()
+                    .map_err(|err| value_error("metrics.bind", "config", err))?,
+            ),
+        };
         Ok(Self {
             config_path: path.to_path_buf(),
             config_file_existed: existed,
@@ -380,6 +422,11 @@ impl Config {
             log_retention_days: file.limits.log_retention_days,
             alerts: alert_settings(&file.alerts)?,
             log_level: file.log.level,
+            metrics: MetricsConfig {
+                enabled: file.metrics.enabled,
+                token: non_empty(file.metrics.token),
+                bind: metrics_bind,
+            },
         })
     }
 
@@ -448,16 +495,15 @@ fn apply_override(
     let small = |value: &str| {
         number(value).and_then(|n| u32::try_from(n).map_err(|err| value_error(key, origin, err)))
     };
+    let boolean = |value: &str| match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(value_error(key, origin, format!("not a boolean: {other}"))),
+    };
     let text = value.to_string();
     match key {
         "server.bind" => file.server.bind = text,
-        "server.open_browser" => {
-            file.server.open_browser = match value.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                other => return Err(value_error(key, origin, format!("not a boolean: {other}"))),
-            }
-        }
+        "server.open_browser" => file.server.open_browser = boolean(value)?,
         "server.tls_cert" => file.server.tls_cert = text,
         "server.tls_key" => file.server.tls_key = text,
         "server.cors_origins" => {
@@ -503,6 +549,9 @@ fn apply_override(
         }
         "alerts.error_rate_min_calls" => file.alerts.error_rate_min_calls = small(value)?,
         "log.level" => file.log.level = text,
+        "metrics.enabled" => file.metrics.enabled = boolean(value)?,
+        "metrics.token" => file.metrics.token = text,
+        "metrics.bind" => file.metrics.bind = text,
         _ => return Err(value_error(key, origin, "unknown key")),
     }
     Ok(())

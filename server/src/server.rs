@@ -49,7 +49,17 @@ pub fn app(state: AppState) -> impl Endpoint {
     let service = api::service();
     let swagger = service.swagger_ui();
     let spec = service.spec_endpoint();
-    let mut route = Route::new()
+    let mut route = Route::new();
+    // On the main port only with a token: this port may face the internet.
+    if state.config.metrics.enabled
+        && let Some(token) = &state.config.metrics.token
+    {
+        route = route.at(
+            "/metrics",
+            api::metrics::endpoint(state.metrics.clone(), Some(token.clone())),
+        );
+    }
+    let mut route = route
         .at("/api/openapi.json", spec)
         .nest("/swagger", swagger)
         // The wasm bundle is about 1 MB raw, a third of that compressed.
@@ -148,6 +158,38 @@ pub async fn run(state: AppState, acceptor: BoxAcceptor) -> Result<Duration, Ser
         drain,
     )
     .await)
+}
+
+/// The metrics listener of its own (`[metrics] bind`), when enabled: `/metrics` alone. Runs
+/// until the task is aborted.
+pub async fn bind_metrics(state: &AppState) -> Result<Option<MetricsServer>, ServeError> {
+    let metrics = &state.config.metrics;
+    let Some(addr) = metrics.bind.filter(|_| metrics.enabled) else {
+        return Ok(None);
+    };
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let route = Route::new().at(
+        "/metrics",
+        api::metrics::endpoint(state.metrics.clone(), metrics.token.clone()),
+    );
+    tracing::info!(%addr, "serving /metrics");
+    Ok(Some(MetricsServer(tokio::spawn(async move {
+        if let Err(err) = poem::Server::new_with_acceptor(acceptor).run(route).await {
+            tracing::error!(%err, "metrics listener stopped");
+        }
+    }))))
+}
+
+/// The metrics listener's task; dropping it stops the listener.
+pub struct MetricsServer(tokio::task::JoinHandle<()>);
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How long `healthcheck` waits for an answer.

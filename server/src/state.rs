@@ -9,6 +9,7 @@ use crate::{
     config::Config,
     crypto::Cipher,
     db::Db,
+    metrics::Metrics,
     providers::{Providers, http_client},
     quotas::{Quotas, lease::InstanceId},
     relay::{
@@ -29,6 +30,7 @@ pub struct Shared {
     pub relay: Arc<Relay>,
     pub quotas: Arc<Quotas>,
     pub alerts: Alerts,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -36,9 +38,10 @@ impl AppState {
     /// the server stopped so no record is lost.
     pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
-        let (recorder, recorder_task) = Recorder::start(db.clone());
         let clock = Clock::from_env(config.timezone);
         let alerts = Alerts::new(db.clone(), clock);
+        let metrics = Arc::new(Metrics::new(config.metrics.enabled));
+        let (recorder, recorder_task) = Recorder::start(db.clone(), metrics.clone());
         let quotas = Arc::new(Quotas::new(
             clock,
             config.default_requests_per_minute,
@@ -51,12 +54,14 @@ impl AppState {
             quotas.clone(),
             Providers::new(http_client()),
             recorder,
+            metrics.clone(),
             config.client_write_timeout,
             alerts.clone(),
         ));
         let state = Self(Arc::new(Shared {
             quotas,
             alerts,
+            metrics,
             config,
             db,
             cipher,

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod envelope;
+pub mod metrics;
 pub mod strict;
 mod system;
 pub mod v1;

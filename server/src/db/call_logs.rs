@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    DeriveIden, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{
-        Alias, Expr, ExprTrait, Func, InsertStatement, Keyword, LikeExpr, Query, SimpleExpr,
+        Alias, Expr, ExprTrait, Func, InsertStatement, Keyword, LikeExpr, Query, SelectStatement,
+        SimpleExpr,
+        extension::{postgres::PgExpr, sqlite::SqliteExpr},
     },
 };
 use serde_json::Value;
@@ -17,7 +19,28 @@ use super::{
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
 };
-use crate::clock::Period;
+use crate::{clock::Period, log_text};
+
+/// What the log search looks through, one row per record (migration 000045).
+#[derive(DeriveIden, Clone, Copy)]
+enum LlmCallLogTexts {
+    Table,
+    LogId,
+    Body,
+}
+
+/// SQLite's FTS5 trigram index over `llm_call_log_texts`, keyed by the log id (its rowid).
+#[derive(DeriveIden, Clone, Copy)]
+enum LlmCallLogSearch {
+    Table,
+}
+
+/// Trigram indexes (FTS5 `trigram`, `pg_trgm`) find substrings of at least this many
+/// characters; shorter ones have no trigram to look up.
+const TRIGRAM_CHARS: usize = 3;
+/// A 1–2 character search reads the text of this many newest records (a bounded scan, since
+/// no index helps): a million records' text would take seconds.
+const SHORT_SEARCH_RECORDS: i64 = 100_000;
 
 /// How a call ended, as the `status` column says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +250,7 @@ pub async fn insert_batch(
             .ok_or(DbErr::RecordNotInserted)?;
         ids.push(inserted.try_get_by_index(0)?);
     }
+    insert_texts(txn, &ids, rows).await?;
     let mut totals = group_totals(rows);
     let reservations: Vec<i64> = rows
         .iter()
@@ -238,6 +262,35 @@ pub async fn insert_batch(
     usage::settle(txn, totals).await?;
     stats::add(txn, hourly_totals(rows)).await?;
     Ok(ids)
+}
+
+/// The records' searchable text, in their transaction: a record is never found by text it
+/// no longer has, nor missing from the search once committed. Deleting a record removes
+/// its text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL).
+async fn insert_texts(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    rows: &[NewCallLog],
+) -> Result<(), DbErr> {
+    let mut insert = Query::insert()
+        .into_table(LlmCallLogTexts::Table)
+        .columns([LlmCallLogTexts::LogId, LlmCallLogTexts::Body])
+        .to_owned();
+    let mut any = false;
+    for (id, row) in ids.iter().zip(rows) {
+        let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
+        if body.is_empty() {
+            continue;
+        }
+        insert
+            .values([(*id).into(), body.into()])
+            .map_err(|err| DbErr::Custom(err.to_string()))?;
+        any = true;
+    }
+    if any {
+        txn.execute(&insert).await?;
+    }
+    Ok(())
 }
 
 fn totals_of(row: &NewCallLog) -> Totals {
@@ -306,7 +359,7 @@ pub struct LogFilter {
 }
 
 impl LogFilter {
-    fn condition(&self) -> Condition {
+    fn condition(&self, backend: DatabaseBackend) -> Condition {
         let mut condition = Condition::all();
         if let Some(id) = self.config_id {
             condition = condition.add(Column::ConfigId.eq(id));
@@ -330,24 +383,73 @@ impl LogFilter {
             condition = condition.add(Column::CallTime.lt(until));
         }
         if let Some(text) = &self.text {
-            // `%` and `_` typed by the admin are literal characters, not wildcards.
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let pattern = LikeExpr::new(format!("%{escaped}%")).escape('\\');
-            condition = condition.add(
-                Condition::any()
-                    .add(
-                        Expr::col(Column::RequestMessages)
-                            .cast_as(Alias::new("TEXT"))
-                            .like(pattern.clone()),
-                    )
-                    .add(Expr::col(Column::ResponseContent).like(pattern)),
-            );
+            condition = condition.add(Column::Id.in_subquery(matching_text(text, backend)));
         }
         condition
     }
+}
+
+/// The ids of records whose text (messages and reply, see `log_text::search_text`)
+/// contains `text`, case-insensitively. 3+ characters: through the trigram index. Shorter:
+/// a substring scan of the newest `SHORT_SEARCH_RECORDS` records' text only.
+fn matching_text(text: &str, backend: DatabaseBackend) -> SelectStatement {
+    let body = || Expr::col(LlmCallLogTexts::Body);
+    let mut ids = Query::select();
+    if text.chars().count() >= TRIGRAM_CHARS {
+        match backend {
+            DatabaseBackend::Sqlite => ids
+                .expr(Expr::cust("rowid"))
+                .from(LlmCallLogSearch::Table)
+                // A phrase: the text as one literal substring, `"` doubled.
+                .and_where(SqliteExpr::matches(
+                    Expr::col(LlmCallLogSearch::Table),
+                    format!("\"{}\"", text.replace('"', "\"\"")),
+                )),
+            _ => ids
+                .column(LlmCallLogTexts::LogId)
+                .from(LlmCallLogTexts::Table)
+                .and_where(body().ilike(ilike_contains(text))),
+        };
+        return ids;
+    }
+    let newest = Query::select()
+        .expr(Func::max(Expr::col(Column::Id)))
+        .from(Entity)
+        .to_owned();
+    ids.column(LlmCallLogTexts::LogId)
+        .from(LlmCallLogTexts::Table)
+        .and_where(
+            Expr::col(LlmCallLogTexts::LogId).gt(SimpleExpr::SubQuery(
+                None,
+                Box::new(newest.into()),
+            )
+            .sub(SHORT_SEARCH_RECORDS)),
+        )
+        .and_where(match backend {
+            // SQLite's LIKE ignores ASCII case already.
+            DatabaseBackend::Sqlite => body().like(contains(text)),
+            _ => body().ilike(ilike_contains(text)),
+        });
+    ids
+}
+
+/// `%text%` for LIKE, where `%`, `_` and `\` typed by the admin are literal characters.
+fn contains(text: &str) -> LikeExpr {
+    LikeExpr::new(escaped_contains(text)).escape('\\')
+}
+
+/// The same for ILIKE: backslash is PostgreSQL's default escape character, so no ESCAPE
+/// clause (sea-query would wrap `$1 ESCAPE …` in parentheses after ILIKE, which is invalid).
+fn ilike_contains(text: &str) -> LikeExpr {
+    LikeExpr::new(escaped_contains(text))
+}
+
+fn escaped_contains(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// One page, newest first, and the number of matching records.
@@ -357,7 +459,7 @@ pub async fn page(
     page: u64,
     page_size: u64,
 ) -> Result<(u64, Vec<Model>), DbErr> {
-    let query = Entity::find().filter(filter.condition());
+    let query = Entity::find().filter(filter.condition(db.backend()));
     let total = query.clone().count(&db.read).await?;
     let rows = query
         .order_by_desc(Column::CallTime)
@@ -377,7 +479,7 @@ pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, T
         Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)]).cast_as(Alias::new("BIGINT"))
     };
     let rows = Entity::find()
-        .filter(filter.condition())
+        .filter(filter.condition(db.backend()))
         .select_only()
         .column(Column::Currency)
         .column_as(
@@ -435,7 +537,7 @@ pub async fn batch_before(
     before: Option<i64>,
     size: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    let mut query = Entity::find().filter(filter.condition());
+    let mut query = Entity::find().filter(filter.condition(db.backend()));
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
     }

@@ -32,6 +32,7 @@ use crate::{
     crypto::Cipher,
     db::Db,
     error::{AppError, AppResult},
+    metrics::Metrics,
     providers::{Providers, ToolCall, ToolCallDelta, Usage},
     quotas::{Admission, Quotas},
 };
@@ -44,6 +45,7 @@ pub struct Relay {
     quotas: Arc<Quotas>,
     providers: Providers,
     recorder: Recorder,
+    metrics: Arc<Metrics>,
     running: Running,
     keys: keys::KeyRotation,
     breakers: breaker::Breakers,
@@ -108,6 +110,7 @@ impl Relay {
         quotas: Arc<Quotas>,
         providers: Providers,
         recorder: Recorder,
+        metrics: Arc<Metrics>,
         client_write_timeout: Duration,
         alerts: crate::alerts::Alerts,
     ) -> Self {
@@ -117,6 +120,7 @@ impl Relay {
             quotas,
             providers,
             recorder,
+            metrics,
             running: Running::default(),
             keys: keys::KeyRotation::default(),
             breakers: breaker::Breakers::default(),
@@ -182,9 +186,17 @@ impl Relay {
     }
 
     async fn admit(&self, call: &PreparedCall) -> AppResult<Admission> {
-        self.quotas
+        let admitted = self
+            .quotas
             .admit(&self.db, call.caller.group_id, &call.worst_case())
-            .await
+            .await;
+        if let Err(err) = &admitted
+            && err.status().is_client_error()
+        {
+            // A refusal (rate, quota, budget), not a failure of the database.
+            self.metrics.refused(err.code());
+        }
+        admitted
     }
 
     /// While a config's circuit breaker is open on this instance: when it closes.

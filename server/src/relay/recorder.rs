@@ -10,15 +10,19 @@
 //! that cannot be written as it is goes in without its bodies. Reservations of calls that
 //! ended without a record are released by the same writer.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::{DbErr, TransactionTrait};
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
 
 use crate::{
     db::{self, Db, call_logs::NewCallLog, usage::Reservation},
     error::AppError,
+    metrics::Metrics,
 };
 
 /// Records waiting beyond this make callers wait for room (backpressure), not memory grow.
@@ -33,7 +37,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 type Reply = oneshot::Sender<Result<i64, String>>;
 
 enum Job {
-    Record(Box<NewCallLog>, Reply),
+    /// With the time it was handed over (the writer's lag is measured from it).
+    Record(Box<NewCallLog>, Reply, Instant),
     /// A call that ended without a record gives its reservation back.
     Release(Reservation),
 }
@@ -48,9 +53,9 @@ pub struct RecorderTask {
 }
 
 impl Recorder {
-    pub fn start(db: Db) -> (Self, RecorderTask) {
+    pub fn start(db: Db, metrics: Arc<Metrics>) -> (Self, RecorderTask) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let handle = tokio::spawn(write_loop(db, receiver));
+        let handle = tokio::spawn(write_loop(db, metrics, receiver));
         (Self { queue }, RecorderTask { handle })
     }
 
@@ -58,7 +63,7 @@ impl Recorder {
     pub async fn record(&self, log: NewCallLog) -> Result<i64, AppError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job::Record(Box::new(log), reply))
+            .send(Job::Record(Box::new(log), reply, Instant::now()))
             .await
             .map_err(|_| AppError::Internal("call recorder stopped".into()))?;
         answer
@@ -93,30 +98,37 @@ impl RecorderTask {
     }
 }
 
-async fn write_loop(db: Db, mut receiver: mpsc::Receiver<Job>) {
+async fn write_loop(db: Db, metrics: Arc<Metrics>, mut receiver: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut rows = Vec::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
         let mut released = Vec::new();
+        let mut handed_over = Vec::with_capacity(batch.len());
         for job in batch.drain(..) {
             match job {
-                Job::Record(row, reply) => {
+                Job::Record(row, reply, at) => {
                     rows.push(*row);
                     replies.push(reply);
+                    handed_over.push(at);
                 }
                 Job::Release(reservation) => released.push(reservation),
             }
         }
         match retrying(|| write(&db, &rows, &released)).await {
             Ok(ids) => {
+                if metrics.enabled() {
+                    let now = Instant::now();
+                    let lags: Vec<Duration> = handed_over.iter().map(|at| now - *at).collect();
+                    metrics.recorded(&rows, &lags);
+                }
                 for (reply, id) in replies.into_iter().zip(ids) {
                     let _ = reply.send(Ok(id));
                 }
             }
             Err(err) => {
                 tracing::error!(%err, rows = rows.len(), "batched call-record write failed; writing row by row");
-                write_singly(&db, rows, replies, released).await;
+                write_singly(&db, &metrics, rows, replies, handed_over, released).await;
             }
         }
     }
@@ -125,11 +137,13 @@ async fn write_loop(db: Db, mut receiver: mpsc::Receiver<Job>) {
 /// One bad row must not take the others with it.
 async fn write_singly(
     db: &Db,
+    metrics: &Metrics,
     rows: Vec<NewCallLog>,
     replies: Vec<Reply>,
+    handed_over: Vec<Instant>,
     released: Vec<Reservation>,
 ) {
-    for (row, reply) in rows.into_iter().zip(replies) {
+    for ((row, reply), at) in rows.into_iter().zip(replies).zip(handed_over) {
         let result = match retrying(|| write(db, std::slice::from_ref(&row), &[])).await {
             Ok(ids) => Ok(ids),
             Err(err) => {
@@ -145,6 +159,9 @@ async fn write_singly(
                 err.to_string()
             })
             .and_then(|ids| ids.first().copied().ok_or_else(|| "no id".into()));
+        if answer.is_ok() {
+            metrics.recorded(std::slice::from_ref(&row), &[at.elapsed()]);
+        }
         if answer.is_err()
             && let Some(reservation) = row.reservation
         {

@@ -17,6 +17,8 @@ mod console;
 mod contract;
 mod governance;
 mod lifecycle;
+mod log_search;
+mod metrics;
 mod openapi_snapshot;
 mod providers_wire;
 mod relay;

@@ -410,7 +410,7 @@ impl CodeFields {
                 .unwrap_or_default(),
             expires: code
                 .and_then(|c| c.expires_at.clone())
-                .map(|at| dates::rfc3339_to_local_input(&at, &tz))
+                .map(|at| dates::rfc3339_to_local_input(&at, tz))
                 .unwrap_or_default(),
             note: code.and_then(|c| c.note.clone()).unwrap_or_default(),
             active: code.is_none_or(|c| c.is_active),

@@ -4,9 +4,9 @@
 use bytes::Bytes;
 use futures::Stream;
 
-use super::log_text::request_text;
 use crate::{
     db::{self, call_logs::LogFilter},
+    log_text::request_text,
     state::AppState,
 };
 

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use super::{
     log_filters::LogQuery,
-    log_text,
     stats::{Summary, summary_of},
 };
 use crate::{
@@ -21,6 +20,7 @@ use crate::{
     auth::AdminAuth,
     db::{self, call_logs::LogFilter},
     error::{AppError, AppResult},
+    log_text,
     state::AppState,
 };
 
@@ -187,7 +187,9 @@ impl LogsApi {
         /// YYYY-MM-DD (whole local day included) or RFC 3339
         #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))]
         end_date: Query<Option<String>>,
-        /// Text in the request or the response.
+        /// Text in the messages or the reply (not their JSON), case-insensitive. 3+
+        /// characters: every record, through the full-text index. 1–2 characters: the
+        /// newest 100,000 records only.
         q: Query<Option<String>>,
         /// Default 1. At most 1,000,000: far beyond any real log, and small enough that
         /// `page * page_size` cannot overflow.

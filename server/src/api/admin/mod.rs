@@ -8,7 +8,6 @@ pub mod configs;
 mod csv;
 pub mod groups;
 mod log_filters;
-mod log_text;
 pub mod logs;
 pub mod settings;
 pub mod stats;
