@@ -207,8 +207,7 @@ impl Stream for SseStream {
     }
 }
 
-/// Decodes a complete body in one go (unit tests feed fixtures through here).
-#[cfg(test)]
+/// Decodes a complete body in one go (unit tests and the fuzz targets feed bodies through here).
 pub(crate) fn decode_all(
     decoder: Box<dyn Decoder>,
     chunks: &[&[u8]],
