@@ -231,7 +231,7 @@ fn spend_limit_429_is_billing() {
     assert_eq!(err.code.as_deref(), Some("enforced_spend_limit_reached"));
 }
 
-/// Found by the `decode_anthropic` fuzz target: the prompt is input plus cache tokens, and
+/// Found writing the `decode_anthropic` fuzz target: the prompt is input plus cache tokens, and
 /// counters near `u64::MAX` overflowed the sum (a panic in debug builds, a wrapped count in
 /// release). The sum saturates, and the usage is clamped like every other count.
 #[test]

@@ -95,9 +95,9 @@ fn an_endless_stream_line_is_a_protocol_error() {
     assert_eq!(events.len(), 2);
 }
 
-/// Found by the `decode_openai` fuzz target: a tool-call piece with a huge `index` made the
-/// stream's assembly (what the relay records) allocate that many calls, and the process
-/// abort. An index past the cap is a protocol error for every protocol that streams indices.
+/// Found writing the decoder fuzz targets (they assemble the events as the relay does): a
+/// tool-call piece with a huge `index` made the stream's assembly (what the relay records)
+/// allocate that many calls, and the process abort. An index past the cap is a protocol error for every protocol that streams indices.
 #[test]
 fn a_tool_call_index_past_the_cap_is_a_protocol_error_not_an_allocation() {
     let openai = format!(
