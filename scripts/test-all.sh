@@ -4,7 +4,8 @@
 # included), then the release artifacts built (scripts/release.sh, which cross-builds the
 # Windows .exe once) and that .exe smoke-tested under Wine. The SDK tests drive the server
 # with the official openai and anthropic Python packages from a venv; schemathesis fuzzes the
-# API against its own OpenAPI spec (from another venv). Installs what it needs
+# API against its own OpenAPI spec (from another venv); cargo fuzz runs every fuzz target for
+# a bounded time (scripts/fuzz.sh). Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,9 @@ step "tests on PostgreSQL"
 PG_URL=$(bash scripts/start-postgres.sh)
 trap 'su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true' EXIT
 LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests -- --skip schemathesis::
+
+step "fuzzing: SSE parser, provider decoders, template renderer (scripts/fuzz.sh, ~12 s a target)"
+bash scripts/fuzz.sh
 
 step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
 bash scripts/release.sh
