@@ -4,7 +4,8 @@
 # included), then the release artifacts built (scripts/release.sh, which cross-builds the
 # Windows .exe once) and that .exe smoke-tested under Wine. The SDK tests drive the server
 # with the official openai and anthropic Python packages from a venv; schemathesis fuzzes the
-# API against its own OpenAPI spec (from another venv). Installs what it needs
+# API against its own OpenAPI spec (from another venv); cargo fuzz runs every fuzz target for
+# a bounded time (scripts/fuzz.sh). Installs what it needs
 # (Debian packages; run as root). Fails on the first failing step.
 #
 # Time: the release builds are CPU work and the test runs mostly wait (on sockets, timers and
@@ -70,6 +71,9 @@ LLM_PROXY_SCHEMATHESIS_PYTHON="$LLM_PROXY_SCHEMATHESIS_PYTHON" cargo test -p llm
 
 step "tests on PostgreSQL"
 LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests -- --skip schemathesis::
+
+step "fuzzing: SSE parser, provider decoders, template renderer (scripts/fuzz.sh, ~12 s a target)"
+bash scripts/fuzz.sh
 
 step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
 if ! wait "$RELEASE_PID"; then

@@ -208,9 +208,13 @@ impl Counters {
         }
     }
 
-    /// `input_tokens` excludes cached tokens: the prompt is all three together.
+    /// `input_tokens` excludes cached tokens: the prompt is all three together (saturating:
+    /// the counters are whatever the upstream sent).
     fn usage(&self) -> Usage {
-        let prompt = self.input + self.cache_creation + self.cache_read;
+        let prompt = self
+            .input
+            .saturating_add(self.cache_creation)
+            .saturating_add(self.cache_read);
         usage(prompt, self.output, None)
     }
 }
@@ -295,7 +299,7 @@ impl Decoder for EventDecoder {
                         id: block.id,
                         name: block.name,
                         arguments: String::new(),
-                    });
+                    })?;
                 }
             }
             "content_block_delta" => {
@@ -313,7 +317,7 @@ impl Decoder for EventDecoder {
                                     index,
                                     arguments: delta.partial_json.unwrap_or_default(),
                                     ..ToolCallDelta::default()
-                                });
+                                })?;
                             }
                         }
                         _ => {}

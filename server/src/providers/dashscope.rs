@@ -372,7 +372,7 @@ impl Decoder for ChunkDecoder {
             out.reasoning(parts.reasoning.as_deref().unwrap_or(""));
             out.delta(&parts.text);
             for (position, call) in parts.tool_calls.into_iter().enumerate() {
-                out.tool_call(call.into_delta(position));
+                out.tool_call(call.into_delta(position))?;
             }
             if let Some(reason) = parts.finish {
                 self.finished = true;

@@ -22,6 +22,8 @@ mod baidu_token;
 mod chat;
 mod dashscope;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod messages;
 mod openai;
 mod openai_stream;

@@ -85,7 +85,7 @@ impl Decoder for ChunkDecoder {
                 out.reasoning(delta.reasoning_content.as_deref().unwrap_or(""));
                 out.delta(delta.content.as_deref().unwrap_or(""));
                 for (position, call) in delta.tool_calls.into_iter().enumerate() {
-                    out.tool_call(call.into_delta(position));
+                    out.tool_call(call.into_delta(position))?;
                 }
             }
             if let Some(reason) = &choice.finish_reason {

@@ -192,7 +192,7 @@ pub(crate) async fn read_body(mut response: reqwest::Response) -> UpstreamResult
     Ok(body)
 }
 
-fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
+pub(crate) fn parse_json(body: &[u8]) -> UpstreamResult<Value> {
     serde_json::from_slice(body).map_err(|err| {
         UpstreamError::protocol(format!(
             "answer is not JSON ({err}): {}",

@@ -12,7 +12,7 @@
 
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct SseEvent {
+pub struct SseEvent {
     /// The `event:` field, if any (the spec's default type `message` is left implicit).
     pub event: Option<String>,
     pub data: String,
@@ -23,7 +23,7 @@ pub(crate) struct SseEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub enum Frame {
     Event(SseEvent),
     /// A line that is neither a comment nor an SSE field (e.g. Baidu's bare JSON error).
     Stray(String),
@@ -31,10 +31,10 @@ pub(crate) enum Frame {
 
 /// Longest line (and longest event data) kept: far beyond any real chunk, small enough that
 /// a hostile upstream sending one endless line cannot exhaust memory.
-pub(crate) const MAX_LINE: usize = 1024 * 1024;
+pub const MAX_LINE: usize = 1024 * 1024;
 
 #[derive(Debug, Default)]
-pub(crate) struct SseParser {
+pub struct SseParser {
     /// A line or an event went over [`MAX_LINE`]: nothing more is parsed.
     overflowed: bool,
     /// Bytes of the line not yet terminated.

@@ -28,6 +28,9 @@ pub(crate) trait Decoder: Send {
     fn eof(&mut self, out: &mut Out) -> UpstreamResult<()>;
 }
 
+/// Most tool calls one answer may make: far beyond any model's parallel calls.
+pub(crate) const MAX_TOOL_CALLS: u32 = 128;
+
 /// The decoded events waiting to be yielded.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
@@ -62,13 +65,22 @@ impl Out {
     }
 
     /// A piece of a tool call; a piece with nothing in it (DashScope's closing
-    /// `"function":{}`) is not an event, and empty ids and names count as absent.
-    pub fn tool_call(&mut self, mut delta: ToolCallDelta) {
+    /// `"function":{}`) is not an event, and empty ids and names count as absent. An index
+    /// past [`MAX_TOOL_CALLS`] is a protocol error: the calls are assembled by index, so an
+    /// upstream's `"index": 4294967295` must not become an allocation of that many calls.
+    pub fn tool_call(&mut self, mut delta: ToolCallDelta) -> UpstreamResult<()> {
+        if delta.index >= MAX_TOOL_CALLS {
+            return Err(UpstreamError::protocol(format!(
+                "tool call index {} over the limit of {MAX_TOOL_CALLS} calls",
+                delta.index
+            )));
+        }
         delta.id = delta.id.filter(|id| !id.is_empty());
         delta.name = delta.name.filter(|name| !name.is_empty());
         if delta.id.is_some() || delta.name.is_some() || !delta.arguments.is_empty() {
             self.queue.push_back(Ok(StreamEvent::ToolCall(delta)));
         }
+        Ok(())
     }
 
     /// The upstream's id of the answer, once (chunks repeat it).
@@ -207,8 +219,7 @@ impl Stream for SseStream {
     }
 }
 
-/// Decodes a complete body in one go (unit tests feed fixtures through here).
-#[cfg(test)]
+/// Decodes a complete body in one go (unit tests and the fuzz targets feed bodies through here).
 pub(crate) fn decode_all(
     decoder: Box<dyn Decoder>,
     chunks: &[&[u8]],

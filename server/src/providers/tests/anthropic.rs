@@ -230,3 +230,35 @@ fn spend_limit_429_is_billing() {
     assert_eq!((err.kind, err.retryable), (FailureKind::Billing, false));
     assert_eq!(err.code.as_deref(), Some("enforced_spend_limit_reached"));
 }
+
+/// Found writing the `decode_anthropic` fuzz target: the prompt is input plus cache tokens, and
+/// counters near `u64::MAX` overflowed the sum (a panic in debug builds, a wrapped count in
+/// release). The sum saturates, and the usage is clamped like every other count.
+#[test]
+fn huge_cumulative_counters_saturate() {
+    let max = u64::MAX;
+    let body = format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"m\",\"usage\":{{\"input_tokens\":{max},\"cache_read_input_tokens\":{max},\"cache_creation_input_tokens\":{max},\"output_tokens\":1}}}}}}\n\n\
+         event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\"}},\"usage\":{{\"output_tokens\":{max}}}}}\n\n\
+         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+    );
+    let events = decode(&[body.as_bytes()]);
+    assert!(
+        events.contains(&Ok(StreamEvent::Usage(Usage {
+            prompt_tokens: u32::MAX,
+            completion_tokens: u32::MAX,
+            total_tokens: u32::MAX,
+        }))),
+        "{events:?}"
+    );
+    let answer = serde_json::json!({"content": [], "usage": {"input_tokens": max, "cache_read_input_tokens": max}});
+    assert_eq!(
+        Anthropic
+            .completion(answer)
+            .unwrap()
+            .usage
+            .unwrap()
+            .prompt_tokens,
+        u32::MAX
+    );
+}

@@ -94,3 +94,38 @@ fn an_endless_stream_line_is_a_protocol_error() {
     assert_eq!(err.kind, FailureKind::Protocol, "{err}");
     assert_eq!(events.len(), 2);
 }
+
+/// Found writing the decoder fuzz targets (they assemble the events as the relay does): a
+/// tool-call piece with a huge `index` made the stream's assembly (what the relay records)
+/// allocate that many calls, and the process abort. An index past the cap is a protocol error for every protocol that streams indices.
+#[test]
+fn a_tool_call_index_past_the_cap_is_a_protocol_error_not_an_allocation() {
+    let openai = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":{},\"id\":\"c\",\"function\":{{\"name\":\"f\",\"arguments\":\"\"}}}}]}}}}]}}\n\n",
+        u32::MAX
+    );
+    let dashscope = format!(
+        "data: {{\"output\":{{\"choices\":[{{\"message\":{{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{{\"index\":{},\"id\":\"c\",\"function\":{{\"name\":\"f\"}}}}]}}}}]}}}}\n\n",
+        u32::MAX
+    );
+    let cases: [(&str, Box<dyn Decoder>, &str); 3] = [
+        ("openai", OpenAi(Dialect::OpenAi).decoder(), &openai),
+        ("zhipu", OpenAi(Dialect::Zhipu).decoder(), &openai),
+        ("dashscope", DashScope.decoder(), &dashscope),
+    ];
+    for (name, decoder, body) in cases {
+        let events = decode_all(decoder, &[body.as_bytes()]);
+        let mut assembly = crate::providers::Assembly::default();
+        for event in events.iter().filter_map(|e| e.as_ref().ok()) {
+            assembly.apply(event);
+        }
+        let err = events.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(err.kind, FailureKind::Protocol, "{name}: {err}");
+        assert!(err.detail.contains("tool call"), "{name}: {err}");
+        assert!(assembly.tool_calls.is_empty(), "{name}");
+    }
+    // Below the cap, indices still place the calls.
+    let ok = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":2,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\ndata: [DONE]\n\n";
+    let events = decode_all(OpenAi(Dialect::OpenAi).decoder(), &[ok.as_bytes()]);
+    assert!(events.iter().all(Result::is_ok), "{events:?}");
+}
