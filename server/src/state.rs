@@ -13,7 +13,7 @@ use crate::{
     providers::{Providers, http_client},
     quotas::{Quotas, lease::InstanceId},
     relay::{
-        Relay,
+        Observers, Relay,
         recorder::{Recorder, RecorderTask},
     },
 };
@@ -54,9 +54,11 @@ impl AppState {
             quotas.clone(),
             Providers::new(http_client()),
             recorder,
-            metrics.clone(),
             config.client_write_timeout,
-            alerts.clone(),
+            Observers {
+                metrics: metrics.clone(),
+                alerts: alerts.clone(),
+            },
         ));
         let state = Self(Arc::new(Shared {
             quotas,

@@ -103,6 +103,12 @@ pub struct StreamSession {
     pub events: mpsc::Receiver<RelayEvent>,
 }
 
+/// Who hears about calls besides their records: the metrics and the alerts.
+pub struct Observers {
+    pub metrics: Arc<Metrics>,
+    pub alerts: crate::alerts::Alerts,
+}
+
 impl Relay {
     pub fn new(
         db: Db,
@@ -110,9 +116,8 @@ impl Relay {
         quotas: Arc<Quotas>,
         providers: Providers,
         recorder: Recorder,
-        metrics: Arc<Metrics>,
         client_write_timeout: Duration,
-        alerts: crate::alerts::Alerts,
+        Observers { metrics, alerts }: Observers,
     ) -> Self {
         Self {
             db,
