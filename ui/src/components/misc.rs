@@ -306,3 +306,27 @@ mod tests {
         );
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct SettingsSectionProps {
+    pub title: AttrValue,
+    /// What the settings are for, in a sentence.
+    pub intro: AttrValue,
+    /// `data-testid` of the card.
+    pub testid: AttrValue,
+    pub children: Html,
+}
+
+/// The frame of one settings section: title, what it is for, its content.
+#[component]
+pub fn SettingsSection(props: &SettingsSectionProps) -> Html {
+    html! {
+        <section class="card settings-section" data-testid={props.testid.clone()}>
+            <div class="card-head"><h3>{ props.title.clone() }</h3></div>
+            <div class="settings-body">
+                <p class="muted">{ props.intro.clone() }</p>
+                { props.children.clone() }
+            </div>
+        </section>
+    }
+}

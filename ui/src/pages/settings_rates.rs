@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use super::settings::SettingsSection;
 use crate::api::models::ExchangeRates;
 use crate::components::form::on_input;
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, TableState};
+use crate::components::misc::{Alert, SettingsSection, TableState};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 use crate::rates_form::{self, BASE, RateRow};
