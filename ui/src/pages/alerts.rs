@@ -13,7 +13,8 @@ use crate::api::models::{AlertPage, AlertView, WebhookTestResult, WebhookView};
 use crate::components::dialog::{Confirm, Dialog};
 use crate::components::form::{Field, Switch, on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, Badge, TableState};
+use crate::components::misc::{Alert, Badge};
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 
@@ -257,23 +258,17 @@ pub fn AlertsPage() -> Html {
                     </button>
                 </div>
                 <p class="muted small note">{ tr.t("webhook.about") }</p>
-                <div class="table-scroll">
-                    <table class="table" data-testid="webhook-table">
-                        <thead><tr>
-                            <th>{ tr.t("webhook.name") }</th>
-                            <th>{ tr.t("webhook.kind") }</th>
-                            <th>{ tr.t("webhook.url") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("webhook.last") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={6} loading={hooks.loading} error={hooks.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
+                <DataTable testid="webhook-table" plain=true loading={hooks.loading} error={hooks.error.clone()}
+                    empty={rows.is_empty()} on_retry={Some(reload.clone())} columns={vec![
+                        Column::text(tr.t("webhook.name")),
+                        Column::text(tr.t("webhook.kind")),
+                        Column::text(tr.t("webhook.url")),
+                        Column::text(tr.t("common.status")),
+                        Column::text(tr.t("webhook.last")),
+                        Column::text(tr.t("common.actions")),
+                    ]}>
+                    { for table_rows }
+                </DataTable>
             </section>
             if let Some(hook) = (*editing).clone() {
                 <WebhookDialog hook={hook} on_close={close_dialog} />

@@ -15,7 +15,8 @@ use crate::api::models::ConfigView;
 use crate::components::dialog::Confirm;
 use crate::components::form::{on_input, on_select};
 use crate::components::icon::Icon;
-use crate::components::misc::{ActiveBadge, Badge, TableState};
+use crate::components::misc::{ActiveBadge, Badge};
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::hooks::{use_fetch, use_version};
 use crate::providers;
@@ -252,28 +253,20 @@ pub fn ConfigsPage() -> Html {
                     <Icon name="refresh" />{ tr.t("common.refresh") }
                 </button>
             </div>
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" id="config-table" data-testid="config-table">
-                        <thead><tr>
-                            <th class="num">{ "ID" }</th>
-                            <th>{ tr.t("config.name") }</th>
-                            <th>{ tr.t("config.provider") }</th>
-                            <th>{ tr.t("config.model") }</th>
-                            <th>{ tr.t("config.routing") }</th>
-                            <th>{ tr.t("common.status") }</th>
-                            <th>{ tr.t("common.created_at") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={8} loading={configs.loading} error={configs.error.clone()}
-                                empty={rows.is_empty()} on_retry={Some(retry)}
-                                empty_text={(!all.is_empty()).then(|| AttrValue::from(tr.t("config.no_match")))} />
-                        </tbody>
-                    </table>
-                </div>
-            </div>
+            <DataTable testid="config-table" loading={configs.loading} error={configs.error.clone()}
+                empty={rows.is_empty()} on_retry={Some(retry)}
+                empty_text={(!all.is_empty()).then(|| AttrValue::from(tr.t("config.no_match")))} columns={vec![
+                    Column::num("ID"),
+                    Column::text(tr.t("config.name")),
+                    Column::text(tr.t("config.provider")),
+                    Column::text(tr.t("config.model")),
+                    Column::text(tr.t("config.routing")),
+                    Column::text(tr.t("common.status")),
+                    Column::text(tr.t("common.created_at")),
+                    Column::text(tr.t("common.actions")),
+                ]}>
+                { for table_rows }
+            </DataTable>
             if let Some(source) = (*copying).clone() {
                 <ConfigDialog config={None::<ConfigView>} copy_of={Some(source)} on_saved={on_saved.clone()} configs={all.clone()}
                     on_close={{ let copying = copying.clone(); Callback::from(move |_| copying.set(None)) }}

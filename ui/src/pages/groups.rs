@@ -11,7 +11,8 @@ use crate::api::models::{ConfigView, GroupView, Stats};
 use crate::components::dialog::{Confirm, FormDialog};
 use crate::components::form::{Field, on_input, on_textarea};
 use crate::components::icon::Icon;
-use crate::components::misc::{Alert, TableState, UsageBar};
+use crate::components::misc::{Alert, UsageBar};
+use crate::components::table::{Column, DataTable};
 use crate::context::use_app;
 use crate::format;
 use crate::group_form::{GroupForm, access_text};
@@ -177,28 +178,20 @@ pub fn GroupsPage() -> Html {
             if let Some(err) = usage_error.clone() {
                 <Alert testid="usage-error">{ tr.tf("group.usage_failed", &[("msg", &err.display(tr))]) }</Alert>
             }
-            <div class="card table-card">
-                <div class="table-scroll">
-                    <table class="table" id="group-table" data-testid="group-table">
-                        <thead><tr>
-                            <th class="num">{ "ID" }</th>
-                            <th>{ tr.t("group.name") }</th>
-                            <th>{ tr.t("group.access") }</th>
-                            <th class="num">{ tr.t("group.daily_limit") }</th>
-                            <th class="num">{ tr.t("group.monthly_limit") }</th>
-                            <th class="num">{ tr.t("group.rpm") }</th>
-                            <th>{ tr.t("group.today") }</th>
-                            <th>{ tr.t("group.month") }</th>
-                            <th>{ tr.t("common.actions") }</th>
-                        </tr></thead>
-                        <tbody>
-                            { for table_rows }
-                            <TableState colspan={9} loading={groups.loading} error={groups.error.clone()} empty={rows.is_empty()}
-                                on_retry={Some(reload.clone())} />
-                        </tbody>
-                    </table>
-                </div>
-            </div>
+            <DataTable testid="group-table" loading={groups.loading} error={groups.error.clone()} empty={rows.is_empty()}
+                on_retry={Some(reload.clone())} columns={vec![
+                    Column::num("ID"),
+                    Column::text(tr.t("group.name")),
+                    Column::text(tr.t("group.access")),
+                    Column::num(tr.t("group.daily_limit")),
+                    Column::num(tr.t("group.monthly_limit")),
+                    Column::num(tr.t("group.rpm")),
+                    Column::text(tr.t("group.today")),
+                    Column::text(tr.t("group.month")),
+                    Column::text(tr.t("common.actions")),
+                ]}>
+                { for table_rows }
+            </DataTable>
             if let Some(group) = (*editing).clone() {
                 <GroupDialog group={group} configs={all_configs.clone()} on_saved={on_saved}
                     on_close={{ let editing = editing.clone(); Callback::from(move |_| editing.set(None)) }} />
