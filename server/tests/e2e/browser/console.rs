@@ -417,6 +417,8 @@ async fn half_filled_dialogs_ask_before_closing() {
             ui.step(dialog);
             let dialog_id = format!("{dialog}-dialog");
             ui.click(nav).await;
+            // 新增 waits for the page's groups.
+            ui.wait_enabled(add).await;
             ui.click(add).await;
             ui.escape(field).await;
             ui.wait_gone(&dialog_id).await;

@@ -319,6 +319,18 @@ impl Ui {
         self.step.lock().unwrap().clone()
     }
 
+    /// Waits until the element is enabled (a button that waits for its page's data).
+    pub async fn wait_enabled(&self, testid: &str) {
+        self.until(&format!("`{testid}` enabled"), || async {
+            match self.find(testid).await.is_enabled().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("disabled".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await
+    }
+
     /// Saves what the window shows as a PNG.
     pub async fn save_screenshot(&self, path: &std::path::Path) {
         let png = self.client.screenshot().await.expect("screenshot");
