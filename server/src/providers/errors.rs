@@ -65,9 +65,19 @@ impl UpstreamError {
             return self;
         }
         let parts = secret.split([':', '.']).filter(|part| part.len() >= 6);
-        for part in std::iter::once(secret).chain(parts) {
+        for part in std::iter::once(secret).chain(parts.clone()) {
             if self.detail.contains(part) {
                 self.detail = self.detail.replace(part, "***");
+            }
+        }
+        // A detail cut at its length limit may end in the first characters of a credential.
+        if let Some(kept) = self.detail.strip_suffix('…') {
+            let cut_key = std::iter::once(secret)
+                .chain(parts)
+                .filter_map(|part| cut_prefix(kept, part))
+                .max();
+            if let Some(len) = cut_key {
+                self.detail = format!("{}***…", &kept[..kept.len() - len]);
             }
         }
         self
@@ -207,6 +217,15 @@ pub(crate) fn text_of(value: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The length of the longest start of `secret` (4 bytes or more: shorter starts are what a
+/// masked key shows anyway) that `text` ends with.
+fn cut_prefix(text: &str, secret: &str) -> Option<usize> {
+    (4..secret.len())
+        .rev()
+        .filter(|&len| secret.is_char_boundary(len))
+        .find(|&len| text.ends_with(&secret[..len]))
 }
 
 pub(crate) fn truncate(mut text: String) -> String {

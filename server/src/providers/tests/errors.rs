@@ -103,6 +103,19 @@ fn scrub_removes_the_key_and_its_parts() {
 }
 
 #[test]
+fn scrub_removes_a_key_cut_by_the_length_limit() {
+    let key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+    let detail = format!("{}{key} is not valid", "x".repeat(MAX_DETAIL - 12));
+    let err = UpstreamError::new(FailureKind::Auth, detail).scrub(key);
+    assert!(!err.detail.contains(&key[..4]), "{}", err.detail);
+    assert!(err.detail.ends_with("***…"), "{}", err.detail);
+    // A detail that merely ends like a short start of the key keeps its text.
+    let plain =
+        UpstreamError::new(FailureKind::Auth, format!("{}sk-", "y".repeat(MAX_DETAIL))).scrub(key);
+    assert!(plain.detail.ends_with("y…"), "{}", plain.detail);
+}
+
+#[test]
 fn error_json_reads_plain_json_or_sse() {
     assert_eq!(error_json(br#"{"code":"x"}"#).unwrap()["code"], "x");
     let sse = b"id:1\nevent:error\n:HTTP_STATUS/401\ndata:{\"code\":\"InvalidApiKey\"}\n\n";
