@@ -146,6 +146,8 @@ fn ask(config_id: i64, text: &str) -> Value {
     json!({"config_id": config_id, "messages": [{"role": "user", "content": text}]})
 }
 
+/// An OpenAI config priced by output only (100 CNY per million), so cost thresholds follow
+/// the completion.
 async fn config(
     server: &TestServer,
     fake: &FakeUpstream,
@@ -153,47 +155,17 @@ async fn config(
     name: &str,
     extra: Value,
 ) -> i64 {
-    let mut body = json!({
-        "name": name,
-        "provider": "openai",
-        "api_url": fake.url(ProviderKind::Openai),
-        "api_key": FakeUpstream::key(ProviderKind::Openai),
-        "model": "gpt-4o-mini",
-        "max_tokens": 100,
-        "max_retries": 0,
-        "currency": "CNY",
-        "input_price": 0.0,
-        "output_price": 100.0,
-    });
+    let mut body = json!({"currency": "CNY", "input_price": 0.0, "output_price": 100.0});
     for (key, value) in extra.as_object().unwrap() {
         body[key] = value.clone();
     }
-    let created = server
-        .post("/api/admin/llm/configs", Some(admin), body)
-        .await;
-    assert_eq!(created.status, 200, "{}", created.text);
-    created.body["data"]["id"].as_i64().unwrap()
+    crate::governance::openai_config(server, fake, admin, name, body).await
 }
 
+/// A group and a client token in it.
 async fn group_client(server: &TestServer, admin: &str, group: Value) -> (i64, String) {
-    let created = server.post("/api/admin/groups", Some(admin), group).await;
-    assert_eq!(created.status, 200, "{}", created.text);
-    let group_id = created.body["data"]["id"].as_i64().unwrap();
-    let code = server
-        .post(
-            "/api/admin/activation-codes",
-            Some(admin),
-            json!({"group_id": group_id}),
-        )
-        .await;
-    let code = code.body["data"]["code"].as_str().unwrap().to_string();
-    let token = server
-        .post("/api/auth/activate", None, json!({"activation_code": code}))
-        .await;
-    (
-        group_id,
-        token.body["data"]["token"].as_str().unwrap().to_string(),
-    )
+    let (group_id, token, _) = crate::governance::group_client(server, admin, group).await;
+    (group_id, token)
 }
 
 async fn alerts(server: &TestServer, admin: &str) -> Vec<Value> {

@@ -12,7 +12,7 @@ use fake_upstream::{FakeUpstream, Outcome, Reply};
 use llm_proxy::providers::ProviderKind;
 use serde_json::{Value, json};
 
-async fn openai_config(
+pub(crate) async fn openai_config(
     server: &TestServer,
     fake: &FakeUpstream,
     admin: &str,
@@ -40,7 +40,11 @@ async fn openai_config(
     created.body["data"]["id"].as_i64().unwrap()
 }
 
-async fn group_client(server: &TestServer, admin: &str, group: Value) -> (i64, String, String) {
+pub(crate) async fn group_client(
+    server: &TestServer,
+    admin: &str,
+    group: Value,
+) -> (i64, String, String) {
     let created = server.post("/api/admin/groups", Some(admin), group).await;
     assert_eq!(created.status, 200, "{}", created.text);
     let group_id = created.body["data"]["id"].as_i64().unwrap();
