@@ -32,6 +32,9 @@ pub enum AppError {
     /// A path and query longer than `guard::MAX_URI_BYTES`.
     #[error("请求地址过长")]
     UriTooLong,
+    /// Request headers over what the HTTP parser accepts (about 400 KB).
+    #[error("请求头过大")]
+    HeadersTooLarge,
     /// A body that is not declared as JSON (no or another `Content-Type`).
     #[error("请求体须为 JSON（Content-Type: application/json）")]
     UnsupportedMediaType,
@@ -163,6 +166,7 @@ impl AppError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ConfigNotAllowed => StatusCode::FORBIDDEN,
@@ -187,6 +191,7 @@ impl AppError {
             Self::Validation { .. } => "VALIDATION_FAILED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UriTooLong => "URI_TOO_LONG",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::MissingVariables(_) => "TEMPLATE_VARIABLES_MISSING",
             Self::Unsupported { .. } => "UNSUPPORTED_FEATURE",
@@ -294,7 +299,7 @@ impl poem::error::ResponseError for AppError {
 /// Documents the error envelope on every operation that can fail.
 impl ApiResponse for AppError {
     fn meta() -> MetaResponses {
-        let statuses: [(u16, &'static str); 14] = [
+        let statuses: [(u16, &'static str); 15] = [
             (400, "请求格式错误 / 模板变量缺失 / 提供商不支持的功能"),
             (401, "未登录或凭证无效"),
             (403, "无权访问"),
@@ -305,6 +310,7 @@ impl ApiResponse for AppError {
             (415, "请求体须为 JSON"),
             (422, "字段校验失败"),
             (429, "请求过于频繁或配额用完"),
+            (431, "请求头过大"),
             (500, "服务器内部错误"),
             (502, "上游大模型调用失败"),
             (503, "服务暂时不可用（数据库无法读取，或服务正在停止）"),
@@ -488,6 +494,7 @@ mod tests {
             (AppError::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"),
             (AppError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
             (AppError::UriTooLong, 414, "URI_TOO_LONG"),
+            (AppError::HeadersTooLarge, 431, "HEADERS_TOO_LARGE"),
             (
                 AppError::UnsupportedMediaType,
                 415,

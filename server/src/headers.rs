@@ -10,7 +10,10 @@
 use std::sync::OnceLock;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use poem::{Endpoint, IntoResponse, Request, Response, Result, http::HeaderValue};
+use poem::{
+    Endpoint, IntoResponse, Request, Response, Result,
+    http::{HeaderMap, HeaderValue},
+};
 use sha2::{Digest, Sha256};
 
 const SWAGGER_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
@@ -23,7 +26,16 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'non
 pub async fn secure<E: Endpoint>(next: E, req: Request) -> Result<Response> {
     let csp = policy_for(req.uri().path());
     let mut response = next.call(req).await?.into_response();
-    let headers = response.headers_mut();
+    insert(response.headers_mut(), csp);
+    Ok(response)
+}
+
+/// The headers of an answer that is only JSON (nothing to run, frame or sniff).
+pub fn insert_api_policy(headers: &mut HeaderMap) {
+    insert(headers, HeaderValue::from_static(API_CSP));
+}
+
+fn insert(headers: &mut HeaderMap, csp: HeaderValue) {
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(
         "x-content-type-options",
@@ -31,7 +43,6 @@ pub async fn secure<E: Endpoint>(next: E, req: Request) -> Result<Response> {
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("content-security-policy", csp);
-    Ok(response)
 }
 
 fn policy_for(path: &str) -> HeaderValue {

@@ -19,6 +19,7 @@ pub mod headers;
 pub mod log_text;
 pub mod logging;
 pub mod metrics;
+pub mod parse_errors;
 pub mod providers;
 pub mod quotas;
 pub mod relay;

@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     connections::{self, Drain},
     error::render_error,
+    parse_errors::EnvelopeParseErrors,
     shutdown,
     state::AppState,
     web::AdminUi,
@@ -103,7 +104,7 @@ pub async fn bind(config: &mut Config) -> Result<BoxAcceptor, ServeError> {
     }
     let acceptor = NoDelay(tcp);
     Ok(match &config.tls {
-        None => acceptor.boxed(),
+        None => EnvelopeParseErrors(acceptor).boxed(),
         Some((cert, key)) => {
             let cert = std::fs::read(cert).map_err(ServeError::Tls)?;
             let key = std::fs::read(key).map_err(ServeError::Tls)?;
@@ -111,7 +112,7 @@ pub async fn bind(config: &mut Config) -> Result<BoxAcceptor, ServeError> {
             // One configuration for the life of the server; the stream then stays open.
             let configs = futures::stream::once(futures::future::ready(tls))
                 .chain(futures::stream::pending());
-            acceptor.rustls(configs).boxed()
+            EnvelopeParseErrors(acceptor.rustls(configs)).boxed()
         }
     })
 }

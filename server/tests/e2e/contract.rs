@@ -109,6 +109,66 @@ async fn uri_too_long_and_wrong_media_type_are_documented_envelopes() {
     assert_eq!(body["code"], "UNSUPPORTED_MEDIA_TYPE", "{body}");
 }
 
+/// What the HTTP parser refuses before the application sees it (a malformed request line,
+/// conflicting `Content-Length`s, a URI or headers over the parser's limits) is the
+/// envelope too, also after an answered request on the same connection.
+#[tokio::test]
+async fn requests_the_http_parser_refuses_get_the_envelope() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let long_uri = format!(
+        "GET /api/health?q={} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_header = format!(
+        "GET /api/health HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "b".repeat(500_000)
+    );
+    let cases = [
+        ("GARBAGE\r\n\r\n".to_string(), 400, "BAD_REQUEST"),
+        (
+            "POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\
+             content-length: 6\r\n\r\nhello"
+                .to_string(),
+            400,
+            "BAD_REQUEST",
+        ),
+        (long_uri, 414, "URI_TOO_LONG"),
+        (big_header, 431, "HEADERS_TOO_LARGE"),
+        (
+            "GET /api/health HTTP/1.1\r\nhost: x\r\n\r\nGARBAGE\r\n\r\n".to_string(),
+            400,
+            "BAD_REQUEST",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await
+        .expect("the connection is closed after the answer")
+        .unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        // The last answer on the connection is the parser's refusal.
+        let last = answer.rfind("HTTP/1.1 ").unwrap();
+        let (head, body) = answer[last..].split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["success"], false);
+    }
+    // The server goes on serving.
+    assert_eq!(server.get("/api/health", None).await.status, 200);
+}
+
 /// A missing file under /admin is the envelope, not an empty body.
 #[tokio::test]
 async fn a_missing_admin_file_is_the_envelope() {
