@@ -20,6 +20,7 @@ pub mod log_text;
 pub mod logging;
 pub mod metrics;
 pub mod parse_errors;
+pub mod process;
 pub mod providers;
 pub mod quotas;
 pub mod relay;

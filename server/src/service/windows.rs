@@ -85,7 +85,7 @@ pub async fn command(action: Action, invocation: Invocation) -> Result<(), Servi
         global_args,
     } = invocation;
     // A stop lets in-flight requests use the grace, then calls still being recorded use it
-    // again (see `cli::serve`); the rest is for closing the database.
+    // again (see `process::serve`); the rest is for closing the database.
     let stop_timeout = config.shutdown_grace * 2 + Duration::from_secs(15);
     match action {
         Action::Run => run(config).await,
@@ -335,7 +335,7 @@ async fn serve_as_service(mut config: Config) -> Result<(), ServiceError> {
             shutdown::request_stop();
         }
     });
-    let result = crate::cli::serve(config).await;
+    let result = crate::process::serve(config).await;
     stopper.abort();
     // A non-zero exit code counts as a failure, which triggers the restart actions.
     let exit_code = match &result {
