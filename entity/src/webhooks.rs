@@ -20,6 +20,8 @@ pub struct Model {
     /// The last failure's words, with no token or secret in them.
     pub last_error: Option<String>,
     pub last_attempt_at: Option<DateTimeUtc>,
+    /// JSON array of the times of the messages sent in the last minute (the robots' limit).
+    pub recent_sends: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -31,6 +31,7 @@ mod m20261130_000042_create_alerts;
 mod m20261130_000043_create_alert_deliveries;
 mod m20261130_000045_call_log_search;
 mod m20261130_000046_index_call_logs_group_status;
+mod m20261130_000056_webhook_recent_sends;
 mod timestamps;
 
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000043_create_alert_deliveries::Migration),
             Box::new(m20261130_000045_call_log_search::Migration),
             Box::new(m20261130_000046_index_call_logs_group_status::Migration),
+            Box::new(m20261130_000056_webhook_recent_sends::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ use crate::{
 pub const MAX_ATTEMPTS: i32 = 5;
 /// How long a claimed delivery is left to its sender before another may take it.
 const CLAIM: Duration = Duration::from_secs(60);
+/// Due deliveries read per round; those held back by a robot's limit leave room for others.
+const DUE_AT_ONCE: u64 = 100;
 /// How long one POST may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts kept in a delivery's log.
@@ -64,27 +66,37 @@ impl Sender {
 
     async fn send_due(&self) -> Result<(), sea_orm::DbErr> {
         let now = Utc::now();
-        for delivery in db::alerts::due(&self.db, now, 20).await? {
+        for delivery in db::alerts::due(&self.db, now, DUE_AT_ONCE).await? {
+            let Some(webhook) = webhooks::Entity::find_by_id(delivery.webhook_id)
+                .one(&self.db.read)
+                .await?
+            else {
+                // Deleted meanwhile: the cascade removes the delivery too.
+                continue;
+            };
+            // Over a robot's limit the delivery stays due, untouched, until a send is free.
+            if !self.may_send(&webhook, now).await? {
+                continue;
+            }
             let until = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
             if !db::alerts::claim(&self.db, &delivery, until).await? {
                 continue;
             }
-            self.attempt(delivery).await?;
+            self.attempt(delivery, &webhook).await?;
         }
         Ok(())
     }
 
-    async fn attempt(&self, delivery: alert_deliveries::Model) -> Result<(), sea_orm::DbErr> {
+    async fn attempt(
+        &self,
+        delivery: alert_deliveries::Model,
+        webhook: &webhooks::Model,
+    ) -> Result<(), sea_orm::DbErr> {
         let attempts = delivery.attempts + 1;
-        let webhook = webhooks::Entity::find_by_id(delivery.webhook_id)
-            .one(&self.db.read)
-            .await?;
-        let alert = db::alerts::get(&self.db, delivery.alert_id).await?;
-        let result = match (&webhook, &alert) {
-            (Some(webhook), Some(alert)) => self.send(webhook, &message(alert)).await,
-            // Deleted meanwhile: the cascade removes the delivery too.
-            _ => return Ok(()),
+        let Some(alert) = db::alerts::get(&self.db, delivery.alert_id).await? else {
+            return Ok(());
         };
+        let result = self.send(webhook, &message(&alert)).await;
         let at = Utc::now();
         let error = result.as_ref().err().map(|refusal| refusal.detail.clone());
         let retry_at = match &result {
@@ -111,6 +123,19 @@ impl Sender {
         }
         db::alerts::finish_attempt(&self.db, delivery.id, outcome).await?;
         db::webhooks::record_outcome(&self.db, delivery.webhook_id, at, error.as_deref()).await
+    }
+
+    /// Takes one of the webhook's sends if its robot's limits leave one at `now`.
+    pub async fn may_send(
+        &self,
+        webhook: &webhooks::Model,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let limits = WebhookKind::parse(&webhook.kind).map_or(&[][..], WebhookKind::send_limits);
+        if limits.is_empty() {
+            return Ok(true);
+        }
+        db::webhooks::take_send_slot(&self.db, webhook.id, limits, now).await
     }
 
     /// One POST of `message` to `webhook`, its answer checked. Every error text is cleaned

@@ -106,6 +106,56 @@ pub async fn record_outcome(
         .map(|_| ())
 }
 
+/// How many messages a webhook may be sent within a span of time.
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimit {
+    pub within: chrono::Duration,
+    pub at_most: usize,
+}
+
+/// Takes a send for the webhook at `now` if every one of `limits` allows one more; `false`
+/// means the message must wait. The times of recent sends live on the webhook's row, so
+/// the senders of every instance keep to the limits together: the update applies only to
+/// the list it read, and a sender that lost that race reads again.
+pub async fn take_send_slot(
+    db: &Db,
+    id: i32,
+    limits: &[SendLimit],
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let kept_for = limits
+        .iter()
+        .map(|limit| limit.within)
+        .max()
+        .unwrap_or_default();
+    for _ in 0..5 {
+        let Some(row) = Entity::find_by_id(id).one(&db.read).await? else {
+            return Ok(false);
+        };
+        let mut sends: Vec<DateTime<Utc>> =
+            serde_json::from_str(&row.recent_sends).unwrap_or_default();
+        sends.retain(|at| *at > now - kept_for);
+        let full = limits.iter().any(|limit| {
+            sends.iter().filter(|at| **at > now - limit.within).count() >= limit.at_most
+        });
+        if full {
+            return Ok(false);
+        }
+        sends.push(now);
+        let listed = serde_json::to_string(&sends).map_err(|err| DbErr::Custom(err.to_string()))?;
+        let taken = Entity::update_many()
+            .col_expr(Column::RecentSends, listed.into())
+            .filter(Column::Id.eq(id))
+            .filter(Column::RecentSends.eq(row.recent_sends))
+            .exec(&db.write)
+            .await?;
+        if taken.rows_affected == 1 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Every webhook's encrypted URL and secret, for `rotate-key`.
 pub async fn all_secrets(
     conn: &impl ConnectionTrait,

@@ -825,3 +825,82 @@ async fn a_restart_after_a_crash_is_reported_once() {
         1
     );
 }
+
+/// A burst of alerts to one robot goes out at its pace: 20 a minute (钉钉 blocks a robot for
+/// ten minutes past that), the rest waiting untouched; a test message counts too.
+#[tokio::test]
+async fn a_robot_is_sent_at_most_its_limit_per_minute() {
+    use entity::{alert_deliveries, alerts};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+    let server = TestServer::start_with(fast_alerts()).await;
+    let admin = server.admin_token().await;
+    let robot = Receiver::start((200, r#"{"errcode":0,"errmsg":"ok"}"#)).await;
+    let webhook_id = add_webhook(
+        &server,
+        &admin,
+        json!({
+            "name": "钉钉群", "type": "dingtalk",
+            "url": robot.url(&format!("/robot/send?access_token={DING_TOKEN}")),
+        }),
+    )
+    .await;
+    // 25 alerts at once, as a run of quota thresholds would raise them.
+    let db = sea_orm::Database::connect(server.effective_database_url())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    for n in 0..25 {
+        let alert = alerts::ActiveModel {
+            kind: Set("quota_warning".into()),
+            subject: Set(format!("group:{n}:day")),
+            period: Set(now.format("%Y-%m-%d").to_string()),
+            severity: Set("warning".into()),
+            title: Set(format!("分组 {n} 今日用量已达 80%")),
+            message: Set("用量提醒".into()),
+            read_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        alert_deliveries::ActiveModel {
+            alert_id: Set(alert.id),
+            webhook_id: Set(webhook_id as i32),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_error: Set(None),
+            log: Set("[]".into()),
+            delivered_at: Set(None),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+    }
+
+    assert_eq!(robot.wait_for(20).await.len(), 20);
+    // Time for more to go out if nothing held them back.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(robot.received().len(), 20, "more than 20 in a minute");
+    let waiting = alert_deliveries::Entity::find()
+        .filter(alert_deliveries::Column::Status.eq("pending"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 5, "{waiting:?}");
+    assert!(waiting.iter().all(|d| d.attempts == 0), "{waiting:?}");
+
+    let test = server
+        .post(
+            &format!("/api/admin/webhooks/{webhook_id}/test"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    common::assert_error(&test, 429, "WEBHOOK_RATE_LIMITED");
+    assert_eq!(robot.received().len(), 20);
+}

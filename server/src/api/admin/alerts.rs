@@ -370,6 +370,9 @@ impl AlertsApi {
     }
 
     /// 发送测试消息（立即发送一次，不重试）
+    ///
+    /// 与告警一样计入机器人的频率上限（企业微信、钉钉、飞书：每分钟 20 条、每秒 5 条），
+    /// 超出时返回 429 `WEBHOOK_RATE_LIMITED`。
     #[oai(
         path = "/webhooks/:id/test",
         method = "post",
@@ -394,6 +397,15 @@ impl AlertsApi {
             created_at: now,
         };
         let sender = Sender::new(state.db.clone(), state.cipher.clone());
+        // A test counts against the robot's limit like an alert (钉钉 blocks a robot for
+        // 10 minutes when it is exceeded).
+        if !sender.may_send(&row, now).await? {
+            return Err(AppError::TooManyRequests {
+                code: "WEBHOOK_RATE_LIMITED",
+                message: "该 Webhook 一分钟内发送的消息已达机器人的上限，请稍后再试".into(),
+                retry_after: Some(std::time::Duration::from_secs(60)),
+            });
+        }
         let error = sender.send(&row, &message).await.err().map(|r| r.detail);
         db::webhooks::record_outcome(&state.db, row.id, Utc::now(), error.as_deref()).await?;
         Ok(ok(WebhookTestResult {
