@@ -154,6 +154,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Sending ({n} attempts)",
     ),
     ("alert.mark_read", "全部标为已读", "Mark all read"),
+    ("alert.unread", "未读", "Unread"),
     ("webhook.title", "告警通知 Webhook", "Alert webhooks"),
     (
         "webhook.about",

@@ -78,6 +78,9 @@ pub fn AlertList(props: &AlertListProps) -> Html {
                     <Badge tone={tone}>{ tr.t(level) }</Badge>
                     <span class="strong">{ alert.title.clone() }</span>
                     <span class="muted small">{ app.datetime(&alert.created_at) }</span>
+                    if alert.read_at.is_none() {
+                        <Badge tone="blue">{ tr.t("alert.unread") }</Badge>
+                    }
                 </div>
                 <div class="small">{ alert.message.clone() }</div>
                 if !alert.deliveries.is_empty() {

@@ -69,6 +69,29 @@ async fn a_webhook_is_added_and_listed_masked_and_an_alert_shows_on_the_overview
         );
         ui.wait_text("alerts-list", &["密钥已被搁置"]).await;
 
+        ui.step("unread-then-read");
+        let listed = env.server.get("/api/admin/alerts", Some(&env.admin)).await;
+        let alert = format!("alert-{}", listed.body["data"]["items"][0]["id"]);
+        ui.wait_text(&alert, &["未读"]).await;
+        assert!(
+            ui.attr(&alert, "class")
+                .await
+                .unwrap_or_default()
+                .contains("unread"),
+            "an unread alert is marked"
+        );
+        ui.click("btn-mark-read").await;
+        ui.until("the alert marked read", || async {
+            let class = ui.attr(&alert, "class").await.unwrap_or_default();
+            let text = ui.text(&alert).await;
+            if class.contains("unread") || text.contains("未读") {
+                Err(format!("class {class:?}, text {text:?}"))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+
         ui.step("overview");
         ui.open("/admin/").await;
         ui.find("dashboard-page").await;
