@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 use crate::m20261126_000006_create_llm_call_logs::{self as call_logs, LlmCallLogs};
+use crate::timestamps::add_column;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -85,12 +86,5 @@ async fn alter_postgres(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
          ADD CONSTRAINT check_status CHECK (status IN ('success', 'error', 'interrupted'))",
         )
         .await?;
-    manager
-        .alter_table(
-            Table::alter()
-                .table(LlmCallLogs::Table)
-                .add_column(finish_reason())
-                .to_owned(),
-        )
-        .await
+    add_column(manager, LlmCallLogs::Table, finish_reason()).await
 }

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -14,28 +16,17 @@ enum Users {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(
-                        ColumnDef::new(Users::CredentialsChangedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            Users::Table,
+            ColumnDef::new(Users::CredentialsChangedAt)
+                .timestamp_with_time_zone()
+                .null(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .drop_column(Users::CredentialsChangedAt)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Users::Table, Users::CredentialsChangedAt).await
     }
 }

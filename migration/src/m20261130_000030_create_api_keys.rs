@@ -5,6 +5,8 @@
 //! enough and the key can be looked up by it. `key_prefix` is a masked form for display.
 
 use sea_orm_migration::prelude::*;
+
+use crate::timestamps::{add_column, drop_column};
 use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::{
@@ -88,18 +90,14 @@ impl MigrationTrait for Migration {
              REFERENCES api_keys (id) ON DELETE SET NULL",
         )
         .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmCallLogs::ApiKeyName)
-                            .string_len(100)
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            LlmCallLogs::Table,
+            ColumnDef::new(LlmCallLogs::ApiKeyName)
+                .string_len(100)
+                .null(),
+        )
+        .await?;
         // For the log filter (newest first, like the per-group index) and for the
         // ON DELETE SET NULL above, which would otherwise scan the whole log.
         manager
@@ -124,14 +122,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for column in [LlmCallLogs::ApiKeyId, LlmCallLogs::ApiKeyName] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(LlmCallLogs::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            drop_column(manager, LlmCallLogs::Table, column).await?;
         }
         manager
             .drop_table(Table::drop().table(ApiKeys::Table).to_owned())

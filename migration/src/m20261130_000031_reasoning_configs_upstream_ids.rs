@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -21,49 +23,27 @@ enum LlmCallLogs {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmConfigs::ReasoningModel)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmCallLogs::UpstreamId)
-                            .string_len(200)
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            LlmConfigs::Table,
+            ColumnDef::new(LlmConfigs::ReasoningModel)
+                .boolean()
+                .not_null()
+                .default(false),
+        )
+        .await?;
+        add_column(
+            manager,
+            LlmCallLogs::Table,
+            ColumnDef::new(LlmCallLogs::UpstreamId)
+                .string_len(200)
+                .null(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .drop_column(LlmCallLogs::UpstreamId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .drop_column(LlmConfigs::ReasoningModel)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, LlmCallLogs::Table, LlmCallLogs::UpstreamId).await?;
+        drop_column(manager, LlmConfigs::Table, LlmConfigs::ReasoningModel).await
     }
 }

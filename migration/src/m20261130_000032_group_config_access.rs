@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,24 +17,15 @@ enum Groups {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Groups::Table)
-                    .add_column(ColumnDef::new(Groups::ConfigIds).text().null())
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            Groups::Table,
+            ColumnDef::new(Groups::ConfigIds).text().null(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Groups::Table)
-                    .drop_column(Groups::ConfigIds)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Groups::Table, Groups::ConfigIds).await
     }
 }

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -20,44 +22,24 @@ enum LlmCallLogs {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .add_column(ColumnDef::new(LlmConfigs::FallbackConfigIds).text().null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmCallLogs::FallbackAttempts)
-                            .json_binary()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            LlmConfigs::Table,
+            ColumnDef::new(LlmConfigs::FallbackConfigIds).text().null(),
+        )
+        .await?;
+        add_column(
+            manager,
+            LlmCallLogs::Table,
+            ColumnDef::new(LlmCallLogs::FallbackAttempts)
+                .json_binary()
+                .null(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .drop_column(LlmCallLogs::FallbackAttempts)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .drop_column(LlmConfigs::FallbackConfigIds)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, LlmCallLogs::Table, LlmCallLogs::FallbackAttempts).await?;
+        drop_column(manager, LlmConfigs::Table, LlmConfigs::FallbackConfigIds).await
     }
 }

@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,31 +17,23 @@ enum LlmConfigs {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmConfigs::BreakerThreshold)
-                            .integer()
-                            .null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmConfigs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmConfigs::BreakerCooldownSeconds)
-                            .integer()
-                            .not_null()
-                            .default(60),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            LlmConfigs::Table,
+            ColumnDef::new(LlmConfigs::BreakerThreshold)
+                .integer()
+                .null(),
+        )
+        .await?;
+        add_column(
+            manager,
+            LlmConfigs::Table,
+            ColumnDef::new(LlmConfigs::BreakerCooldownSeconds)
+                .integer()
+                .not_null()
+                .default(60),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -47,14 +41,7 @@ impl MigrationTrait for Migration {
             LlmConfigs::BreakerThreshold,
             LlmConfigs::BreakerCooldownSeconds,
         ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(LlmConfigs::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
+            drop_column(manager, LlmConfigs::Table, column).await?;
         }
         Ok(())
     }

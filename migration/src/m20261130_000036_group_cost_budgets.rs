@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -100,15 +102,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             ),
         ];
-        for (table, mut column) in columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
+        for (table, column) in columns {
+            add_column(manager, table, column).await?;
         }
         Ok(())
     }
@@ -147,9 +142,7 @@ impl MigrationTrait for Migration {
             ),
         ];
         for (table, column) in columns {
-            manager
-                .alter_table(Table::alter().table(table).drop_column(column).to_owned())
-                .await?;
+            drop_column(manager, table, column).await?;
         }
         Ok(())
     }

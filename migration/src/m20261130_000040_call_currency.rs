@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::add_column;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -43,19 +45,15 @@ const BACKFILL: &str = "COALESCE((SELECT llm_configs.currency FROM llm_configs \
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LlmCallLogs::Table)
-                    .add_column(
-                        ColumnDef::new(LlmCallLogs::Currency)
-                            .string_len(8)
-                            .not_null()
-                            .default("CNY"),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            LlmCallLogs::Table,
+            ColumnDef::new(LlmCallLogs::Currency)
+                .string_len(8)
+                .not_null()
+                .default("CNY"),
+        )
+        .await?;
         let db = manager.get_connection();
         db.execute_unprepared(&format!("UPDATE llm_call_logs SET currency = {BACKFILL}"))
             .await?;

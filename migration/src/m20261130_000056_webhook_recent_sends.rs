@@ -1,5 +1,7 @@
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -15,29 +17,18 @@ enum Webhooks {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Webhooks::Table)
-                    .add_column(
-                        ColumnDef::new(Webhooks::RecentSends)
-                            .text()
-                            .not_null()
-                            .default("[]"),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            Webhooks::Table,
+            ColumnDef::new(Webhooks::RecentSends)
+                .text()
+                .not_null()
+                .default("[]"),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Webhooks::Table)
-                    .drop_column(Webhooks::RecentSends)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, Webhooks::Table, Webhooks::RecentSends).await
     }
 }

@@ -37,3 +37,24 @@ pub fn index(table: impl IntoIden, name: &str, columns: &[DynIden]) -> IndexCrea
     }
     statement.to_owned()
 }
+
+/// Adds one column to an existing table (SQLite alters one column per statement).
+pub async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: impl IntoColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).add_column(column).to_owned())
+        .await
+}
+
+pub async fn drop_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: impl IntoIden,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
+}

@@ -404,3 +404,49 @@ fn service_subcommand_fails_outside_windows() {
     assert!(stderr.contains("only on Windows"), "{stderr}");
     assert!(!dir.path().join("data").exists(), "nothing is created");
 }
+
+/// The migrations since the last irreversible one (currencies were filled into existing
+/// records) roll back and apply again, on the database under test: an admin who must step
+/// back a version gets the schema that version expects. Past that one, rolling back refuses
+/// with advice instead of losing data.
+#[tokio::test]
+async fn recent_migrations_roll_back_and_apply_again() {
+    use migration::{Migrator, MigratorTrait};
+    let dir = tempfile::tempdir().unwrap();
+    let url = match common::fresh_database_url().await {
+        url if url.is_empty() => {
+            format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display())
+        }
+        url => url,
+    };
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let names: Vec<String> = Migrator::get_applied_migrations(&db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect();
+    let irreversible = names
+        .iter()
+        .position(|name| name == "m20261130_000040_call_currency")
+        .unwrap();
+    let reversible = (names.len() - irreversible - 1) as u32;
+    assert!(reversible >= 5, "{names:?}");
+    Migrator::down(&db, Some(reversible)).await.unwrap();
+    assert_eq!(
+        Migrator::get_applied_migrations(&db).await.unwrap().len(),
+        irreversible + 1
+    );
+    Migrator::up(&db, None).await.unwrap();
+    assert_eq!(
+        Migrator::get_applied_migrations(&db).await.unwrap().len(),
+        names.len()
+    );
+    let refused = Migrator::down(&db, Some(reversible + 1)).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("restore a backup"),
+        "{refused}"
+    );
+    db.close().await.unwrap();
+}
