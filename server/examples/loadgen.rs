@@ -17,12 +17,23 @@
 //! benchmark can show the generator is not its own bottleneck. Single-threaded on purpose:
 //! it is pinned to one core with the fake upstream.
 //!
+//! `--rate R` switches to an open loop: a request is started every 1/R s whatever the
+//! answers (on an idle connection, or a new one while fewer than `--concurrency` are open,
+//! else as soon as one is free), and its latency runs from the moment it was due, not from
+//! when it could be sent, so a server that falls behind is charged for the queue it causes
+//! (no coordinated omission). `--requests N` stops a closed loop after N calls instead of
+//! at `--duration`.
+//!
 //! `--save FILE` also writes that line and every latency (µs, one per line) to FILE;
 //! `loadgen --merge FILE…` prints the same report for several saved runs taken together
 //! (a benchmark alternates short direct and proxied runs and merges each side).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -38,12 +49,16 @@ struct Args {
     duration: Duration,
     expect: Option<String>,
     save: Option<String>,
+    /// Open loop: requests per second.
+    rate: Option<f64>,
+    requests: Option<u64>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --url URL --body JSON [--token BEARER] [--concurrency N] \
-         [--duration SECS] [--expect SUBSTRING] [--save FILE]\n       loadgen --merge FILE..."
+         [--duration SECS] [--requests N] [--rate PER_SEC] [--expect SUBSTRING] [--save FILE]\n       \
+         loadgen --merge FILE..."
     );
     std::process::exit(2)
 }
@@ -57,6 +72,8 @@ fn parse_args() -> Args {
         duration: Duration::from_secs(10),
         expect: None,
         save: None,
+        rate: None,
+        requests: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,10 +91,16 @@ fn parse_args() -> Args {
             }
             "--expect" => args.expect = Some(value()),
             "--save" => args.save = Some(value()),
+            "--rate" => args.rate = Some(value().parse().unwrap_or_else(|_| usage())),
+            "--requests" => args.requests = Some(value().parse().unwrap_or_else(|_| usage())),
             _ => usage(),
         }
     }
-    if args.url.is_empty() || args.body.is_empty() || args.concurrency == 0 {
+    if args.url.is_empty()
+        || args.body.is_empty()
+        || args.concurrency == 0
+        || args.rate.is_some_and(|r| r <= 0.0)
+    {
         usage();
     }
     args
@@ -175,41 +198,115 @@ async fn one_call(
     Ok(())
 }
 
-async fn worker(
-    target: std::rc::Rc<Target>,
-    mut sender: http1::SendRequest<Full<Bytes>>,
-    deadline: Instant,
-) -> Worker {
-    let mut out = Worker {
-        latencies_us: Vec::with_capacity(16 * 1024),
-        errors: 0,
-        first_error: None,
-    };
-    while Instant::now() < deadline {
-        let began = Instant::now();
-        let result = one_call(&mut sender, &target).await;
-        let took = began.elapsed();
+/// How many more calls a closed loop may start (`--requests`; unlimited without it).
+struct Budget(Option<Cell<u64>>);
+
+impl Budget {
+    fn take(&self) -> bool {
+        match &self.0 {
+            None => true,
+            Some(left) if left.get() > 0 => {
+                left.set(left.get() - 1);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+impl Worker {
+    fn new() -> Self {
+        Self {
+            latencies_us: Vec::with_capacity(16 * 1024),
+            errors: 0,
+            first_error: None,
+        }
+    }
+
+    fn record(&mut self, took: Duration, result: Result<(), String>) {
         match result {
-            Ok(()) => out
+            Ok(()) => self
                 .latencies_us
                 .push(u32::try_from(took.as_micros()).unwrap_or(u32::MAX)),
             Err(err) => {
-                out.errors += 1;
-                out.first_error.get_or_insert(err);
-                // The connection may be gone: open a new one.
-                if sender.is_closed() {
-                    match connect(&target.authority).await {
-                        Ok(fresh) => sender = fresh,
-                        Err(err) => {
-                            out.first_error.get_or_insert(err);
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
+                self.errors += 1;
+                self.first_error.get_or_insert(err);
+            }
+        }
+    }
+}
+
+async fn worker(
+    target: Rc<Target>,
+    mut sender: http1::SendRequest<Full<Bytes>>,
+    deadline: Instant,
+    budget: Rc<Budget>,
+) -> Worker {
+    let mut out = Worker::new();
+    while Instant::now() < deadline && budget.take() {
+        let began = Instant::now();
+        let result = one_call(&mut sender, &target).await;
+        out.record(began.elapsed(), result);
+        // After a failure the connection may be gone: open a new one.
+        if sender.is_closed() {
+            match connect(&target.authority).await {
+                Ok(fresh) => sender = fresh,
+                Err(err) => {
+                    out.first_error.get_or_insert(err);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
         }
     }
     out
+}
+
+/// Open loop: one request due every `1 / rate` s until `deadline`, each on a free connection
+/// of `pool` (waiting for one when all are busy); latency counts from the due time.
+async fn open_loop(
+    target: Rc<Target>,
+    pool: Vec<http1::SendRequest<Full<Bytes>>>,
+    rate: f64,
+    start: Instant,
+    deadline: Instant,
+) -> Worker {
+    let free = Rc::new(tokio::sync::Semaphore::new(pool.len()));
+    let idle = Rc::new(RefCell::new(pool));
+    let out = Rc::new(RefCell::new(Worker::new()));
+    let mut calls = Vec::new();
+    for i in 0u64.. {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        if due >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let (target, free, idle, out) = (target.clone(), free.clone(), idle.clone(), out.clone());
+        calls.push(tokio::task::spawn_local(async move {
+            let Ok(_permit) = free.acquire().await else {
+                return;
+            };
+            let pooled = idle.borrow_mut().pop();
+            let mut sender = match pooled {
+                Some(sender) => sender,
+                None => match connect(&target.authority).await {
+                    Ok(sender) => sender,
+                    Err(err) => {
+                        out.borrow_mut().record(due.elapsed(), Err(err));
+                        return;
+                    }
+                },
+            };
+            let result = one_call(&mut sender, &target).await;
+            out.borrow_mut().record(due.elapsed(), result);
+            if !sender.is_closed() {
+                idle.borrow_mut().push(sender);
+            }
+        }));
+    }
+    for call in calls {
+        call.await.expect("call");
+    }
+    out.replace(Worker::new())
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {
@@ -240,7 +337,7 @@ fn main() {
         path.push('?');
         path.push_str(query);
     }
-    let target = std::rc::Rc::new(Target {
+    let target = Rc::new(Target {
         authority: format!("{host}:{port}"),
         path,
         token: args.token.clone(),
@@ -267,14 +364,31 @@ fn main() {
         }
         let cpu_before = cpu_ms();
         let start = Instant::now();
-        let deadline = start + args.duration;
-        let handles: Vec<_> = senders
-            .into_iter()
-            .map(|sender| tokio::task::spawn_local(worker(target.clone(), sender, deadline)))
-            .collect();
-        let mut workers = Vec::with_capacity(handles.len());
-        for handle in handles {
-            workers.push(handle.await.expect("worker"));
+        let mut workers = Vec::with_capacity(senders.len());
+        if let Some(rate) = args.rate {
+            let deadline = start + args.duration;
+            workers.push(open_loop(target.clone(), senders, rate, start, deadline).await);
+        } else {
+            // With a request budget the budget ends the run, not the clock.
+            let deadline = start
+                + args
+                    .requests
+                    .map_or(args.duration, |_| Duration::from_secs(86_400));
+            let budget = Rc::new(Budget(args.requests.map(Cell::new)));
+            let handles: Vec<_> = senders
+                .into_iter()
+                .map(|sender| {
+                    tokio::task::spawn_local(worker(
+                        target.clone(),
+                        sender,
+                        deadline,
+                        budget.clone(),
+                    ))
+                })
+                .collect();
+            for handle in handles {
+                workers.push(handle.await.expect("worker"));
+            }
         }
         let seconds = start.elapsed().as_secs_f64();
         (workers, seconds, cpu_ms() - cpu_before)

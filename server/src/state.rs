@@ -4,7 +4,7 @@ use std::{ops::Deref, sync::Arc};
 
 use crate::{
     alerts::Alerts,
-    auth::{Tokens, login_limiter::LoginLimiter},
+    auth::{Tokens, VerifiedTokens, login_limiter::LoginLimiter},
     clock::Clock,
     config::Config,
     crypto::Cipher,
@@ -26,6 +26,8 @@ pub struct Shared {
     pub db: Db,
     pub cipher: Cipher,
     pub tokens: Tokens,
+    /// Callers verified in the last moment.
+    pub verified: Arc<VerifiedTokens>,
     pub login_limiter: LoginLimiter,
     pub relay: Arc<Relay>,
     pub quotas: Arc<Quotas>,
@@ -38,6 +40,9 @@ impl AppState {
     /// the server stopped so no record is lost.
     pub fn new(config: Config, db: Db, cipher: Cipher, tokens: Tokens) -> (Self, RecorderTask) {
         let login_limiter = LoginLimiter::new(config.login_attempts_per_minute);
+        let verified = Arc::new(VerifiedTokens::default());
+        let follower: Arc<dyn crate::db::changes::Follower> = verified.clone();
+        db.follow(Arc::downgrade(&follower));
         let clock = Clock::from_env(config.timezone);
         let alerts = Alerts::new(db.clone(), clock);
         let metrics = Arc::new(Metrics::new(config.metrics.enabled));
@@ -68,6 +73,7 @@ impl AppState {
             db,
             cipher,
             tokens,
+            verified,
             login_limiter,
             relay,
         }));

@@ -1,6 +1,8 @@
 //! Bearer security schemes, one per audience, so each handler's signature says who may
-//! call it and Swagger shows it. Every check re-reads the account, activation code or API
-//! key, so disabling one takes effect at once, not when its token expires.
+//! call it and Swagger shows it. A check re-reads the account, activation code or API key
+//! (unless the same client token was verified within the last moment and nothing behind it
+//! changed since: see [`keepable`]), so disabling one takes effect at once, not when its
+//! token expires.
 //!
 //! A bearer starting with `sk-` is an API key, anything else a JWT. An API key is a tool's
 //! credential for the model endpoints only: `ClientAuth` accepts it like a client token
@@ -122,20 +124,57 @@ fn state_of(req: &Request) -> Result<&AppState, AppError> {
 }
 
 async fn authenticate(state: &AppState, token: &str) -> Result<Principal, AppError> {
+    if let Some(principal) = state.verified.get(token) {
+        return Ok(principal);
+    }
+    let generation = state.verified.generation();
+    let (principal, expires_at) = verify(state, token).await?;
+    if keepable(&principal) {
+        state
+            .verified
+            .remember(token, principal.clone(), expires_at, generation);
+    }
+    Ok(principal)
+}
+
+/// Whether a verification may be reused for a moment: only a client token, what every
+/// client call carries (its activation code's row is cached the same way). An API key is
+/// read on every request, as instances sharing a SQLite file cannot tell each other of a
+/// revocation and a notification may arrive after the next request; an account too, so an
+/// unreadable database is a 503 there and not a stale yes.
+fn keepable(principal: &Principal) -> bool {
+    matches!(principal, Principal::Client { .. })
+}
+
+/// The caller and when its credential (token, code or key) stops being valid.
+async fn verify(
+    state: &AppState,
+    token: &str,
+) -> Result<(Principal, Option<DateTime<Utc>>), AppError> {
     if token.starts_with(db::api_keys::PREFIX) {
         let key = db::api_keys::find_active_by_key(&state.db, token)
             .await
             .map_err(lookup_error)?;
-        return Ok(Principal::ApiKey {
+        let principal = Principal::ApiKey {
             key_id: key.id,
             group_id: key.group_id,
-        });
+        };
+        return Ok((principal, key.expires_at));
     }
     let claims = state.tokens.verify(token).map_err(AppError::Unauthorized)?;
-    resolve(state, &claims).await
+    let (principal, code_expires_at) = resolve(state, &claims).await?;
+    let token_expires_at = DateTime::from_timestamp(claims.exp, 0);
+    let expires_at = match (token_expires_at, code_expires_at) {
+        (Some(token), Some(code)) => Some(token.min(code)),
+        (token, code) => token.or(code),
+    };
+    Ok((principal, expires_at))
 }
 
-async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppError> {
+async fn resolve(
+    state: &AppState,
+    claims: &Claims,
+) -> Result<(Principal, Option<DateTime<Utc>>), AppError> {
     let invalid = || AppError::Unauthorized(AuthFailure::InvalidToken);
     let id = claims.subject_id().ok_or_else(invalid)?;
     if claims.role == Role::Client {
@@ -151,11 +190,12 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
         if code.expires_at.is_some_and(|at| at <= Utc::now()) {
             return Err(AppError::Unauthorized(AuthFailure::ActivationCodeExpired));
         }
-        return Ok(Principal::Client {
+        let principal = Principal::Client {
             code_id: code.id,
             code: code.code,
             group_id: code.group_id,
-        });
+        };
+        return Ok((principal, code.expires_at));
     }
     let user = db::users::get(&state.db, id).await.map_err(lookup_error)?;
     if !user.is_active {
@@ -166,11 +206,12 @@ async fn resolve(state: &AppState, claims: &Claims) -> Result<Principal, AppErro
     }
     // The role is read from the account, not the token: a demoted admin loses access now.
     let role = Role::parse_user_role(&user.role).ok_or_else(invalid)?;
-    Ok(Principal::User {
+    let principal = Principal::User {
         id: user.id,
         role,
         group_id: user.group_id,
-    })
+    };
+    Ok((principal, None))
 }
 
 /// Whether the token predates the account's last credential change. `iat` has whole

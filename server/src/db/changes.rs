@@ -2,12 +2,18 @@
 //! on PostgreSQL it also sends a `NOTIFY`, and each instance's listener drops its copy as
 //! the notification arrives, instead of serving it until the cache TTL runs out. (A SQLite
 //! deployment is one machine: the local drop is all there is.)
+//!
+//! Copies kept outside the database layer (the verified-token cache) follow the same
+//! changes through [`Db::follow`].
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
 
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::Db;
+use super::{Caches, Db};
 
 const CHANNEL: &str = "llm_proxy_cache";
 
@@ -21,6 +27,23 @@ pub enum Change {
     AllTemplates,
     Group(i32),
     KeyStates(i32),
+}
+
+/// Something that drops its own copies when a row changes.
+pub trait Follower: Send + Sync {
+    fn changed(&self, change: Change);
+}
+
+/// Followers per database handle (its row caches tell one `Db` and its clones from another
+/// in the same process, as in tests running two instances). Held weakly: a dropped follower
+/// is pruned at the next registration.
+type Followers = Vec<(Weak<Caches>, Weak<dyn Follower>)>;
+static FOLLOWERS: Mutex<Followers> = Mutex::new(Vec::new());
+
+fn followers() -> std::sync::MutexGuard<'static, Followers> {
+    FOLLOWERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Change {
@@ -70,6 +93,14 @@ impl Db {
         }
     }
 
+    /// `follower` hears every change made through this database handle or announced by
+    /// another instance, for as long as it lives.
+    pub fn follow(&self, follower: Weak<dyn Follower>) {
+        let mut all = followers();
+        all.retain(|(_, follower)| follower.strong_count() > 0);
+        all.push((Arc::downgrade(&self.cache), follower));
+    }
+
     fn forget(&self, change: Change) {
         let cache = &self.cache;
         match change {
@@ -79,6 +110,14 @@ impl Db {
             Change::AllTemplates => cache.templates.clear(),
             Change::Group(id) => cache.groups.forget(id),
             Change::KeyStates(id) => cache.key_states.forget(id),
+        }
+        let mine: Vec<Arc<dyn Follower>> = followers()
+            .iter()
+            .filter(|(caches, _)| std::ptr::eq(caches.as_ptr(), Arc::as_ptr(cache)))
+            .filter_map(|(_, follower)| follower.upgrade())
+            .collect();
+        for follower in mine {
+            follower.changed(change);
         }
     }
 
@@ -116,7 +155,33 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<Change>>);
+
+    impl Follower for Heard {
+        fn changed(&self, change: Change) {
+            self.0.lock().unwrap().push(change);
+        }
+    }
+
+    #[tokio::test]
+    async fn followers_hear_the_changes_made_through_their_own_database_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+        let (one, two) = (
+            Db::connect(&url("one.db")).await.unwrap(),
+            Db::connect(&url("two.db")).await.unwrap(),
+        );
+        let heard = Arc::new(Heard::default());
+        let follower: Arc<dyn Follower> = heard.clone();
+        one.follow(Arc::downgrade(&follower));
+        one.clone().changed(Change::Group(1)).await;
+        two.changed(Change::Group(2)).await;
+        assert_eq!(*heard.0.lock().unwrap(), [Change::Group(1)]);
+    }
 
     #[test]
     fn changes_round_trip_through_their_payload() {

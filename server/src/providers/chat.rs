@@ -195,6 +195,9 @@ pub enum ResponseFormat {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatRequest {
     pub model: String,
+    /// Left out of the serialised form (a call's record shows its parameters that way):
+    /// the record stores the messages on their own, and copying them twice cost a call.
+    #[serde(skip)]
     pub messages: Vec<ChatMessage>,
     pub max_tokens: u32,
     #[serde(skip_serializing_if = "Option::is_none")]

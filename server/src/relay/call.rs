@@ -235,7 +235,12 @@ impl Task {
     }
 
     /// Records the outcome (the reservation settles with it) and returns the record's id.
-    async fn record(&self, outcome: &Outcome, held: &mut Held, is_stream: bool) -> AppResult<i64> {
+    async fn record(
+        &self,
+        outcome: &mut Outcome,
+        held: &mut Held,
+        is_stream: bool,
+    ) -> AppResult<i64> {
         let fell_back = std::mem::take(
             &mut *self
                 .fell_back
@@ -265,12 +270,15 @@ impl Task {
             return;
         }
         tracing::error!(config_id = self.route().config.id, "call task panicked");
-        let outcome = self.outcome(Output::default(), Ending::Crashed);
+        let mut outcome = self.outcome(Output::default(), Ending::Crashed);
         let mut nothing_held = Held {
             reservation: None,
             recorder: self.relay.recorder.clone(),
         };
-        if let Err(err) = self.record(&outcome, &mut nothing_held, is_stream).await {
+        if let Err(err) = self
+            .record(&mut outcome, &mut nothing_held, is_stream)
+            .await
+        {
             tracing::error!(%err, "recording a crashed call failed");
         }
     }
@@ -303,8 +311,8 @@ pub(super) async fn json(
                     Err(err) => (Output::default(), Ending::Failed(err)),
                 },
             };
-            let outcome = task.outcome(output, ending);
-            let recorded = task.record(&outcome, &mut held, false).await;
+            let mut outcome = task.outcome(output, ending);
+            let recorded = task.record(&mut outcome, &mut held, false).await;
             let call_log_id = recorded.as_ref().ok().copied();
             let result = match (recorded, outcome.client_error()) {
                 (Err(err), _) => Err(err),
@@ -360,8 +368,8 @@ pub(super) async fn stream(
             let (upstream, progress) = match opening {
                 Ok(open) => open,
                 Err(ending) => {
-                    let outcome = task.outcome(Output::default(), ending);
-                    let recorded = task.record(&outcome, &mut held, true).await;
+                    let mut outcome = task.outcome(Output::default(), ending);
+                    let recorded = task.record(&mut outcome, &mut held, true).await;
                     let answer = match (recorded, outcome.client_error()) {
                         (Err(err), _) | (Ok(_), Some(err)) => Err(err),
                         (Ok(_), None) => Err(AppError::Internal("stream ended unopened".into())),
@@ -375,8 +383,8 @@ pub(super) async fn stream(
             }
             let timeout = Duration::from_secs(task.route().config.timeout_seconds.max(1) as u64);
             let (output, ending) = forward(&task, upstream, &progress, timeout, &events).await;
-            let outcome = task.outcome(output, ending);
-            let recorded = task.record(&outcome, &mut held, true).await;
+            let mut outcome = task.outcome(output, ending);
+            let recorded = task.record(&mut outcome, &mut held, true).await;
             let last = match (recorded, outcome.client_error()) {
                 (Ok(call_log_id), None) if matches!(outcome.ending, Ending::Finished) => {
                     RelayEvent::Done {

@@ -161,9 +161,10 @@ impl Outcome {
         }
     }
 
+    /// The call's record. The upstream's raw answer moves into it: nothing reads it after.
     #[allow(clippy::too_many_arguments)]
     pub fn record(
-        &self,
+        &mut self,
         call: &PreparedCall,
         route: &Route,
         fell_back: Vec<FallbackAttempt>,
@@ -197,7 +198,7 @@ impl Outcome {
             request_params: Some(request_params(request, is_stream)),
             response_content: (!answer.text.is_empty() || status == CallStatus::Success)
                 .then(|| answer.text.clone()),
-            response_data: self.output.raw.clone(),
+            response_data: self.output.raw.take(),
             status,
             finish_reason: answer.finish_reason.clone(),
             upstream_id: answer.id.clone(),
@@ -225,7 +226,6 @@ impl Outcome {
 fn request_params(request: &ChatRequest, is_stream: bool) -> Value {
     let mut params = json!(request);
     if let Some(params) = params.as_object_mut() {
-        params.remove("messages");
         params.insert("stream".into(), json!(is_stream));
     }
     params
