@@ -7,13 +7,13 @@
 //! changes through [`Db::follow`].
 
 use std::{
-    sync::{Arc, Mutex, Weak},
+    sync::{Arc, MutexGuard, Weak},
     time::Duration,
 };
 
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::{Caches, Db};
+use super::Db;
 
 const CHANNEL: &str = "llm_proxy_cache";
 
@@ -32,18 +32,6 @@ pub enum Change {
 /// Something that drops its own copies when a row changes.
 pub trait Follower: Send + Sync {
     fn changed(&self, change: Change);
-}
-
-/// Followers per database handle (its row caches tell one `Db` and its clones from another
-/// in the same process, as in tests running two instances). Held weakly: a dropped follower
-/// is pruned at the next registration.
-type Followers = Vec<(Weak<Caches>, Weak<dyn Follower>)>;
-static FOLLOWERS: Mutex<Followers> = Mutex::new(Vec::new());
-
-fn followers() -> std::sync::MutexGuard<'static, Followers> {
-    FOLLOWERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Change {
@@ -96,9 +84,16 @@ impl Db {
     /// `follower` hears every change made through this database handle or announced by
     /// another instance, for as long as it lives.
     pub fn follow(&self, follower: Weak<dyn Follower>) {
-        let mut all = followers();
-        all.retain(|(_, follower)| follower.strong_count() > 0);
-        all.push((Arc::downgrade(&self.cache), follower));
+        let mut all = self.followers();
+        all.retain(|follower| follower.strong_count() > 0);
+        all.push(follower);
+    }
+
+    fn followers(&self) -> MutexGuard<'_, Vec<Weak<dyn Follower>>> {
+        self.cache
+            .followers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn forget(&self, change: Change) {
@@ -111,12 +106,10 @@ impl Db {
             Change::Group(id) => cache.groups.forget(id),
             Change::KeyStates(id) => cache.key_states.forget(id),
         }
-        let mine: Vec<Arc<dyn Follower>> = followers()
-            .iter()
-            .filter(|(caches, _)| std::ptr::eq(caches.as_ptr(), Arc::as_ptr(cache)))
-            .filter_map(|(_, follower)| follower.upgrade())
-            .collect();
-        for follower in mine {
+        // Upgraded first: a follower is never called with the list locked.
+        let following: Vec<Arc<dyn Follower>> =
+            self.followers().iter().filter_map(Weak::upgrade).collect();
+        for follower in following {
             follower.changed(change);
         }
     }
@@ -157,6 +150,7 @@ impl Db {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::sync::Mutex;
 
     #[derive(Default)]
     struct Heard(Mutex<Vec<Change>>);

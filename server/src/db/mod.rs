@@ -66,6 +66,9 @@ pub struct Caches {
     pub groups: TtlCache<i32, entity::groups::Model>,
     /// Per config: the keys set aside.
     pub key_states: TtlCache<i32, Vec<entity::config_key_states::Model>>,
+    /// Copies kept outside this layer that drop what a change touches (see
+    /// [`changes::Follower`]); held weakly, pruned as they go.
+    pub followers: std::sync::Mutex<Vec<std::sync::Weak<dyn changes::Follower>>>,
 }
 
 impl Default for Caches {
@@ -76,6 +79,7 @@ impl Default for Caches {
             templates: TtlCache::new(cache::TTL),
             groups: TtlCache::new(cache::TTL),
             key_states: TtlCache::new(cache::TTL),
+            followers: std::sync::Mutex::new(Vec::new()),
         }
     }
 }
