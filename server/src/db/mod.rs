@@ -29,7 +29,6 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
     EntityTrait, PrimaryKeyTrait, RuntimeErr, SqlErr,
-    sea_query::{Alias, Expr, ExprTrait, IntoIden, SimpleExpr},
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -325,14 +324,4 @@ where
         return Err(AppError::NotFound(what));
     }
     Ok(())
-}
-
-/// In an upsert's update: the stored value plus the one being inserted (`t.c + excluded.c`),
-/// the same SQL on SQLite and PostgreSQL.
-pub(crate) fn plus_excluded<T, C>(table: T, column: C) -> SimpleExpr
-where
-    T: IntoIden,
-    C: IntoIden + Copy,
-{
-    Expr::col((table, column)).add(Expr::col((Alias::new("excluded"), column)))
 }
