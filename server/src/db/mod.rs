@@ -175,8 +175,9 @@ impl Db {
     }
 
     /// Copies committed WAL pages back into the database file without blocking the writer
-    /// (PASSIVE). The writer does not checkpoint by itself (see `Checkpoints::Deferred`):
-    /// `serve` runs this every second, off the path of any call.
+    /// (PASSIVE). The writer does not checkpoint after its commits (see
+    /// `Checkpoints::Deferred`): `serve` runs this every second, off the path of any call;
+    /// the writer only steps in when the log grew too large (`bound_wal`).
     pub async fn checkpoint(&self) {
         if !self.is_sqlite() {
             return;
@@ -269,8 +270,8 @@ pub(crate) const RESTART_RETRY: Duration = Duration::from_secs(1);
 enum Checkpoints {
     /// The default: the connection that commits past 1000 WAL pages copies them back.
     Automatic,
-    /// The writer leaves checkpoints (and their fsyncs) to `checkpoint()`, so a call's
-    /// commit never waits for one.
+    /// The writer leaves checkpoints (and their fsyncs) to `checkpoint()` and `bound_wal()`,
+    /// so a call's commit never waits for one.
     Deferred,
 }
 
