@@ -17,7 +17,6 @@ pub struct Model {
     /// Worst-case tokens of calls still running.
     pub reserved_tokens: i64,
     pub calls: i64,
-    pub cost: f64,
     /// What the calls cost in the group's budget currency.
     pub spent: f64,
     /// The worst-case cost running calls hold, in the budget currency.

@@ -31,6 +31,9 @@ mod m20261130_000042_create_alerts;
 mod m20261130_000043_create_alert_deliveries;
 mod m20261130_000045_call_log_search;
 mod m20261130_000046_index_call_logs_group_status;
+mod m20261130_000047_call_logs_fewer_index_writes;
+mod m20261130_000048_drop_group_usage_cost;
+mod m20261130_000049_call_log_search_without_sizes;
 mod m20261130_000056_webhook_recent_sends;
 mod timestamps;
 
@@ -67,6 +70,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000043_create_alert_deliveries::Migration),
             Box::new(m20261130_000045_call_log_search::Migration),
             Box::new(m20261130_000046_index_call_logs_group_status::Migration),
+            Box::new(m20261130_000047_call_logs_fewer_index_writes::Migration),
+            Box::new(m20261130_000048_drop_group_usage_cost::Migration),
+            Box::new(m20261130_000049_call_log_search_without_sizes::Migration),
             Box::new(m20261130_000056_webhook_recent_sends::Migration),
         ]
     }

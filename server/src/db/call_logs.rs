@@ -1,15 +1,14 @@
 //! `llm_call_logs`: writing records in batches, and (for admins) reading them.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use chrono::{DateTime, Utc};
 use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    DeriveIden, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    DeriveIden, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{
-        Alias, Expr, ExprTrait, Func, InsertStatement, Keyword, LikeExpr, Query, SelectStatement,
-        SimpleExpr,
+        Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
         extension::{postgres::PgExpr, sqlite::SqliteExpr},
     },
 };
@@ -117,135 +116,171 @@ impl NewCallLog {
         }
     }
 
-    /// The row's INSERT. A reference to a config, template, group, user or API key is looked
-    /// up as the row is written: one deleted while the call ran becomes NULL (the snapshot of
-    /// its name stays) instead of failing the record. The API key's name is copied here from
-    /// the same row (the relay only knows the key's id), so records keep it after the key is
-    /// deleted; a key deleted while its call ran leaves both NULL.
-    fn insert(&self) -> InsertStatement {
-        fn column_of<E: EntityTrait>(
-            table: E,
-            id: E::Column,
-            column: E::Column,
-            value: Option<i32>,
-        ) -> SimpleExpr {
-            match value {
-                Some(value) => SimpleExpr::SubQuery(
-                    None,
-                    Box::new(
-                        Query::select()
-                            .column(column)
-                            .from(table)
-                            .and_where(Expr::col(id).eq(value))
-                            .to_owned()
-                            .into(),
-                    ),
-                ),
-                // Untyped, so it fits the name column as well as the ids.
-                None => SimpleExpr::Keyword(Keyword::Null),
-            }
-        }
-        fn existing<E: EntityTrait>(table: E, id: E::Column, value: Option<i32>) -> SimpleExpr {
-            column_of(table, id, id, value)
-        }
-        use entity::{api_keys, groups, llm_configs, llm_prompt_templates, users};
-        Query::insert()
-            .into_table(Entity)
-            .columns([
-                Column::ConfigId,
-                Column::TemplateId,
-                Column::GroupId,
-                Column::UserId,
-                Column::ActivationCode,
-                Column::ConfigName,
-                Column::Provider,
-                Column::Model,
-                Column::RequestMessages,
-                Column::RequestParams,
-                Column::ResponseContent,
-                Column::ResponseData,
-                Column::Status,
-                Column::FinishReason,
-                Column::UpstreamId,
-                Column::FallbackAttempts,
-                Column::ErrorCode,
-                Column::ErrorMessage,
-                Column::TokensUsed,
-                Column::PromptTokens,
-                Column::CompletionTokens,
-                Column::TokensEstimated,
-                Column::Cost,
-                Column::Charged,
-                Column::ExchangeRate,
-                Column::Currency,
-                Column::RetryCount,
-                Column::IsStream,
-                Column::CallTime,
-                Column::DurationMs,
-                Column::ApiKeyId,
-                Column::ApiKeyName,
-            ])
-            .values_panic([
-                existing(llm_configs::Entity, llm_configs::Column::Id, self.config_id),
-                existing(
-                    llm_prompt_templates::Entity,
-                    llm_prompt_templates::Column::Id,
-                    self.template_id,
-                ),
-                existing(groups::Entity, groups::Column::Id, self.group_id),
-                existing(users::Entity, users::Column::Id, self.user_id),
-                self.activation_code.clone().into(),
-                self.config_name.clone().into(),
-                self.provider.clone().into(),
-                self.model.clone().into(),
-                self.request_messages.clone().into(),
-                self.request_params.clone().into(),
-                self.response_content.clone().into(),
-                self.response_data.clone().into(),
-                self.status.as_str().into(),
-                self.finish_reason.clone().into(),
-                self.upstream_id.clone().into(),
-                self.fallback_attempts.clone().into(),
-                self.error_code.clone().into(),
-                self.error_message.clone().into(),
-                self.tokens_used().into(),
-                self.prompt_tokens.into(),
-                self.completion_tokens.into(),
-                self.tokens_estimated.into(),
-                self.cost.into(),
-                self.charged.into(),
-                self.exchange_rate.into(),
-                self.currency.clone().into(),
-                self.retry_count.into(),
-                self.is_stream.into(),
-                self.call_time.into(),
-                Some(self.duration_ms).into(),
-                existing(api_keys::Entity, api_keys::Column::Id, self.api_key_id),
-                column_of(
-                    api_keys::Entity,
-                    api_keys::Column::Id,
-                    api_keys::Column::Name,
-                    self.api_key_id,
-                ),
-            ])
-            .returning_col(Column::Id)
-            .to_owned()
+    /// The row's values, in the order of `INSERT_LOG`'s parameters.
+    fn values(&self) -> Vec<sea_orm::Value> {
+        vec![
+            self.config_id.into(),
+            self.template_id.into(),
+            self.group_id.into(),
+            self.user_id.into(),
+            self.activation_code.clone().into(),
+            self.config_name.clone().into(),
+            self.provider.clone().into(),
+            self.model.clone().into(),
+            self.request_messages.clone().into(),
+            self.request_params.clone().into(),
+            self.response_content.clone().into(),
+            self.response_data
+                .as_ref()
+                .map(|data| without_reply(data, self.response_content.as_deref()))
+                .into(),
+            self.status.as_str().into(),
+            self.finish_reason.clone().into(),
+            self.upstream_id.clone().into(),
+            self.fallback_attempts.clone().into(),
+            self.error_code.clone().into(),
+            self.error_message.clone().into(),
+            self.tokens_used().into(),
+            self.prompt_tokens.into(),
+            self.completion_tokens.into(),
+            self.tokens_estimated.into(),
+            self.cost.into(),
+            self.charged.into(),
+            self.exchange_rate.into(),
+            self.currency.clone().into(),
+            self.retry_count.into(),
+            self.is_stream.into(),
+            self.call_time.into(),
+            Some(self.duration_ms).into(),
+            self.api_key_id.into(),
+        ]
     }
 }
+
+/// Where upstream answers (and the stream's assembly, `Assembly::record`) carry the reply
+/// text that the record also holds as `response_content`.
+const REPLY_AT: [&str; 7] = [
+    "/choices/0/message/content",
+    "/text",
+    "/aggregated_from_stream/text",
+    "/content/0/text",
+    "/output/text",
+    "/output/choices/0/message/content",
+    "/result",
+];
+
+/// The key a stored answer has in place of its reply text: where to put it back.
+const REPLY_MARK: &str = "$response_content_at";
+
+/// The answer as stored: its reply text, when it is `response_content` word for word, is
+/// not written twice. `with_reply` puts it back, so the log detail shows the answer whole.
+fn without_reply(data: &Value, reply: Option<&str>) -> Value {
+    let mut stored = data.clone();
+    let Some(reply) = reply.filter(|reply| !reply.is_empty()) else {
+        return stored;
+    };
+    let found = REPLY_AT
+        .iter()
+        .find(|at| data.pointer(at).and_then(Value::as_str) == Some(reply));
+    let (Some(at), Some(map)) = (found, stored.as_object_mut()) else {
+        return stored;
+    };
+    if map.contains_key(REPLY_MARK) {
+        return stored;
+    }
+    map.insert(REPLY_MARK.into(), Value::from(*at));
+    if let Some((parent, key)) = at.rsplit_once('/')
+        && let Some(parent) = stored.pointer_mut(parent).and_then(Value::as_object_mut)
+    {
+        parent.remove(key);
+    }
+    stored
+}
+
+/// A record as read: its answer whole again (see `without_reply`).
+fn with_reply(mut row: Model) -> Model {
+    if let Some(data) = row.response_data.as_mut() {
+        put_reply_back(data, row.response_content.as_deref());
+    }
+    row
+}
+
+fn put_reply_back(data: &mut Value, reply: Option<&str>) {
+    let Some(Value::String(at)) = data.as_object_mut().and_then(|map| map.remove(REPLY_MARK))
+    else {
+        return;
+    };
+    if let (Some((parent, key)), Some(reply)) = (at.rsplit_once('/'), reply)
+        && let Some(parent) = data.pointer_mut(parent).and_then(Value::as_object_mut)
+    {
+        parent.insert(key.into(), Value::from(reply));
+    }
+}
+
+/// One record. The writer's statements are fixed texts (the same on SQLite and PostgreSQL),
+/// so each connection prepares them once and reuses them: nothing is built per call.
+///
+/// A reference to a config, template, group, user or API key is looked up as the row is
+/// written: one deleted while the call ran becomes NULL (the snapshot of its name stays)
+/// instead of failing the record. The API key's name is copied here from the same row (the
+/// relay only knows the key's id), so records keep it after the key is deleted; a key
+/// deleted while its call ran leaves both NULL.
+const INSERT_LOG: &str = r#"INSERT INTO llm_call_logs (config_id, template_id, group_id,
+user_id, activation_code, config_name, provider, model, request_messages, request_params,
+response_content, response_data, status, finish_reason, upstream_id, fallback_attempts,
+error_code, error_message, tokens_used, prompt_tokens, completion_tokens, tokens_estimated,
+cost, charged, exchange_rate, currency, retry_count, is_stream, call_time, duration_ms,
+api_key_id, api_key_name)
+VALUES ((SELECT id FROM llm_configs WHERE id = $1),
+(SELECT id FROM llm_prompt_templates WHERE id = $2), (SELECT id FROM "groups" WHERE id = $3),
+(SELECT id FROM users WHERE id = $4), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
+(SELECT id FROM api_keys WHERE id = $31), (SELECT name FROM api_keys WHERE id = $31))
+RETURNING id"#;
+
+/// The search texts of a batch go in with few statements: SQLite's FTS5 index (fed by a
+/// trigger) flushes its pending entries at the end of every statement, so one statement per
+/// record made a batch of 50 cost twice the CPU. A batch is cut into these sizes, each
+/// statement text fixed (and prepared once).
+const TEXT_CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+static INSERT_TEXTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    TEXT_CHUNKS
+        .iter()
+        .map(|&rows| {
+            let values: Vec<String> = (0..rows)
+                .map(|row| format!("(${}, ${})", 2 * row + 1, 2 * row + 2))
+                .collect();
+            format!(
+                "INSERT INTO llm_call_log_texts (log_id, body) VALUES {}",
+                values.join(", ")
+            )
+        })
+        .collect()
+});
 
 /// Inserts the rows inside the caller's transaction and returns their ids, in order.
 /// In the same transaction, the group counters and hourly statistics take the rows'
 /// totals and their reservations (and the `released` ones of calls that ended without a
 /// record) are given back, so counters and records never disagree.
+///
+/// The records' searchable text goes in with them: a record is never found by text it no
+/// longer has, nor missing from the search once committed. Deleting a record removes its
+/// text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL).
 pub async fn insert_batch(
     txn: &DatabaseTransaction,
     rows: &[NewCallLog],
     released: &[Reservation],
 ) -> Result<Vec<i64>, DbErr> {
+    let backend = txn.get_database_backend();
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
         let inserted = txn
-            .query_one(&row.insert())
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                INSERT_LOG,
+                row.values(),
+            ))
             .await?
             .ok_or(DbErr::RecordNotInserted)?;
         ids.push(inserted.try_get_by_index(0)?);
@@ -264,31 +299,34 @@ pub async fn insert_batch(
     Ok(ids)
 }
 
-/// The records' searchable text, in their transaction: a record is never found by text it
-/// no longer has, nor missing from the search once committed. Deleting a record removes
-/// its text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL).
 async fn insert_texts(
     txn: &DatabaseTransaction,
     ids: &[i64],
     rows: &[NewCallLog],
 ) -> Result<(), DbErr> {
-    let mut insert = Query::insert()
-        .into_table(LlmCallLogTexts::Table)
-        .columns([LlmCallLogTexts::LogId, LlmCallLogTexts::Body])
-        .to_owned();
-    let mut any = false;
+    let mut texts: Vec<sea_orm::Value> = Vec::with_capacity(2 * rows.len());
     for (id, row) in ids.iter().zip(rows) {
         let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
-        if body.is_empty() {
-            continue;
+        if !body.is_empty() {
+            texts.extend([(*id).into(), body.into()]);
         }
-        insert
-            .values([(*id).into(), body.into()])
-            .map_err(|err| DbErr::Custom(err.to_string()))?;
-        any = true;
     }
-    if any {
-        txn.execute(&insert).await?;
+    while !texts.is_empty() {
+        let left = texts.len() / 2;
+        let Some((rows, sql)) = TEXT_CHUNKS
+            .iter()
+            .zip(INSERT_TEXTS.iter())
+            .find(|(rows, _)| **rows <= left)
+        else {
+            break;
+        };
+        let values: Vec<sea_orm::Value> = texts.drain(..2 * rows).collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            sql.as_str(),
+            values,
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -316,7 +354,6 @@ fn group_totals(rows: &[NewCallLog]) -> SettleTotals {
             let entry = out.entry((group_id, period, key.clone())).or_default();
             entry.tokens += tokens;
             entry.calls += 1;
-            entry.cost += row.cost;
             entry.spent += row.charged.unwrap_or(0.0);
         }
     }
@@ -468,7 +505,7 @@ pub async fn page(
         .limit(page_size)
         .all(&db.read)
         .await?;
-    Ok((total, rows))
+    Ok((total, rows.into_iter().map(with_reply).collect()))
 }
 
 /// The totals of every record matching `filter`, one line per currency: what the log
@@ -526,7 +563,7 @@ pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, T
 }
 
 pub async fn get(db: &super::Db, id: i64) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(id).one(&db.read).await
+    Ok(Entity::find_by_id(id).one(&db.read).await?.map(with_reply))
 }
 
 /// Records matching `filter` with ids below `before`, newest first: the export walks the
@@ -541,11 +578,12 @@ pub async fn batch_before(
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
     }
-    query
+    let rows = query
         .order_by_desc(Column::Id)
         .limit(size)
         .all(&db.read)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(with_reply).collect())
 }
 
 /// Deletes up to `batch` records older than `cutoff`; returns how many went.
@@ -597,4 +635,39 @@ pub async fn errors_since(
     <ConfigErrors as sea_orm::FromQueryResult>::find_by_statement(backend.build(&query))
         .all(&db.read)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{put_reply_back, without_reply};
+
+    #[test]
+    fn the_reply_is_stored_once_and_read_back_whole() {
+        let answers = [
+            json!({"id": "x", "choices": [{"index": 0,
+                "message": {"role": "assistant", "content": "答案"}}]}),
+            json!({"text": "答案", "reasoning": "想", "chunks": 3}),
+            json!({"content": [{"type": "text", "text": "答案"}], "stop_reason": "end_turn"}),
+        ];
+        for answer in answers {
+            let stored = without_reply(&answer, Some("答案"));
+            assert!(!stored.to_string().contains("答案"), "{stored}");
+            let mut read = stored;
+            put_reply_back(&mut read, Some("答案"));
+            assert_eq!(read, answer);
+        }
+    }
+
+    #[test]
+    fn an_answer_whose_text_differs_is_stored_as_it_came() {
+        let answer = json!({"choices": [{"message": {"content": "答案"}}]});
+        for reply in [Some("别的"), Some(""), None] {
+            let mut stored = without_reply(&answer, reply);
+            assert_eq!(stored, answer);
+            put_reply_back(&mut stored, reply);
+            assert_eq!(stored, answer);
+        }
+    }
 }

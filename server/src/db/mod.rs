@@ -23,15 +23,18 @@ pub mod usage;
 pub mod users;
 pub mod webhooks;
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
     EntityTrait, PrimaryKeyTrait, RuntimeErr, SqlErr,
-    sea_query::{Alias, Expr, ExprTrait, IntoIden, SimpleExpr},
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    sqlx::{
+        self, AssertSqlSafe, Row,
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    },
 };
+use tokio::time::Instant;
 
 use crate::error::AppError;
 use cache::TtlCache;
@@ -56,6 +59,8 @@ pub struct Db {
     pub read: DatabaseConnection,
     /// Copies of the rows every call reads.
     pub cache: Arc<Caches>,
+    /// SQLite's write-ahead log file.
+    wal: Option<PathBuf>,
 }
 
 /// The hot path's row copies; each repository drops its entry when it writes the row.
@@ -101,10 +106,18 @@ impl Db {
             let read = Database::connect(sqlite_options(url, 4, Checkpoints::Automatic))
                 .await
                 .map_err(DbSetupError::Connect)?;
+            let wal = SqliteConnectOptions::from_str(url)
+                .map(|options| {
+                    let mut path = options.get_filename().as_os_str().to_owned();
+                    path.push("-wal");
+                    PathBuf::from(path)
+                })
+                .ok();
             Ok(Self {
                 write,
                 read,
                 cache: Arc::default(),
+                wal,
             })
         } else {
             let mut options = ConnectOptions::new(url);
@@ -121,6 +134,7 @@ impl Db {
                 write: pool.clone(),
                 read: pool,
                 cache: Arc::default(),
+                wal: None,
             })
         }
     }
@@ -165,8 +179,9 @@ impl Db {
     }
 
     /// Copies committed WAL pages back into the database file without blocking the writer
-    /// (PASSIVE). The writer does not checkpoint by itself (see `Checkpoints::Deferred`):
-    /// `serve` runs this every second, off the path of any call.
+    /// (PASSIVE). The writer does not checkpoint after its commits (see
+    /// `Checkpoints::Deferred`): `serve` runs this every second, off the path of any call;
+    /// the writer only steps in when the log grew too large (`bound_wal`).
     pub async fn checkpoint(&self) {
         if !self.is_sqlite() {
             return;
@@ -189,19 +204,78 @@ impl Db {
         }
     }
 
+    /// Keeps the WAL file bounded under sustained load. The background PASSIVE checkpoint
+    /// copies pages back but never makes SQLite start the log over while readers keep
+    /// taking snapshots, so under constant reads the file grew (to ~1 GB). Once the log
+    /// passes `WAL_RESTART_BYTES`, the writer's own connection checkpoints in RESTART mode:
+    /// new readers then read the database file, so only readers already on the log are
+    /// waited for (up to `RESTART_WAIT`), and the next write starts the log over. A read
+    /// longer than that wait postpones the restart by `RESTART_RETRY`; the WAL then grows
+    /// only for as long as that read lasts, and `journal_size_limit` cuts it back after.
+    pub async fn bound_wal(&self, next_try: &mut Instant) {
+        let Some(wal) = &self.wal else {
+            return;
+        };
+        let size = std::fs::metadata(wal).map_or(0, |meta| meta.len());
+        if size < WAL_RESTART_BYTES || Instant::now() < *next_try {
+            return;
+        }
+        match self.restart_wal().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(
+                    size,
+                    "WAL restart waited for readers in vain; retrying later"
+                );
+                *next_try = Instant::now() + RESTART_RETRY;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "WAL checkpoint failed");
+                *next_try = Instant::now() + RESTART_RETRY;
+            }
+        }
+    }
+
+    /// Whether the RESTART checkpoint completed (no reader kept it waiting too long).
+    async fn restart_wal(&self) -> Result<bool, sqlx::Error> {
+        let mut conn = self.write.get_sqlite_connection_pool().acquire().await?;
+        let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
+        sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
+        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .fetch_one(&mut *conn)
+            .await;
+        let usual = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
+        sqlx::query(AssertSqlSafe(usual))
+            .execute(&mut *conn)
+            .await?;
+        let busy: i64 = checkpoint?.try_get(0)?;
+        Ok(busy == 0)
+    }
+
     pub async fn close(self) {
         let _ = self.write.close().await;
         let _ = self.read.close().await;
     }
 }
 
+/// How long a statement waits for a lock before it fails as busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).
+const WAL_RESTART_BYTES: u64 = 16 << 20;
+/// When SQLite starts the log over, a WAL file larger than this is truncated to it.
+pub(crate) const WAL_SIZE_LIMIT: u64 = 64 << 20;
+/// How long the restart waits for readers still on the log.
+const RESTART_WAIT: Duration = Duration::from_millis(200);
+/// How long after a restart that readers kept waiting the writer tries again.
+pub(crate) const RESTART_RETRY: Duration = Duration::from_secs(1);
+
 /// Whether a pool's connections checkpoint the WAL themselves.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Checkpoints {
     /// The default: the connection that commits past 1000 WAL pages copies them back.
     Automatic,
-    /// The writer leaves checkpoints (and their fsyncs) to `checkpoint()`, so a call's
-    /// commit never waits for one.
+    /// The writer leaves checkpoints (and their fsyncs) to `checkpoint()` and `bound_wal()`,
+    /// so a call's commit never waits for one.
     Deferred,
 }
 
@@ -218,7 +292,7 @@ fn sqlite_options(url: &str, connections: u32, checkpoints: Checkpoints) -> Conn
                 // only a power cut can lose the last transactions.
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(BUSY_TIMEOUT)
                 .create_if_missing(true)
                 .pragma(
                     "wal_autocheckpoint",
@@ -228,6 +302,7 @@ fn sqlite_options(url: &str, connections: u32, checkpoints: Checkpoints) -> Conn
                         "1000"
                     },
                 )
+                .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
         });
     options
 }
@@ -329,14 +404,4 @@ where
         return Err(AppError::NotFound(what));
     }
     Ok(())
-}
-
-/// In an upsert's update: the stored value plus the one being inserted (`t.c + excluded.c`),
-/// the same SQL on SQLite and PostgreSQL.
-pub(crate) fn plus_excluded<T, C>(table: T, column: C) -> SimpleExpr
-where
-    T: IntoIden,
-    C: IntoIden + Copy,
-{
-    Expr::col((table, column)).add(Expr::col((Alias::new("excluded"), column)))
 }

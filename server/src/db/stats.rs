@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use entity::call_stats_hourly::{Column, Entity};
 use sea_orm::{
-    ConnectionTrait, DbErr,
-    sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SelectStatement},
+    ConnectionTrait, DbErr, Statement,
+    sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
 };
 
 use super::Db;
@@ -49,63 +49,44 @@ pub struct HourKey {
     pub currency: String,
 }
 
-/// Adds a batch's totals, inside the transaction that writes its records.
+/// One hour's totals added to its row (created on its first call).
+const ADD: &str = "INSERT INTO call_stats_hourly (hour, day, hour_of_day, config_id, group_id, \
+currency, config_name, calls, success_calls, prompt_tokens, completion_tokens, cost, \
+duration_ms_sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+ON CONFLICT (hour, config_id, group_id, currency) DO UPDATE SET \
+calls = call_stats_hourly.calls + excluded.calls, \
+success_calls = call_stats_hourly.success_calls + excluded.success_calls, \
+prompt_tokens = call_stats_hourly.prompt_tokens + excluded.prompt_tokens, \
+completion_tokens = call_stats_hourly.completion_tokens + excluded.completion_tokens, \
+cost = call_stats_hourly.cost + excluded.cost, \
+duration_ms_sum = call_stats_hourly.duration_ms_sum + excluded.duration_ms_sum, \
+config_name = excluded.config_name";
+
+/// Adds a batch's totals, inside the transaction that writes its records (a fixed
+/// statement, prepared once per connection).
 pub async fn add(
     conn: &impl ConnectionTrait,
     rows: HashMap<HourKey, (String, Totals)>,
 ) -> Result<(), DbErr> {
-    let excluded = |column: Column| super::plus_excluded(Entity, column);
+    let backend = conn.get_database_backend();
     for (key, (config_name, totals)) in rows {
-        let insert = Query::insert()
-            .into_table(Entity)
-            .columns([
-                Column::Hour,
-                Column::Day,
-                Column::HourOfDay,
-                Column::ConfigId,
-                Column::GroupId,
-                Column::Currency,
-                Column::ConfigName,
-                Column::Calls,
-                Column::SuccessCalls,
-                Column::PromptTokens,
-                Column::CompletionTokens,
-                Column::Cost,
-                Column::DurationMsSum,
-            ])
-            .values_panic([
-                key.hour.into(),
-                key.day.into(),
-                key.hour_of_day.into(),
-                key.config_id.into(),
-                key.group_id.into(),
-                key.currency.into(),
-                config_name.into(),
-                totals.calls.into(),
-                totals.success_calls.into(),
-                totals.prompt_tokens.into(),
-                totals.completion_tokens.into(),
-                totals.cost.into(),
-                totals.duration_ms_sum.into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([
-                    Column::Hour,
-                    Column::ConfigId,
-                    Column::GroupId,
-                    Column::Currency,
-                ])
-                .value(Column::Calls, excluded(Column::Calls))
-                .value(Column::SuccessCalls, excluded(Column::SuccessCalls))
-                .value(Column::PromptTokens, excluded(Column::PromptTokens))
-                .value(Column::CompletionTokens, excluded(Column::CompletionTokens))
-                .value(Column::Cost, excluded(Column::Cost))
-                .value(Column::DurationMsSum, excluded(Column::DurationMsSum))
-                .update_column(Column::ConfigName)
-                .to_owned(),
-            )
-            .to_owned();
-        conn.execute(&insert).await?;
+        let values: [sea_orm::Value; 13] = [
+            key.hour.into(),
+            key.day.into(),
+            key.hour_of_day.into(),
+            key.config_id.into(),
+            key.group_id.into(),
+            key.currency.into(),
+            config_name.into(),
+            totals.calls.into(),
+            totals.success_calls.into(),
+            totals.prompt_tokens.into(),
+            totals.completion_tokens.into(),
+            totals.cost.into(),
+            totals.duration_ms_sum.into(),
+        ];
+        conn.execute_raw(Statement::from_sql_and_values(backend, ADD, values))
+            .await?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use entity::{
     quota_reservations as reservations,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
     TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
@@ -230,7 +230,6 @@ pub struct Settled {
     pub tokens: i64,
     pub released: i64,
     pub calls: i64,
-    pub cost: f64,
     /// In the group's budget currency.
     pub spent: f64,
     pub released_cost: f64,
@@ -246,22 +245,21 @@ pub async fn take_reservations(
     ids: &[i64],
     totals: &mut SettleTotals,
 ) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let delete = Query::delete()
-        .from_table(reservations::Entity)
-        .and_where(Expr::col(reservations::Column::Id).is_in(ids.iter().copied()))
-        .returning_all()
-        .to_owned();
-    let taken = Reservation::find_by_statement(conn.get_database_backend().build(&delete))
-        .all(conn)
+    let backend = conn.get_database_backend();
+    for id in ids {
+        let taken = Reservation::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            TAKE_RESERVATION,
+            [(*id).into()],
+        ))
+        .one(conn)
         .await?;
-    add_released(taken, totals);
+        add_released(taken, totals);
+    }
     Ok(())
 }
 
-fn add_released(taken: Vec<Reservation>, totals: &mut SettleTotals) {
+fn add_released(taken: impl IntoIterator<Item = Reservation>, totals: &mut SettleTotals) {
     for row in taken {
         for (period, key, tokens, cost) in [
             (DAY, row.day_key, row.day_tokens, row.day_cost),
@@ -276,57 +274,40 @@ fn add_released(taken: Vec<Reservation>, totals: &mut SettleTotals) {
     }
 }
 
+/// One reservation given back: the row goes, and what it held is what gets released.
+const TAKE_RESERVATION: &str = "DELETE FROM quota_reservations WHERE id = $1 \
+RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, month_cost";
+
+/// What one group's period takes from a batch. A group deleted meanwhile is skipped (its
+/// counters went with it). `reserved_*` only ever go down here: a reservation is always
+/// made before its release, so the negative value only ever meets an existing row.
+const SETTLE: &str = r#"INSERT INTO group_usage (group_id, period, period_key, used_tokens,
+reserved_tokens, calls, spent, reserved_cost)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM "groups" WHERE id = $1)
+ON CONFLICT (group_id, period, period_key) DO UPDATE SET
+used_tokens = group_usage.used_tokens + excluded.used_tokens,
+reserved_tokens = group_usage.reserved_tokens + excluded.reserved_tokens,
+calls = group_usage.calls + excluded.calls,
+spent = group_usage.spent + excluded.spent,
+reserved_cost = group_usage.reserved_cost + excluded.reserved_cost"#;
+
 /// Adds finished calls to the counters and releases their reservations, inside the
-/// transaction that writes their records: one upsert per group and period. Groups deleted
-/// meanwhile are skipped (their counters went with them).
+/// transaction that writes their records: one upsert per group and period.
 pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result<(), DbErr> {
-    if totals.is_empty() {
-        return Ok(());
-    }
-    let existing = super::groups::existing_ids(conn, totals.keys().map(|key| key.0)).await?;
-    let sum = |column: Column| super::plus_excluded(Entity, column);
+    let backend = conn.get_database_backend();
     for ((group_id, period, key), settled) in totals {
-        if !existing.contains(&group_id) {
-            continue;
-        }
-        let upsert = Query::insert()
-            .into_table(Entity)
-            .columns([
-                Column::GroupId,
-                Column::Period,
-                Column::PeriodKey,
-                Column::UsedTokens,
-                Column::ReservedTokens,
-                Column::Calls,
-                Column::Cost,
-                Column::Spent,
-                Column::ReservedCost,
-            ])
-            .values_panic([
-                group_id.into(),
-                period.into(),
-                key.into(),
-                settled.tokens.into(),
-                // A reservation is always made before its release, so this row exists then;
-                // the negative value only ever meets an existing row.
-                (-settled.released).into(),
-                settled.calls.into(),
-                settled.cost.into(),
-                settled.spent.into(),
-                (-settled.released_cost).into(),
-            ])
-            .on_conflict(
-                OnConflict::columns([Column::GroupId, Column::Period, Column::PeriodKey])
-                    .value(Column::UsedTokens, sum(Column::UsedTokens))
-                    .value(Column::ReservedTokens, sum(Column::ReservedTokens))
-                    .value(Column::Calls, sum(Column::Calls))
-                    .value(Column::Cost, sum(Column::Cost))
-                    .value(Column::Spent, sum(Column::Spent))
-                    .value(Column::ReservedCost, sum(Column::ReservedCost))
-                    .to_owned(),
-            )
-            .to_owned();
-        conn.execute(&upsert).await?;
+        let values: [sea_orm::Value; 8] = [
+            group_id.into(),
+            period.into(),
+            key.into(),
+            settled.tokens.into(),
+            (-settled.released).into(),
+            settled.calls.into(),
+            settled.spent.into(),
+            (-settled.released_cost).into(),
+        ];
+        conn.execute_raw(Statement::from_sql_and_values(backend, SETTLE, values))
+            .await?;
     }
     Ok(())
 }
@@ -394,7 +375,6 @@ pub async fn read(
         used_tokens: 0,
         reserved_tokens: 0,
         calls: 0,
-        cost: 0.0,
         spent: 0.0,
         reserved_cost: 0.0,
     }))

@@ -8,7 +8,8 @@
 //! A record is never lost to one bad neighbour or a passing database hiccup: transient
 //! errors are retried with backoff; a batch that still fails is written row by row; a row
 //! that cannot be written as it is goes in without its bodies. Reservations of calls that
-//! ended without a record are released by the same writer.
+//! ended without a record are released by the same writer, which also keeps SQLite's WAL
+//! bounded (`Db::bound_wal`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -100,6 +101,7 @@ impl RecorderTask {
 
 async fn write_loop(db: Db, metrics: Arc<Metrics>, mut receiver: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut next_wal_restart = Instant::now();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut rows = Vec::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
@@ -131,6 +133,8 @@ async fn write_loop(db: Db, metrics: Arc<Metrics>, mut receiver: mpsc::Receiver<
                 write_singly(&db, &metrics, rows, replies, handed_over, released).await;
             }
         }
+        // Between batches, so no caller waits for the WAL's upkeep unless it grew too large.
+        db.bound_wal(&mut next_wal_restart).await;
     }
 }
 
@@ -222,3 +226,7 @@ async fn write(db: &Db, rows: &[NewCallLog], released: &[Reservation]) -> Result
     txn.commit().await?;
     Ok(ids)
 }
+
+#[cfg(test)]
+#[path = "recorder_tests.rs"]
+mod tests;
