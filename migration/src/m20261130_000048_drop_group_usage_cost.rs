@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::{add_column, drop_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -16,29 +18,18 @@ enum GroupUsage {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GroupUsage::Table)
-                    .drop_column(GroupUsage::Cost)
-                    .to_owned(),
-            )
-            .await
+        drop_column(manager, GroupUsage::Table, GroupUsage::Cost).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GroupUsage::Table)
-                    .add_column(
-                        ColumnDef::new(GroupUsage::Cost)
-                            .double()
-                            .not_null()
-                            .default(0.0),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            GroupUsage::Table,
+            ColumnDef::new(GroupUsage::Cost)
+                .double()
+                .not_null()
+                .default(0.0),
+        )
+        .await
     }
 }

@@ -2,12 +2,8 @@
 
 use chrono::Utc;
 use entity::groups::{ActiveModel, Column, Entity, Model};
-use std::collections::HashSet;
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 
 use super::{Db, changes::Change, delete_row, find_row, write_error_at};
 use crate::error::AppResult;
@@ -55,22 +51,6 @@ impl GroupFields {
             .map(|ids| serde_json::Value::from(ids).to_string()));
         row.updated_at = Set(Utc::now());
     }
-}
-
-/// Which of `ids` still exist (read inside the caller's transaction).
-pub async fn existing_ids(
-    conn: &impl ConnectionTrait,
-    ids: impl Iterator<Item = i32>,
-) -> Result<HashSet<i32>, DbErr> {
-    let wanted: HashSet<i32> = ids.collect();
-    let found: Vec<i32> = Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Id.is_in(wanted))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    Ok(found.into_iter().collect())
 }
 
 pub async fn list(db: &Db) -> AppResult<Vec<Model>> {
