@@ -186,6 +186,11 @@ impl Db {
         if !self.is_sqlite() {
             return;
         }
+        // Past the restart size the writer checkpoints itself (`bound_wal`); a checkpoint
+        // running here then would only make the writer's attempt find the log busy.
+        if self.wal_size() >= WAL_RESTART_BYTES {
+            return;
+        }
         if let Err(err) = self
             .read
             .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
@@ -213,10 +218,8 @@ impl Db {
     /// longer than that wait postpones the restart by `RESTART_RETRY`; the WAL then grows
     /// only for as long as that read lasts, and `journal_size_limit` cuts it back after.
     pub async fn bound_wal(&self, next_try: &mut Instant) {
-        let Some(wal) = &self.wal else {
-            return;
-        };
-        let size = std::fs::metadata(wal).map_or(0, |meta| meta.len());
+        // 0 without a log (PostgreSQL).
+        let size = self.wal_size();
         if size < WAL_RESTART_BYTES || Instant::now() < *next_try {
             return;
         }
@@ -234,6 +237,14 @@ impl Db {
                 *next_try = Instant::now() + RESTART_RETRY;
             }
         }
+    }
+
+    /// The SQLite log's size in bytes (0 without one).
+    fn wal_size(&self) -> u64 {
+        self.wal
+            .as_ref()
+            .and_then(|wal| std::fs::metadata(wal).ok())
+            .map_or(0, |meta| meta.len())
     }
 
     /// Whether the RESTART checkpoint completed (no reader kept it waiting too long).

@@ -83,6 +83,8 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
         .unwrap();
     db.migrate().await.unwrap();
     let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
+    // The server's own background checkpoint runs beside the writer, as in `serve`.
+    let checkpoints = tokio::spawn(db.clone().checkpoint_every_second());
 
     // Short reads all the time, as the admission path and the admin pages make them.
     let stop = Arc::new(AtomicBool::new(false));
@@ -125,6 +127,7 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     }
     stop.store(true, Ordering::Relaxed);
     readers.await.unwrap();
+    checkpoints.abort();
     drop(recorder);
     task.finish(std::time::Duration::from_secs(30)).await;
 
