@@ -240,7 +240,7 @@ impl Db {
     }
 
     /// The SQLite log's size in bytes (0 without one).
-    fn wal_size(&self) -> u64 {
+    pub(crate) fn wal_size(&self) -> u64 {
         self.wal
             .as_ref()
             .and_then(|wal| std::fs::metadata(wal).ok())

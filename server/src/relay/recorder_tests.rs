@@ -3,12 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
 
 use chrono::Utc;
@@ -68,12 +65,6 @@ fn large_record() -> NewCallLog {
     }
 }
 
-fn wal_size(db_file: &Path) -> u64 {
-    let mut wal = db_file.as_os_str().to_owned();
-    wal.push("-wal");
-    std::fs::metadata(wal).map_or(0, |meta| meta.len())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,7 +101,7 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     for _ in 0..100 {
         recorder.record(large_record()).await.unwrap();
     }
-    let held = wal_size(&file);
+    let held = db.wal_size();
     assert!(
         held > 16 << 20,
         "the open snapshot held the log: {held} bytes"
@@ -123,7 +114,7 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     let mut largest = 0;
     for _ in 0..400 {
         recorder.record(large_record()).await.unwrap();
-        largest = largest.max(wal_size(&file));
+        largest = largest.max(db.wal_size());
     }
     stop.store(true, Ordering::Relaxed);
     readers.await.unwrap();
