@@ -22,7 +22,11 @@
 #    the call finishes, the process exits 0, every call record is in the SQLite file;
 # 6. second start with `open_browser = false` set in the generated config.toml: no new password,
 #    no browser, same password logs in, the call records (>= 3) are listed;
-# 7. the same folder as a Windows service through Wine's service manager: `service install`
+# 7. the console window closed (CTRL_CLOSE_EVENT, delivered as Windows delivers it, by
+#    scripts/windows/console-event.c: Wine sends no such event) while a streamed call that
+#    cannot finish is in flight: the program shuts down by itself within Windows' 5 s, the call
+#    is recorded as interrupted, and its instance row is gone;
+# 8. the same folder as a Windows service through Wine's service manager: `service install`
 #    (with --bind), `service status`, `service start`, Wine's own `sc query`, login and a call,
 #    the log file in data\logs\, `service stop` (graceful, the log says so), `service
 #    uninstall`; then `service run` from a console must refuse (it is for the SCM only).
@@ -317,10 +321,13 @@ CONFIG_ID="$(jget "$(api POST /api/admin/llm/configs \
 SLOW_ID="$(jget "$(api POST /api/admin/llm/configs \
   "{\"name\":\"smoke slow\",\"provider\":\"openai\",\"api_url\":\"$UPSTREAM_URL\",\"api_key\":\"$UPSTREAM_KEY\",\"model\":\"gpt-4o-mini-slow\"}" \
   "$ADMIN_TOKEN")" data.id)"
+ENDLESS_ID="$(jget "$(api POST /api/admin/llm/configs \
+  "{\"name\":\"smoke endless\",\"provider\":\"openai\",\"api_url\":\"$UPSTREAM_URL\",\"api_key\":\"$UPSTREAM_KEY\",\"model\":\"gpt-4o-mini-endless\"}" \
+  "$ADMIN_TOKEN")" data.id)"
 GROUP_ID="$(jget "$(api POST /api/admin/groups '{"name":"冒烟测试组"}' "$ADMIN_TOKEN")" data.id)"
 CODE="$(jget "$(api POST /api/admin/activation-codes "{\"group_id\":$GROUP_ID}" "$ADMIN_TOKEN")" data.code)"
 CLIENT_TOKEN="$(jget "$(api POST /api/auth/activate "{\"activation_code\":\"$CODE\"}")" data.token)"
-ok "configs $CONFIG_ID and $SLOW_ID, group $GROUP_ID, activation code, client token"
+ok "configs $CONFIG_ID, $SLOW_ID and $ENDLESS_ID, group $GROUP_ID, activation code, client token"
 CALL="$(api POST /api/llm/call "{\"config_id\":$CONFIG_ID,\"messages\":[{\"role\":\"user\",\"content\":\"你好\"}]}" "$CLIENT_TOKEN")"
 [ "$(jget "$CALL" data.response)" = "你好！很高兴为您服务。" ] || fail "unexpected call answer: $CALL"
 CALL_LOG_ID="$(jget "$CALL" data.call_log_id)"
@@ -456,12 +463,50 @@ ok "same password logs in; call records found: total $TOTAL"
 sleep 5
 [ "$(wc -l <"$BROWSER_LOG")" = "$browser_before" ] || fail "the browser was opened although config.toml says open_browser = false"
 ok "no browser with open_browser = false"
-stop_server
-[ "$STOP_RC" = 0 ] || fail "exit code $STOP_RC after Ctrl+C on the second run"
-CURRENT_LOG=""
-ok "stopped"
 
-# ---------------------------------------------------------------- 7. Windows service
+# ---------------------------------------------------------------- 7. console window closed
+say "console window closed (CTRL_CLOSE_EVENT) while a streamed call cannot finish in time"
+# Wine 8 sends no console events (closing a wineconsole window ends the program at once), so the
+# event is delivered as Windows delivers it (scripts/windows/console-event.c), and the test plays
+# Windows' other part: a program still running 5 s after the event is ended.
+console_event_exe="$SMOKE_ROOT/console-event.exe"
+x86_64-w64-mingw32-gcc -O2 -s -o "$console_event_exe" "$ROOT/scripts/windows/console-event.c" \
+  || fail "cannot compile scripts/windows/console-event.c"
+curl -sS -N --max-time 90 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_TOKEN" \
+  --data-binary "{\"config_id\":$ENDLESS_ID,\"messages\":[{\"role\":\"user\",\"content\":\"一直说下去\"}]}" \
+  "$BASE/api/llm/call-stream" >"$LOGS/endless-stream.txt" 2>&1 &
+ENDLESS_CURL=$!
+for _ in $(seq 1 100); do grep -q '^event: chunk' "$LOGS/endless-stream.txt" 2>/dev/null && break; sleep 0.1; done
+grep -q '^event: chunk' "$LOGS/endless-stream.txt" || fail "the endless stream did not start: $(cat "$LOGS/endless-stream.txt")"
+(cd "$LAUNCH_CWD" && exec timeout 60 wine "$console_event_exe" llm-proxy.exe close) </dev/null >"$LOGS/console-event.log" 2>&1 \
+  || fail "console-event.exe failed: $(cat "$LOGS/console-event.log")"
+CLOSE_T=$(date +%s.%N)
+while kill -0 "$SERVER_PID" 2>/dev/null; do
+  if python3 -c "import sys, time; sys.exit(time.time() - $CLOSE_T < 5)"; then
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fail "still running 5 s after CTRL_CLOSE_EVENT: Windows would have ended it there"
+  fi
+  sleep 0.1
+done
+CLOSE_S=$(python3 -c "import time; print(f'{time.time() - $CLOSE_T:.1f}')")
+wait "$SERVER_PID" || true
+wait "$ENDLESS_CURL" || true
+grep -a 'shutdown requested' "$LOG" | grep -aq 'ConsoleEvent' \
+  || fail "no shutdown for the console event in the log: $(grep -a 'shutdown' "$LOG" | tail -n 3)"
+grep -aq 'stopped' "$LOG" || fail "the server did not finish its shutdown"
+ok "$(tr -d '\r' <"$LOGS/console-event.log"); the program shut down by itself in ${CLOSE_S}s (Windows allows 5 s)"
+read -r ENDLESS_STATUS INSTANCES < <(python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+status = db.execute("select status from llm_call_logs where config_id = ?", (int(sys.argv[2]),)).fetchall()
+print(",".join(s for (s,) in status) or "none", db.execute("select count(*) from instances").fetchone()[0])
+' "$APP_DIR/data/llm-proxy.db" "$ENDLESS_ID") || fail "cannot read data/llm-proxy.db"
+[ "$ENDLESS_STATUS" = interrupted ] || fail "the call cut off by the close event is recorded as '$ENDLESS_STATUS', expected one record 'interrupted'"
+[ "$INSTANCES" = 0 ] || fail "$INSTANCES instance row(s) left in the database: the shutdown did not finish"
+ok "the call it could not finish is recorded as interrupted; no instance row is left"
+CURRENT_LOG=""
+
+# ---------------------------------------------------------------- 8. Windows service
 say "Windows service through Wine's service manager: install, start, call, stop, uninstall"
 # Wine stops its services (as system processes) once no ordinary Wine process is left, and
 # starts automatic ones when it starts again: a console kept open for the whole section keeps

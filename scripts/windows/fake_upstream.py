@@ -10,7 +10,9 @@ Prints one line `URL KEY` (like `cargo run --example fake_upstream`), then serve
   content chunks, finish chunk, usage chunk with `choices: []`, `data: [DONE]`), otherwise the
   non-streamed JSON;
 - a model name containing "slow" streams one chunk per second (SLOW_CHUNKS chunks), so a
-  shutdown can be triggered while a call is in flight.
+  shutdown can be triggered while a call is in flight;
+- a model name containing "endless" streams one chunk per second until the proxy hangs up (at
+  most ENDLESS_CHUNKS), for a shutdown that must cut a call off.
 Each request is logged on stderr as one line: `REQUEST model=... stream=... auth=ok|bad`.
 """
 
@@ -23,6 +25,7 @@ KEY = "sk-smoke-test-0123456789abcdef"
 REPLY = ["你好！", "很高兴为您服务。"]
 USAGE = {"prompt_tokens": 22, "completion_tokens": 9, "total_tokens": 31}
 SLOW_CHUNKS = 4
+ENDLESS_CHUNKS = 600
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -81,17 +84,21 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n")
             self.wfile.flush()
 
-        slow = "slow" in model
-        parts = REPLY if not slow else [f"第{i + 1}段。" for i in range(SLOW_CHUNKS)]
-        chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for part in parts:
-            if slow:
-                time.sleep(1.0)
-            chunk([{"index": 0, "delta": {"content": part}, "finish_reason": None}])
-        chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
-        chunk([], USAGE)
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+        slow = "slow" in model or "endless" in model
+        count = ENDLESS_CHUNKS if "endless" in model else SLOW_CHUNKS
+        parts = REPLY if not slow else [f"第{i + 1}段。" for i in range(count)]
+        try:
+            chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+            for part in parts:
+                if slow:
+                    time.sleep(1.0)
+                chunk([{"index": 0, "delta": {"content": part}, "finish_reason": None}])
+            chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+            chunk([], USAGE)
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            print(f"HUNG UP model={model}", file=sys.stderr, flush=True)
 
 
 def main():
