@@ -10,6 +10,7 @@
 #   bash scripts/fuzz.sh                   # every target, FUZZ_SECONDS (12) each
 #   bash scripts/fuzz.sh decode_anthropic  # some targets
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh sse
+#   FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh # build the targets and stop (CI builds them early)
 #
 # The toolchain is stable: cargo fuzz's nightly-only flags (-Zsanitizer, sancov passes) are
 # accepted with RUSTC_BOOTSTRAP=1. AddressSanitizer is on (FUZZ_SANITIZER=none turns it off).
@@ -48,6 +49,7 @@ for target in "${TARGETS[@]}"; do
     cargo fuzz build "${FUZZ_ARGS[@]}" "$target"
 done
 log "build took $(($(date +%s) - started)) s"
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 failed=()
 summary=()

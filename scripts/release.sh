@@ -9,6 +9,10 @@
 # The Windows .exe comes from scripts/build-windows.sh (which also checks it and leaves it in
 # target/x86_64-pc-windows-gnu/release/, where scripts/windows-smoke.sh finds it).
 # Run as root on Debian 12 when the toolchain or zip still have to be installed.
+#
+# LINUX_BINARY=path packages that Linux binary instead of building one with the release
+# profile. CI passes the one its tests just ran, rather than compiling the whole tree once more
+# (scripts/test-all.sh says why).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -26,15 +30,21 @@ if ! command -v zip >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zip >/dev/null
 fi
 
-step "Linux release binary"
-cargo build --release --locked -p llm-proxy --bin llm-proxy
+if [ -n "${LINUX_BINARY:-}" ]; then
+  step "Linux binary: $LINUX_BINARY (already built)"
+  [ -x "$LINUX_BINARY" ] || { echo "release: LINUX_BINARY=$LINUX_BINARY is not an executable" >&2; exit 1; }
+else
+  step "Linux release binary"
+  cargo build --release --locked -p llm-proxy --bin llm-proxy
+  LINUX_BINARY=target/release/llm-proxy
+fi
 
 step "Windows .exe"
 bash scripts/build-windows.sh
 
 step "packaging into dist/"
 rm -rf "$DIST" && mkdir -p "$DIST"
-cp target/release/llm-proxy "$DIST/$LINUX_NAME"
+cp "$LINUX_BINARY" "$DIST/$LINUX_NAME"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/$WINDOWS_NAME"

@@ -113,8 +113,18 @@ ok "app folder: $APP_DIR"
 ok "working directory for every start: $LAUNCH_CWD (C:\\Windows\\System32)"
 
 # ---------------------------------------------------------------- helpers
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# reported_address LOG: servers here start on port 0, so the system picks a free port and
+# nothing can take it in between; the address is read from what the server reports (the
+# console banner's admin URL, or the log's `listening addr=` line). Sets BASE and REPORTED_PORT.
+reported_address() {
+  local log=$1 addr="" deadline=$(( $(date +%s) + TIMEOUT ))
+  until addr="$(grep -aoE '(admin UI: +http://|listening addr=(socket://)?)127\.0\.0\.1:[0-9]+' "$log" 2>/dev/null \
+      | tail -n1 | grep -oE '127\.0\.0\.1:[0-9]+')"; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "no address reported in $log within ${TIMEOUT}s"
+    sleep 0.2
+  done
+  BASE="http://$addr"
+  REPORTED_PORT="${addr##*:}"
 }
 # jget JSON PATH: prints the value at a dotted path (e.g. data.token), fails when missing.
 jget() {
@@ -256,18 +266,20 @@ wine reg add 'HKCU\Software\Wine\WineBrowser' /v Browsers /t REG_SZ /d "$LOGS/fa
 ok "winebrowser -> $LOGS/fake-browser"
 
 # ---------------------------------------------------------------- 2. first start
-PORT="$(free_port)"
-BASE="http://127.0.0.1:$PORT"
 # Only the port comes from the environment (CI may have something on 8080); no config file,
 # no password: the first-run defaults are what is tested.
-export LLM_PROXY_BIND="127.0.0.1:$PORT"
+export LLM_PROXY_BIND="127.0.0.1:0"
 unset LLM_PROXY_ADMIN_PASSWORD LLM_PROXY_OPEN_BROWSER LLM_PROXY_DATA_DIR LLM_PROXY_DATABASE_URL
 
-say "first start from $LAUNCH_CWD, port $PORT"
+say "first start from $LAUNCH_CWD, on a port the system picks"
 start_server first-start "$EXE"
+reported_address "$CURRENT_LOG"
+PORT=$REPORTED_PORT
+# Later starts of this copy (a second instance, the restart) ask for this same port.
+export LLM_PROXY_BIND="127.0.0.1:$PORT"
 wait_ready
 FIRST_READY_S=$READY_S
-ok "answering after ${READY_S}s"
+ok "answering on port $PORT after ${READY_S}s"
 LOG="$LOGS/first-start.log"
 sleep 1
 for line in '已启动 / started' '管理后台 / admin UI:' '接口文档 / Swagger UI:' '数据目录 / data folder:' \
@@ -403,12 +415,11 @@ CURRENT_LOG="$LOGS/fresh-busy.log"; RUN_RC=0
 ok "exit 1 with the message, and config.toml is there to edit"
 # Follow the message: set another port in config.toml (the environment no longer overrides it).
 MAIN_PID=$SERVER_PID MAIN_BASE=$BASE
-PORT2="$(free_port)"
-BASE="http://127.0.0.1:$PORT2"
-sed -i "s/^# bind = \"127.0.0.1:8080\"\$/bind = \"127.0.0.1:$PORT2\"/" "$APP2/config.toml"
-grep -q "^bind = \"127.0.0.1:$PORT2\"" "$APP2/config.toml" || fail "cannot set bind in the fresh copy's config.toml"
+sed -i 's/^# bind = "127.0.0.1:8080"$/bind = "127.0.0.1:0"/' "$APP2/config.toml"
+grep -q '^bind = "127.0.0.1:0"' "$APP2/config.toml" || fail "cannot set bind in the fresh copy's config.toml"
 unset LLM_PROXY_BIND; export LLM_PROXY_OPEN_BROWSER=false
 start_server fresh-second-try "$APP2/llm-proxy.exe"
+reported_address "$CURRENT_LOG"
 wait_ready
 sleep 1
 # Whichever start shows it: the admin must get to see the password that the database holds.
@@ -517,19 +528,19 @@ SERVER_PIDS+=("$!")
 exec 8>"$LOGS/keep-wine-up"
 SERVICE_INSTALLED=0
 run_exe service-preclean service uninstall   # a previous failed run may have left it in the prefix
-PORT3="$(free_port)"
-BASE="http://127.0.0.1:$PORT3"
-run_exe service-install service install --bind "127.0.0.1:$PORT3"
+run_exe service-install service install --bind "127.0.0.1:0"
 [ $RUN_RC = 0 ] || fail "service install: rc $RUN_RC"
 SERVICE_INSTALLED=1
 ok "installed: $(grep -a 'installed' "$CURRENT_LOG" | head -n1 | tr -d '\r')"
 run_exe service-status-stopped service status
 [ $RUN_RC = 0 ] && grep -aq 'Stopped' "$CURRENT_LOG" || fail "service status before start: rc $RUN_RC"
-grep -aqF -- "--bind 127.0.0.1:$PORT3" "$CURRENT_LOG" && grep -aqF 'service run' "$CURRENT_LOG" \
+grep -aqF -- "--bind 127.0.0.1:0" "$CURRENT_LOG" && grep -aqF 'service run' "$CURRENT_LOG" \
   || fail "the registered command line lacks --bind or 'service run': $(cat "$CURRENT_LOG")"
 ok "status: Stopped; command line: $(grep -a 'command' "$CURRENT_LOG" | tr -d '\r' | sed 's/.*:  //')"
 run_exe service-start service start
 [ $RUN_RC = 0 ] || fail "service start: rc $RUN_RC"
+SERVICE_LOG="$APP_DIR/data/logs/llm-proxy.log"
+reported_address "$SERVICE_LOG"
 for _ in $(seq 1 "$TIMEOUT"); do curl -fsS --max-time 5 -o /dev/null "$BASE/api/health" 2>/dev/null && break; sleep 1; done
 curl -fsS --max-time 5 -o /dev/null "$BASE/api/health" || fail "the service does not answer on $BASE"
 run_exe service-status-running service status
@@ -541,7 +552,6 @@ ADMIN_TOKEN="$(jget "$(api POST /api/auth/login "{\"username\":\"admin\",\"passw
 CALL="$(api POST /api/llm/call "{\"config_id\":$CONFIG_ID,\"messages\":[{\"role\":\"user\",\"content\":\"你好\"}]}" "$CLIENT_TOKEN")"
 [ "$(jget "$CALL" data.response)" = "你好！很高兴为您服务。" ] || fail "call through the service: $CALL"
 ok "admin login and a client call through the service"
-SERVICE_LOG="$APP_DIR/data/logs/llm-proxy.log"
 [ -s "$SERVICE_LOG" ] && grep -aq 'listening' "$SERVICE_LOG" || fail "no server log in data\\logs\\llm-proxy.log"
 ok "log file data\\logs\\llm-proxy.log ($(wc -l <"$SERVICE_LOG") lines)"
 run_exe service-stop service stop

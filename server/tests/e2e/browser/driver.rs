@@ -48,6 +48,9 @@ fn failure_dir() -> std::io::Result<PathBuf> {
     Ok(dir.canonicalize().unwrap_or(dir))
 }
 
+/// A port nobody listens on right now. chromedriver cannot be handed a listening socket or
+/// report a port it picked itself, so the port is chosen here, and [`Driver::start`] tries
+/// again with another one if something else took it in between.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -55,6 +58,9 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Starts with a port taken by someone else in between are retried this often.
+const START_ATTEMPTS: usize = 5;
 
 /// The chromedriver child, stopped (by its own process id) when dropped.
 struct Driver {
@@ -64,26 +70,36 @@ struct Driver {
 impl Driver {
     async fn start() -> (Self, u16) {
         let chromedriver = executable("CHROMEDRIVER", "/usr/bin/chromedriver");
-        let port = free_port();
-        let child = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            // The server counts days in Asia/Shanghai (limits.timezone's default); the UI's
-            // date ranges are the browser's local dates, so the browser uses the same zone.
-            .env("TZ", "Asia/Shanghai")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
-        let mut driver = Self { child };
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let child = Command::new(&chromedriver)
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                // The server counts days in Asia/Shanghai (limits.timezone's default); the UI's
+                // date ranges are the browser's local dates, so the browser uses the same zone.
+                .env("TZ", "Asia/Shanghai")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
+            let mut driver = Self { child };
+            if driver.listens_on(port).await {
+                return (driver, port);
+            }
+        }
+        panic!("chromedriver exited at start {START_ATTEMPTS} times (its port taken each time?)");
+    }
+
+    /// Waits until chromedriver answers on `port`; false when it exited first (port taken).
+    async fn listens_on(&mut self, port: u16) -> bool {
         let deadline = Instant::now() + WAIT;
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
         {
-            if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited at start ({status})");
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
             }
             assert!(
                 Instant::now() < deadline,
@@ -91,7 +107,7 @@ impl Driver {
             );
             tokio::time::sleep(POLL).await;
         }
-        (driver, port)
+        true
     }
 
     fn stop(&mut self) {
