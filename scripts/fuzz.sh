@@ -10,7 +10,11 @@
 #   bash scripts/fuzz.sh                   # every target, FUZZ_SECONDS (12) each
 #   bash scripts/fuzz.sh decode_anthropic  # some targets
 #   FUZZ_SECONDS=600 bash scripts/fuzz.sh sse
-#   FUZZ_BUILD_ONLY=1 bash scripts/fuzz.sh # build the targets and stop (CI builds them early)
+#
+# Not part of the test command: cargo fuzz compiles the whole tree once more with its own
+# flags. The test command replays every committed input through the same properties instead
+# (server/tests/e2e/fuzz_corpus.rs), so run this when changing a decoder, the SSE parser or
+# the template renderer, and copy an input worth keeping from target/fuzz/ into fuzz/corpus/.
 #
 # The toolchain is stable: cargo fuzz's nightly-only flags (-Zsanitizer, sancov passes) are
 # accepted with RUSTC_BOOTSTRAP=1. AddressSanitizer is on (FUZZ_SANITIZER=none turns it off).
@@ -23,7 +27,8 @@ CARGO_FUZZ_VERSION=0.13.2
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-12}
 RSS_LIMIT_MB=${FUZZ_RSS_MB:-2048}
 SANITIZER=${FUZZ_SANITIZER:-address}
-ALL_TARGETS=(sse template decode_openai decode_anthropic decode_dashscope decode_spark decode_ernie decode_zhipu)
+# One target per file in fuzz/fuzz_targets/ (each calls its property in fuzz/src/lib.rs).
+mapfile -t ALL_TARGETS < <(ls fuzz/fuzz_targets | sed -n 's/\.rs$//p')
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 OUT=$PWD/target/fuzz
 
@@ -49,7 +54,6 @@ for target in "${TARGETS[@]}"; do
     cargo fuzz build "${FUZZ_ARGS[@]}" "$target"
 done
 log "build took $(($(date +%s) - started)) s"
-[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 failed=()
 summary=()

@@ -4,20 +4,45 @@
 # included), then the release artifacts built (scripts/release.sh, which cross-builds the
 # Windows .exe once) and that .exe smoke-tested under Wine. The SDK tests drive the server
 # with the official openai and anthropic Python packages from a venv; schemathesis fuzzes the
-# API against its own OpenAPI spec (from another venv); cargo fuzz runs every fuzz target for
-# a bounded time (scripts/fuzz.sh). Installs what it needs
-# (Debian packages; run as root). Fails on the first failing step.
+# API against its own OpenAPI spec (from another venv); the fuzz targets' properties run on
+# their committed corpora (server/tests/e2e/fuzz_corpus.rs). Installs what it needs (Debian
+# packages; run as root). Fails on the first failing step.
 #
-# Time: the release builds are CPU work and the test runs mostly wait (on sockets, timers and
-# child processes), so once the test binary is built the release builds run beside the tests,
-# at a lower priority, and are waited for before the Wine smoke test. Everything that installs
-# Debian packages runs first, in the foreground: two apt-gets at once would fight over dpkg's
-# lock.
+# Time (the aim: under 30 minutes on 2 cores from a fresh clone): compiling is most of it, so
+# nothing is compiled twice.
+# - Clippy runs inside the test build. `cargo clippy` is `cargo check` with clippy-driver as
+#   cargo's RUSTC_WORKSPACE_WRAPPER; here the test build gets that wrapper and the same
+#   arguments (`-D warnings`), so our crates are linted as they are compiled (every target
+#   `cargo clippy --all-targets` lints: library, binary, tests, examples) and the dependencies
+#   are compiled once instead of once more just to be checked. A lint fails the build.
+# - The Linux binary that scripts/release.sh packages is the one the tests ran (LINUX_BINARY);
+#   `bash scripts/release.sh` on its own builds the shipping release profile.
+# - The one other compile, the Windows .exe, runs in the background at a lower priority beside
+#   the tests, which mostly wait on sockets, timers and child processes. It is built with less
+#   optimisation (opt-level 1, no LTO): CI checks that it builds, embeds the UI, packages and
+#   works under Wine, not how fast it runs.
+# - Fuzzing (`bash scripts/fuzz.sh`) is not part of this command: cargo fuzz compiles the whole
+#   tree once more with its own flags, about as long as the tests' build. The targets'
+#   properties still run here, on every committed corpus input (the e2e test fuzz_corpus).
+# Everything that installs Debian packages runs first, in the foreground: two apt-gets at once
+# would fight over dpkg's lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Each step shows the time since the start, so a slow step names itself in the log.
-step() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+# Each step shows the time since the start and the CPU seconds (user + system) that the
+# commands finished so far have used, from bash's `times`, which must run in this shell.
+CPU_TIMES=$(mktemp)
+step() {
+  times >"$CPU_TIMES"
+  printf '\n==> [%d:%02d, %s CPU-s] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) \
+    "$(tail -n1 "$CPU_TIMES" | awk '{ t = 0; for (i = 1; i <= NF; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%d", t }')" "$*"
+}
+
+# Runs a cargo command with clippy's lints on our crates, as `cargo clippy -- -D warnings` does.
+CLIPPY_DRIVER="$(rustc --print sysroot)/bin/clippy-driver"
+with_clippy() {
+  RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
+}
 
 step "prerequisites (Debian packages for the browser tests)"
 if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
@@ -38,14 +63,8 @@ LLM_PROXY_SCHEMATHESIS_PYTHON=$(bash scripts/schemathesis-venv.sh)
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --all-targets -- -D warnings
-cargo clippy -p llm-proxy-ui --all-targets -- -D warnings
-
-step "admin UI logic tests (host)"
-cargo test -p llm-proxy-ui
-
 step "PostgreSQL server, Windows cross-build toolchain and Wine (Debian packages, before anything runs beside)"
+[ -x "$CLIPPY_DRIVER" ] || { echo "no clippy-driver in $(rustc --print sysroot)/bin (rustup component add clippy)" >&2; exit 1; }
 PG_URL=$(bash scripts/start-postgres.sh)
 cleanup() {
   # A failed step must not leave the release build running in the background.
@@ -58,28 +77,25 @@ export SMOKE_WINEPREFIX=/opt/wine-llm-proxy-smoke   # the prefix windows-smoke.s
 WINEPREFIX=$SMOKE_WINEPREFIX bash scripts/toolchain/windows.sh wine >/dev/null
 command -v zip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
 
-step "building the tests"
-cargo test -p llm-proxy --no-run
+step "cargo clippy --all-targets -- -D warnings, with the build of the tests (see the top of this file)"
+with_clippy cargo test -p llm-proxy --no-run
 
-step "release artifacts, started beside the tests (log: target/ci-release.log)"
+step "admin UI: clippy and its logic tests (host)"
+with_clippy cargo test -p llm-proxy-ui
+
+step "release artifacts, built beside the tests (log: target/ci-release.log)"
 mkdir -p target
 # Its own process group (setsid), so that cleanup can stop it with every compiler it started.
-# The two release builds are the largest compile of the run, so CI builds them with less
-# optimisation (opt-level 1, no LTO, more codegen units): what CI checks is that they build,
-# embed the UI, package, and that the .exe works under Wine, not how fast they run.
-# `bash scripts/release.sh` on its own builds the shipping profile from Cargo.toml.
-CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+LINUX_BINARY=target/debug/llm-proxy \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   setsid nice -n 15 bash scripts/release.sh >target/ci-release.log 2>&1 &
 RELEASE_PID=$!
 
 step "tests on SQLite (with the schemathesis API contract test)"
-LLM_PROXY_SCHEMATHESIS_PYTHON="$LLM_PROXY_SCHEMATHESIS_PYTHON" cargo test -p llm-proxy
+LLM_PROXY_SCHEMATHESIS_PYTHON="$LLM_PROXY_SCHEMATHESIS_PYTHON" with_clippy cargo test -p llm-proxy
 
 step "tests on PostgreSQL"
-LLM_PROXY_TEST_DATABASE_URL="$PG_URL" cargo test -p llm-proxy --tests -- --skip schemathesis::
-
-step "fuzzing: SSE parser, provider decoders, template renderer (scripts/fuzz.sh, ~12 s a target)"
-bash scripts/fuzz.sh
+LLM_PROXY_TEST_DATABASE_URL="$PG_URL" with_clippy cargo test -p llm-proxy --tests -- --skip schemathesis::
 
 step "release artifacts (Linux binary, Windows .exe cross-built with mingw-w64) into dist/"
 if ! wait "$RELEASE_PID"; then

@@ -3,4 +3,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| llm_proxy_fuzz::check_template(data));
+fuzz_target!(|data: &[u8]| llm_proxy_fuzz::check("template", data));

@@ -1,5 +1,6 @@
 //! The properties the fuzz targets assert, shared by them. Each target is a thin
-//! `fuzz_target!` around one function here.
+//! `fuzz_target!` around [`check`] with its name. The e2e tests include this file too
+//! (`server/tests/e2e/fuzz_corpus.rs`), to replay the committed corpora.
 //!
 //! Chunking: an upstream body arrives in pieces of any size, so every streamed input is
 //! decoded whole, byte by byte and in pieces derived from its own bytes, and all three must
@@ -153,6 +154,46 @@ fn check_events(events: &[Result<StreamEvent, UpstreamError>]) {
     assert_eq!(assembly.chunks, outputs);
     let _ = assembly.record();
     let _ = assembly.into_completion();
+}
+
+/// Every fuzz target: its name (its file in `fuzz/fuzz_targets/`, its seeds in `fuzz/corpus/`)
+/// and the property it checks. The e2e test `fuzz_corpus` replays every committed input
+/// through these, so the properties hold on the corpora in every test run, fuzzed or not.
+pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+    ("sse", check_sse),
+    ("template", check_template),
+    ("decode_openai", |data| {
+        check_providers(&[ProviderKind::Openai, ProviderKind::Custom], data)
+    }),
+    ("decode_anthropic", |data| {
+        check_providers(&[ProviderKind::Anthropic], data)
+    }),
+    ("decode_dashscope", |data| {
+        check_providers(&[ProviderKind::Aliyun], data)
+    }),
+    ("decode_spark", |data| {
+        check_providers(&[ProviderKind::Xunfei], data)
+    }),
+    ("decode_ernie", |data| {
+        check_providers(&[ProviderKind::Baidu], data)
+    }),
+    ("decode_zhipu", |data| {
+        check_providers(&[ProviderKind::Zhipu], data)
+    }),
+];
+
+/// The property of the target called `name` (one of [`TARGETS`]) on one input.
+pub fn check(name: &str, data: &[u8]) {
+    match TARGETS.iter().find(|(target, _)| *target == name) {
+        Some((_, property)) => property(data),
+        None => panic!("no fuzz target named {name}"),
+    }
+}
+
+fn check_providers(kinds: &[ProviderKind], data: &[u8]) {
+    for &kind in kinds {
+        check_provider(kind, data);
+    }
 }
 
 const STATUSES: [u16; 8] = [400, 401, 402, 403, 404, 429, 500, 529];

@@ -1,6 +1,7 @@
 //! The end-to-end tests: the real `llm-proxy` binary on loopback ports, driven over HTTP (and
 //! in Chromium), against a fake upstream that speaks every provider's wire format. One test
-//! crate, so the whole suite links once; each module below is one area.
+//! crate, so the whole suite links once; each module below is one area. (`fuzz_corpus` is the
+//! exception: it runs the fuzz targets' properties on their committed inputs, in process.)
 //!
 //! Database: SQLite in a temporary folder, or PostgreSQL when `LLM_PROXY_TEST_DATABASE_URL`
 //! is set (see `common`).
@@ -15,6 +16,7 @@ mod api_keys;
 mod browser;
 mod console;
 mod contract;
+mod fuzz_corpus;
 mod governance;
 mod lifecycle;
 mod log_search;
