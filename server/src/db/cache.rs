@@ -1,11 +1,17 @@
 //! Short-lived copies of rows the hot path reads on every call (activation codes, configs,
 //! templates, group limits). Writes through this server drop the copy at once; writes by
 //! another instance sharing the database are seen within `TTL`.
+//!
+//! A load that began before a write and ends after it carries the row as it was: it is handed
+//! to its caller but not kept, so the next read loads again.
 
 use std::{
     collections::HashMap,
     hash::Hash,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -14,6 +20,9 @@ pub const TTL: Duration = Duration::from_secs(1);
 pub struct TtlCache<K, V> {
     ttl: Duration,
     entries: Mutex<HashMap<K, (Instant, V)>>,
+    /// Bumped under the lock by every `forget` and `clear`: a load that began before one stores
+    /// nothing.
+    generation: AtomicU64,
 }
 
 impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
@@ -21,6 +30,7 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -34,8 +44,12 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
         {
             return Ok(value.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let value = load().await?;
         let mut entries = self.lock();
+        if self.generation.load(Ordering::Acquire) != generation {
+            return Ok(value);
+        }
         // Bounded: a burst of distinct keys cannot grow it without limit.
         if entries.len() > 10_000 {
             entries.retain(|_, (stored, _)| stored.elapsed() < self.ttl);
@@ -45,11 +59,15 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
     }
 
     pub fn forget(&self, key: K) {
-        self.lock().remove(&key);
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.remove(&key);
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, V)>> {
@@ -83,5 +101,24 @@ mod tests {
         assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 3);
         let failed: Result<String, &str> = cache.get_or_load(2, async || Err("no")).await;
         assert!(failed.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_a_change_is_not_kept() {
+        let cache: TtlCache<i32, String> = TtlCache::new(Duration::from_secs(60));
+        // The row changes (and its copy is forgotten) while it is being read.
+        let read = cache
+            .get_or_load(1, async || {
+                cache.forget(1);
+                Ok::<_, ()>("before the change".to_string())
+            })
+            .await
+            .unwrap();
+        assert_eq!(read, "before the change");
+        let next = cache
+            .get_or_load(1, async || Ok::<_, ()>("after the change".to_string()))
+            .await
+            .unwrap();
+        assert_eq!(next, "after the change");
     }
 }
