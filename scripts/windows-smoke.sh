@@ -178,6 +178,16 @@ wait_ready() {
   done
   READY_S=$(python3 -c "import time; print(f'{time.time() - $START_T:.1f}')")
 }
+# start_stream CONFIG_ID TEXT OUT: a client's streamed call in the background, answer in OUT;
+# returns once the first chunk arrived. Sets STREAM_CURL.
+start_stream() {
+  curl -sS -N --max-time 90 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_TOKEN" \
+    --data-binary "{\"config_id\":$1,\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}]}" \
+    "$BASE/api/llm/call-stream" >"$3" 2>&1 &
+  STREAM_CURL=$!
+  for _ in $(seq 1 100); do grep -q '^event: chunk' "$3" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^event: chunk' "$3" || fail "the streamed call did not start: $(cat "$3")"
+}
 # stop_server: Ctrl+C, then wait for a clean exit; sets STOP_RC.
 stop_server() {
   local t=0
@@ -439,12 +449,8 @@ export LLM_PROXY_BIND="127.0.0.1:$PORT"; unset LLM_PROXY_OPEN_BROWSER
 # ---------------------------------------------------------------- 5. Ctrl+C during a call
 CURRENT_LOG="$LOGS/first-start.log"
 say "Ctrl+C while a slow streamed call is in flight"
-curl -sS -N --max-time 90 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_TOKEN" \
-  --data-binary "{\"config_id\":$SLOW_ID,\"messages\":[{\"role\":\"user\",\"content\":\"慢一点\"}]}" \
-  "$BASE/api/llm/call-stream" >"$LOGS/slow-stream.txt" 2>&1 &
-SLOW_CURL=$!
-for _ in $(seq 1 100); do grep -q '^event: chunk' "$LOGS/slow-stream.txt" 2>/dev/null && break; sleep 0.1; done
-grep -q '^event: chunk' "$LOGS/slow-stream.txt" || fail "the slow stream did not start: $(cat "$LOGS/slow-stream.txt")"
+start_stream "$SLOW_ID" 慢一点 "$LOGS/slow-stream.txt"
+SLOW_CURL=$STREAM_CURL
 STOP_T=$(date +%s.%N)
 stop_server
 STOP_S=$(python3 -c "import time; print(f'{time.time() - $STOP_T:.1f}')")
@@ -483,12 +489,8 @@ say "console window closed (CTRL_CLOSE_EVENT) while a streamed call cannot finis
 console_event_exe="$SMOKE_ROOT/console-event.exe"
 x86_64-w64-mingw32-gcc -O2 -s -o "$console_event_exe" "$ROOT/scripts/windows/console-event.c" \
   || fail "cannot compile scripts/windows/console-event.c"
-curl -sS -N --max-time 90 -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_TOKEN" \
-  --data-binary "{\"config_id\":$ENDLESS_ID,\"messages\":[{\"role\":\"user\",\"content\":\"一直说下去\"}]}" \
-  "$BASE/api/llm/call-stream" >"$LOGS/endless-stream.txt" 2>&1 &
-ENDLESS_CURL=$!
-for _ in $(seq 1 100); do grep -q '^event: chunk' "$LOGS/endless-stream.txt" 2>/dev/null && break; sleep 0.1; done
-grep -q '^event: chunk' "$LOGS/endless-stream.txt" || fail "the endless stream did not start: $(cat "$LOGS/endless-stream.txt")"
+start_stream "$ENDLESS_ID" 一直说下去 "$LOGS/endless-stream.txt"
+ENDLESS_CURL=$STREAM_CURL
 (cd "$LAUNCH_CWD" && exec timeout 60 wine "$console_event_exe" llm-proxy.exe close) </dev/null >"$LOGS/console-event.log" 2>&1 \
   || fail "console-event.exe failed: $(cat "$LOGS/console-event.log")"
 CLOSE_T=$(date +%s.%N)

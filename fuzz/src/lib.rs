@@ -156,10 +156,13 @@ fn check_events(events: &[Result<StreamEvent, UpstreamError>]) {
     let _ = assembly.into_completion();
 }
 
+/// What a target asserts about one input (it panics when the input breaks it).
+pub type Property = fn(&[u8]);
+
 /// Every fuzz target: its name (its file in `fuzz/fuzz_targets/`, its seeds in `fuzz/corpus/`)
 /// and the property it checks. The e2e test `fuzz_corpus` replays every committed input
 /// through these, so the properties hold on the corpora in every test run, fuzzed or not.
-pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+pub const TARGETS: [(&str, Property); 8] = [
     ("sse", check_sse),
     ("template", check_template),
     ("decode_openai", |data| {
