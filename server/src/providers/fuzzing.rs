@@ -7,7 +7,7 @@ use reqwest::header::HeaderMap;
 use super::anthropic::Anthropic;
 use super::baidu::Baidu;
 use super::dashscope::DashScope;
-use super::openai::{Dialect, OpenAi};
+use super::openai_dialect::{Dialect, OpenAi};
 use super::protocol::{Protocol, parse_json};
 use super::stream::{Decoder, decode_all};
 use super::{Completion, ProviderKind, StreamEvent, UpstreamError, UpstreamResult};

@@ -26,6 +26,7 @@ mod errors;
 pub mod fuzzing;
 mod messages;
 mod openai;
+mod openai_dialect;
 mod openai_stream;
 mod protocol;
 mod sse;
@@ -42,7 +43,7 @@ pub use chat::{
 use anthropic::Anthropic;
 use baidu::Baidu;
 use dashscope::DashScope;
-use openai::{Dialect, OpenAi};
+use openai_dialect::{Dialect, OpenAi};
 
 /// The providers a config may name (the `check_provider` constraint of `llm_configs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

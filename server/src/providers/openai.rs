@@ -6,28 +6,19 @@ use reqwest::header::{ACCEPT, HeaderMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::errors::{Class, body_snippet, error_json, http_error, in_band, text_of};
+use super::errors::{Class, body_snippet, error_json, http_error};
 use super::messages::{
-    ImageStyle, Style, WireMessage, max_tokens, response_format, tool_calls, usage, wire_messages,
+    ImageStyle, Style, WireMessage, max_tokens, response_format, tool_calls, wire_messages,
     wire_tool_choice, wire_tools,
 };
+use super::openai_dialect::{Dialect, IN_BAND, OpenAi, WireUsage, message};
 use super::openai_stream::ChunkDecoder;
 use super::protocol::Protocol;
 use super::stream::Decoder;
 use super::{
-    ChatRequest, Completion, FailureKind, Providers, Target, ToolChoice, UpstreamError,
-    UpstreamResult, dashscope, xunfei, zhipu,
+    ChatRequest, Completion, Providers, Target, ToolChoice, UpstreamError, UpstreamResult, xunfei,
+    zhipu,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    OpenAi,
-    Custom,
-    Xunfei,
-    Zhipu,
-}
-
-pub(crate) struct OpenAi(pub Dialect);
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Body<'a> {
@@ -132,43 +123,6 @@ impl OpenAi {
         }
         body
     }
-
-    /// Refines `err` (whose detail already holds the message) with an `{"error":{…}}`
-    /// object's code and type: an HTTP error body, or in-band in a 200 / a stream chunk.
-    fn envelope_error(&self, err: UpstreamError, error: &Value) -> UpstreamError {
-        let code = text_of(error.get("code"));
-        let kind = text_of(error.get("type"));
-        let in_band = err.status.is_none();
-        let mut err = match self.code_class(code.as_deref(), kind.as_deref(), in_band) {
-            Some(class) => err.with_kind(class),
-            None => err,
-        };
-        err.code = code.or(kind);
-        err
-    }
-
-    fn code_class(&self, code: Option<&str>, kind: Option<&str>, in_band: bool) -> Option<Class> {
-        let code_str = code.unwrap_or("");
-        let dialect_class = match self.0 {
-            Dialect::Xunfei => code_str.parse().ok().and_then(xunfei::code_class),
-            Dialect::Zhipu => zhipu::code_class(code_str),
-            // OpenAI-compatible fronts of DashScope keep its codes in `error.code`.
-            Dialect::OpenAi | Dialect::Custom => dashscope::code_class(code_str),
-        };
-        dialect_class
-            .or_else(|| openai_class(code_str))
-            .or_else(|| {
-                // A bare `type` is vague (Spark's 401 says `api_error`): it refines an in-band
-                // error, but overrides an HTTP status only to tell the out-of-credit 429.
-                let class = openai_class(kind?)?;
-                (in_band || class.kind == FailureKind::Billing).then_some(class)
-            })
-    }
-
-    pub(super) fn in_band(&self, error: &Value) -> UpstreamError {
-        let base = in_band(IN_BAND, None, message(error));
-        self.envelope_error(base, error)
-    }
 }
 
 /// Zhipu's v4 API beside OpenAI's: `max_tokens`, sampling clamped (with `do_sample`), no
@@ -188,33 +142,6 @@ fn zhipu_adapt(body: &mut Body<'_>, req: &ChatRequest, limit: Option<u32>) {
     body.thinking = req
         .wants_reasoning()
         .map(|on| json!({"type": if on { "enabled" } else { "disabled" }}));
-}
-
-fn message(error: &Value) -> &str {
-    error.get("message").and_then(Value::as_str).unwrap_or("")
-}
-
-/// An in-band error no table knows: the answer is broken and nothing says retrying helps.
-pub(super) const IN_BAND: Class = Class::fatal(FailureKind::Unavailable);
-
-/// OpenAI's own codes and types (also used by most OpenAI-compatible APIs).
-fn openai_class(code: &str) -> Option<Class> {
-    use FailureKind::*;
-    Some(match code {
-        // The "other" 429: the account is out of credit, waiting will not help.
-        "insufficient_quota" | "billing_hard_limit_reached" => Class::fatal(Billing),
-        "invalid_api_key" | "authentication_error" | "permission_denied" => Class::fatal(Auth),
-        "server_error" | "api_error" | "overloaded_error" => Class::retry(Unavailable),
-        "invalid_request_error"
-        | "context_length_exceeded"
-        | "unsupported_parameter"
-        | "unsupported_value"
-        | "model_not_found"
-        | "content_filter" => Class::fatal(Rejected),
-        // `rate_limit_exceeded`, and Qianfan's `rpm_rate_limit_exceeded`, `tpm_…` etc.
-        c if c.contains("rate_limit") => Class::retry(RateLimited),
-        _ => return None,
-    })
 }
 
 impl Protocol for OpenAi {
@@ -325,36 +252,6 @@ impl Protocol for OpenAi {
         started: std::time::Instant,
     ) -> bool {
         self.0 == Dialect::Zhipu && ctx.zhipu.refresh(target.api_key.expose(), err, started)
-    }
-}
-
-impl OpenAi {
-    pub(super) fn finish_reason(&self, reason: &str) -> String {
-        match (self.0, reason) {
-            // Zhipu's moderation stop is OpenAI's content_filter.
-            (Dialect::Zhipu, "sensitive") => "content_filter".to_owned(),
-            (Dialect::Zhipu, "model_context_window_exceeded") => "length".to_owned(),
-            _ => reason.to_owned(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct WireUsage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-    total_tokens: Option<u64>,
-}
-
-impl WireUsage {
-    pub(super) fn into_usage(self) -> super::Usage {
-        usage(
-            self.prompt_tokens,
-            self.completion_tokens,
-            self.total_tokens,
-        )
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::messages::ToolCallChunk;
-use super::openai::{Dialect, IN_BAND, OpenAi, WireUsage};
+use super::openai_dialect::{Dialect, IN_BAND, OpenAi, WireUsage};
 use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
 use super::{UpstreamError, UpstreamResult, xunfei};

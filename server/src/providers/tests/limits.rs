@@ -7,7 +7,7 @@ use super::*;
 use crate::providers::anthropic::Anthropic;
 use crate::providers::baidu::Baidu;
 use crate::providers::dashscope::DashScope;
-use crate::providers::openai::{Dialect, OpenAi};
+use crate::providers::openai_dialect::{Dialect, OpenAi};
 use crate::providers::sse::MAX_LINE;
 use crate::providers::stream::decode_all;
 use crate::providers::{FailureKind, StreamEvent};

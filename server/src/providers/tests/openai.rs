@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::providers::stream::decode_all;
-use crate::providers::{ChatMessage, Role, StreamEvent, Usage};
+use crate::providers::{ChatMessage, FailureKind, Role, StreamEvent, Usage};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::json;
 

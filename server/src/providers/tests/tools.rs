@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::anthropic::Anthropic;
 use super::anthropic_request;
 use super::dashscope::DashScope;
-use super::openai::{Dialect, OpenAi};
+use super::openai_dialect::{Dialect, OpenAi};
 use super::protocol::Protocol;
 use super::stream::decode_all;
 use super::*;
