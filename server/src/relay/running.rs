@@ -13,11 +13,14 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    /// A call's future is a state machine of many kilobytes; boxed here, each move into the
+    /// tracker and the runtime's task cell (and the task's stage when it ends) copies a
+    /// pointer instead of the whole machine (measured: ~70k instructions a call).
     pub fn spawn<F>(&self, call: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.tasks.spawn(call);
+        self.tasks.spawn(Box::pin(call));
     }
 
     /// Resolves when running calls must stop now.
