@@ -424,6 +424,11 @@ impl LogFilter {
         }
         if let Some(status) = self.status {
             condition = condition.add(Column::Status.eq(status.as_str()));
+            if status != CallStatus::Success {
+                // Implied, but said: the planners then know they may use the partial index
+                // of calls that did not succeed (migration 000050).
+                condition = condition.add(Column::Status.ne(CallStatus::Success.as_str()));
+            }
         }
         if let Some(from) = self.from {
             condition = condition.add(Column::CallTime.gte(from));
@@ -574,20 +579,36 @@ pub async fn page(
         }
         None => false,
     };
-    let rows = match (&filter.text, broad) {
+    let ids = match (&filter.text, broad) {
         (Some(text), true) => broad_text_page(db, filter, text, offset, page_size).await?,
         _ => {
             Entity::find()
+                .select_only()
+                .column(Column::Id)
                 .filter(filter.condition(backend))
                 .order_by_desc(Column::CallTime)
                 .order_by_desc(Column::Id)
                 .offset(offset)
                 .limit(page_size)
+                .into_tuple()
                 .all(&db.read)
                 .await?
         }
     };
-    Ok((matches, rows.into_iter().map(with_reply).collect()))
+    Ok((matches, in_page_order(db, ids).await?))
+}
+
+/// The records with these ids, newest first. A page's ids are found first (from an index
+/// alone where one holds the filtered columns), so the records an offset skips are never
+/// read whole.
+async fn in_page_order(db: &super::Db, ids: Vec<i64>) -> Result<Vec<Model>, DbErr> {
+    let rows = Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .order_by_desc(Column::CallTime)
+        .order_by_desc(Column::Id)
+        .all(&db.read)
+        .await?;
+    Ok(rows.into_iter().map(with_reply).collect())
 }
 
 /// How many records match `filter`, counting no further than `limit`.
@@ -618,7 +639,7 @@ async fn count_rows(db: &super::Db, select: SelectStatement) -> Result<u64, DbEr
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-/// The page of a text found in many records: the records passing the other filters are
+/// The page's ids for a text found in many records: the records passing the other filters are
 /// read in page order (their index, newest first, ids and times only) a batch at a time,
 /// and the text index says which of a batch match through one id range. The walk stops
 /// once the page is full, so it reads about `(offset + page_size) / share of matches`
@@ -629,7 +650,7 @@ async fn broad_text_page(
     text: &str,
     offset: u64,
     page_size: u64,
-) -> Result<Vec<Model>, DbErr> {
+) -> Result<Vec<i64>, DbErr> {
     let wanted = usize::try_from(offset + page_size).unwrap_or(usize::MAX);
     let mut found: Vec<i64> = Vec::new();
     let mut after: Option<(DateTime<Utc>, i64)> = None;
@@ -678,13 +699,7 @@ async fn broad_text_page(
         after = Some((last_time, last_id));
     }
     let start = Ord::min(usize::try_from(offset).unwrap_or(usize::MAX), found.len());
-    let ids = found.drain(start..).take(wanted - start);
-    Entity::find()
-        .filter(Column::Id.is_in(ids.collect::<Vec<_>>()))
-        .order_by_desc(Column::CallTime)
-        .order_by_desc(Column::Id)
-        .all(&db.read)
-        .await
+    Ok(found.drain(start..).take(wanted - start).collect())
 }
 
 /// The totals of every record matching `filter`, one line per currency: what the log
@@ -818,9 +833,35 @@ pub async fn errors_since(
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::{DatabaseBackend, EntityTrait, QueryFilter, QueryTrait};
     use serde_json::json;
 
-    use super::{put_reply_back, without_reply};
+    use super::{CallStatus, Entity, LogFilter, put_reply_back, without_reply};
+
+    fn sql(filter: &LogFilter) -> String {
+        Entity::find()
+            .filter(filter.condition(DatabaseBackend::Sqlite))
+            .build(DatabaseBackend::Sqlite)
+            .to_string()
+    }
+
+    #[test]
+    fn a_search_for_failed_calls_says_they_did_not_succeed() {
+        for status in [CallStatus::Error, CallStatus::Interrupted] {
+            let filter = LogFilter {
+                config_id: Some(2),
+                status: Some(status),
+                ..LogFilter::default()
+            };
+            let sql = sql(&filter);
+            assert!(sql.contains(r#""status" <> 'success'"#), "{sql}");
+        }
+        let successes = LogFilter {
+            status: Some(CallStatus::Success),
+            ..LogFilter::default()
+        };
+        assert!(!sql(&successes).contains("<>"), "{}", sql(&successes));
+    }
 
     #[test]
     fn the_reply_is_stored_once_and_read_back_whole() {

@@ -325,7 +325,7 @@ const SEEDED: i64 = 10_050;
 const EVERYWHERE: &str = "订单什么时候发货";
 const RARE: &str = "稀有的退货问题";
 
-async fn seed_many(server: &TestServer) {
+pub(crate) async fn seed_many(server: &TestServer) {
     let records = if is_postgres() {
         format!(
             "INSERT INTO llm_call_logs (config_name, provider, model, request_messages, status, \
@@ -453,4 +453,34 @@ async fn a_text_in_most_records_pages_in_the_same_order_as_any_search() {
             assert_eq!(ids, expected[start..end], "{query}, page {page}");
         }
     }
+}
+
+/// Migration 000050: an activation code's index holds the call time (its page reads its own
+/// entries), and a partial index holds each config's calls that did not succeed.
+#[tokio::test]
+async fn the_list_has_indexes_for_a_codes_page_and_a_configs_failures() {
+    let server = TestServer::start().await;
+    let sql = if is_postgres() {
+        "SELECT 0::bigint, indexdef FROM pg_indexes WHERE indexname IN \
+         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY indexname"
+    } else {
+        "SELECT 0, sql FROM sqlite_master WHERE name IN \
+         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY name"
+    };
+    let definitions: Vec<String> = rows(&server, sql)
+        .await
+        .into_iter()
+        .map(|row| row[1].as_str().unwrap().replace('"', ""))
+        .collect();
+    assert_eq!(definitions.len(), 2, "{definitions:?}");
+    assert!(
+        definitions[0].contains("(activation_code, call_time DESC)")
+            && definitions[0].contains("activation_code IS NOT NULL"),
+        "{definitions:?}"
+    );
+    assert!(
+        definitions[1].contains("(config_id, call_time DESC)")
+            && definitions[1].contains("<> 'success'"),
+        "{definitions:?}"
+    );
 }
