@@ -533,7 +533,7 @@ fn escaped_contains(text: &str) -> String {
 /// Counting stops after this many matching records (at least; see `MatchCount`): beyond
 /// it an exact number costs a walk over every match (seconds on a million records) and
 /// tells an admin nothing a "10,000+" does not.
-pub const COUNT_LIMIT: u64 = 10_000;
+const COUNT_LIMIT: u64 = 10_000;
 
 /// A text search is "broad" when more records than this contain the text: its page is then
 /// found by walking the records in page order (`broad_text_page`) instead of collecting
