@@ -8,7 +8,8 @@
 //!   the config's index walked every call of the config, successes included, to find few
 //!   or none. A partial index holds only the calls that did not succeed (about 2 % of the
 //!   records in the benchmark; the cost of a success is nothing). The list adds the implied
-//!   `status <> 'success'` to such a search so that both databases know they may use it.
+//!   `status <> 'success'` to a config's search for failures so that both databases know
+//!   they may use it.
 
 use sea_orm_migration::prelude::*;
 

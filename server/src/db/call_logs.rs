@@ -424,9 +424,11 @@ impl LogFilter {
         }
         if let Some(status) = self.status {
             condition = condition.add(Column::Status.eq(status.as_str()));
-            if status != CallStatus::Success {
+            if status != CallStatus::Success && self.config_id.is_some() {
                 // Implied, but said: the planners then know they may use the partial index
-                // of calls that did not succeed (migration 000050).
+                // of a config's calls that did not succeed (migration 000050). Only with a
+                // config: for a group's errors PostgreSQL then preferred that index to the
+                // group's own (165 ms instead of a few on a million records).
                 condition = condition.add(Column::Status.ne(CallStatus::Success.as_str()));
             }
         }
@@ -846,7 +848,7 @@ mod tests {
     }
 
     #[test]
-    fn a_search_for_failed_calls_says_they_did_not_succeed() {
+    fn a_search_for_a_configs_failed_calls_says_they_did_not_succeed() {
         for status in [CallStatus::Error, CallStatus::Interrupted] {
             let filter = LogFilter {
                 config_id: Some(2),
@@ -857,10 +859,18 @@ mod tests {
             assert!(sql.contains(r#""status" <> 'success'"#), "{sql}");
         }
         let successes = LogFilter {
+            config_id: Some(2),
             status: Some(CallStatus::Success),
             ..LogFilter::default()
         };
         assert!(!sql(&successes).contains("<>"), "{}", sql(&successes));
+        let a_groups_errors = LogFilter {
+            group_id: Some(7),
+            status: Some(CallStatus::Error),
+            ..LogFilter::default()
+        };
+        let sql = sql(&a_groups_errors);
+        assert!(!sql.contains("<>"), "{sql}");
     }
 
     #[test]
