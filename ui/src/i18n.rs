@@ -401,6 +401,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     // paging
     ("page.total", "共 {n} 条", "{n} in total"),
+    ("page.total_at_least", "共 {n}+ 条", "{n}+ in total"),
     ("page.per", "{n} 条/页", "{n} / page"),
     ("page.size", "每页条数", "Page size"),
     ("page.prev", "上一页", "Previous page"),

@@ -317,3 +317,170 @@ async fn retention_takes_purged_records_out_of_the_search_index() {
         .await;
     }
 }
+
+/// Records seeded straight into the database: more than the count's limit (10,000), their
+/// call times in another order than their ids (and in pairs of equal times), every one
+/// containing `EVERYWHERE`, every thousandth also `RARE`, every third an error.
+const SEEDED: i64 = 10_050;
+const EVERYWHERE: &str = "订单什么时候发货";
+const RARE: &str = "稀有的退货问题";
+
+pub(crate) async fn seed_many(server: &TestServer) {
+    let records = if is_postgres() {
+        format!(
+            "INSERT INTO llm_call_logs (config_name, provider, model, request_messages, status, \
+             is_stream, call_time) \
+             SELECT '客服', 'openai', 'gpt-4o-mini', '[]'::jsonb, \
+             CASE WHEN i % 3 = 0 THEN 'error' ELSE 'success' END, false, \
+             date_trunc('second', now()) - interval '1 day' + ((i * 7919) % 5025) * interval '1 second' \
+             FROM generate_series(1, {SEEDED}) AS i"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {SEEDED}) \
+             INSERT INTO llm_call_logs (config_name, provider, model, request_messages, status, \
+             is_stream, call_time) \
+             SELECT '客服', 'openai', 'gpt-4o-mini', '[]', \
+             CASE WHEN i % 3 = 0 THEN 'error' ELSE 'success' END, 0, \
+             strftime('%Y-%m-%dT%H:%M:%S', 'now', '-1 days', '+' || ((i * 7919) % 5025) || ' seconds') \
+             || '.000+00:00' FROM n"
+        )
+    };
+    run(server, &records).await;
+    run(
+        server,
+        &format!(
+            "INSERT INTO llm_call_log_texts (log_id, body) \
+             SELECT id, '请问{EVERYWHERE}？第' || id || '号' \
+             || CASE WHEN id % 1000 = 0 THEN '\n{RARE}' ELSE '' END FROM llm_call_logs"
+        ),
+    )
+    .await;
+}
+
+/// The ids `where` selects in the page's order (newest call first, then the higher id).
+async fn in_page_order(server: &TestServer, condition: &str) -> Vec<i64> {
+    rows(
+        server,
+        &format!("SELECT id FROM llm_call_logs WHERE {condition} ORDER BY call_time DESC, id DESC"),
+    )
+    .await
+    .into_iter()
+    .map(|row| row[0].as_i64().unwrap())
+    .collect()
+}
+
+async fn list(server: &TestServer, admin: &str, query: &str) -> (Value, Vec<i64>) {
+    let page = server
+        .get(&format!("/api/admin/llm/logs?{query}"), Some(admin))
+        .await;
+    assert_eq!(page.status, 200, "{query}: {}", page.text);
+    let ids = page.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_i64().unwrap())
+        .collect();
+    (page.body, ids)
+}
+
+#[tokio::test]
+async fn log_counts_stop_after_ten_thousand_and_say_so() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    seed_many(&server).await;
+
+    let (all, _) = list(&server, &admin, "").await;
+    assert_eq!(all["total"], 10_000, "{all}");
+    assert_eq!(all["total_is_lower_bound"], true);
+    for (query, total) in [
+        ("status=error".to_string(), SEEDED / 3),
+        (q(RARE), SEEDED / 1000),
+        (format!("{}&status=success", q(RARE)), 7),
+    ] {
+        let (page, _) = list(&server, &admin, &query).await;
+        assert_eq!(page["total"], total, "{query}: exact below the limit");
+        assert_eq!(page["total_is_lower_bound"], false, "{query}");
+    }
+    let (text, _) = list(&server, &admin, &q(EVERYWHERE)).await;
+    assert_eq!(text["total"], 10_000, "{text}");
+    assert_eq!(text["total_is_lower_bound"], true);
+
+    // Past the limit the count goes as far as the page: a next page is known to exist…
+    let everything = in_page_order(&server, "1 = 1").await;
+    let (before_last, ids) = list(&server, &admin, "page=502&page_size=20").await;
+    assert_eq!(before_last["total"], 10_040);
+    assert_eq!(before_last["total_is_lower_bound"], true);
+    assert_eq!(ids, everything[10_020..10_040]);
+    // …and the last page has an exact count.
+    let (last, ids) = list(&server, &admin, "page=503&page_size=20").await;
+    assert_eq!(last["total"], SEEDED, "{last}");
+    assert_eq!(last["total_is_lower_bound"], false);
+    assert_eq!(ids, everything[10_040..]);
+}
+
+#[tokio::test]
+async fn a_text_in_most_records_pages_in_the_same_order_as_any_search() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    seed_many(&server).await;
+    let everything = in_page_order(&server, "1 = 1").await;
+    let errors = in_page_order(&server, "status = 'error'").await;
+    let rare = in_page_order(&server, "id % 1000 = 0").await;
+
+    for (query, expected, pages) in [
+        // Broad: more than 10,000 records contain it (walked in page order).
+        (q(EVERYWHERE), &everything, [1, 2, 137, 201]),
+        // The same with another filter, and 2 characters (the bounded scan).
+        (
+            format!("{}&status=error", q(EVERYWHERE)),
+            &errors,
+            [1, 2, 50, 68],
+        ),
+        (q("发货"), &everything, [1, 3, 150, 201]),
+        // Few records: collected, then sorted.
+        (q(RARE), &rare, [1, 2, 3, 4]),
+    ] {
+        for page in pages {
+            let (_, ids) = list(
+                &server,
+                &admin,
+                &format!("{query}&page={page}&page_size=50"),
+            )
+            .await;
+            let start = Ord::min(expected.len(), (page - 1) * 50);
+            let end = Ord::min(expected.len(), page * 50);
+            assert_eq!(ids, expected[start..end], "{query}, page {page}");
+        }
+    }
+}
+
+/// Migration 000050: an activation code's index holds the call time (its page reads its own
+/// entries), and a partial index holds each config's calls that did not succeed.
+#[tokio::test]
+async fn the_list_has_indexes_for_a_codes_page_and_a_configs_failures() {
+    let server = TestServer::start().await;
+    let sql = if is_postgres() {
+        "SELECT 0::bigint, indexdef FROM pg_indexes WHERE indexname IN \
+         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY indexname"
+    } else {
+        "SELECT 0, sql FROM sqlite_master WHERE name IN \
+         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY name"
+    };
+    let definitions: Vec<String> = rows(&server, sql)
+        .await
+        .into_iter()
+        .map(|row| row[1].as_str().unwrap().replace('"', ""))
+        .collect();
+    assert_eq!(definitions.len(), 2, "{definitions:?}");
+    assert!(
+        definitions[0].contains("(activation_code, call_time DESC)")
+            && definitions[0].contains("activation_code IS NOT NULL"),
+        "{definitions:?}"
+    );
+    assert!(
+        definitions[1].contains("(config_id, call_time DESC)")
+            && definitions[1].contains("<> 'success'"),
+        "{definitions:?}"
+    );
+}

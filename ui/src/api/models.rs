@@ -215,6 +215,9 @@ pub struct ExchangeRates {
 pub struct Page<T> {
     #[serde(default)]
     pub total: i64,
+    /// More than `total` records match (the log list's count stops at 10,000).
+    #[serde(default)]
+    pub total_is_lower_bound: bool,
     #[serde(default)]
     pub page: i64,
     #[serde(default)]

@@ -1,4 +1,5 @@
-//! "共 N 条", page size choice and page buttons under a table.
+//! "共 N 条" (or "共 N+ 条" when the server stopped counting), page size choice and page
+//! buttons under a table.
 
 use yew::prelude::*;
 
@@ -9,6 +10,10 @@ use crate::query::{PAGE_SIZES, page_count, page_window};
 #[derive(Properties, PartialEq)]
 pub struct PaginationProps {
     pub total: i64,
+    /// More than `total` records exist (the server's count stopped there): one more page
+    /// than `total` fills is offered, and the total reads "N+".
+    #[prop_or_default]
+    pub more: bool,
     pub page: u32,
     pub page_size: u32,
     pub on_page: Callback<u32>,
@@ -18,7 +23,15 @@ pub struct PaginationProps {
 #[component]
 pub fn Pagination(props: &PaginationProps) -> Html {
     let tr = use_app().tr;
-    let count = page_count(props.total, props.page_size);
+    let count = match props.more {
+        true => page_count(props.total, props.page_size).max(props.page) + 1,
+        false => page_count(props.total, props.page_size),
+    };
+    let total_key = if props.more {
+        "page.total_at_least"
+    } else {
+        "page.total"
+    };
     let page = props.page.clamp(1, count);
     let go = |target: u32| {
         let on_page = props.on_page.clone();
@@ -36,7 +49,7 @@ pub fn Pagination(props: &PaginationProps) -> Html {
     html! {
         <div class="pagination" data-testid="pagination">
             <span class="total" data-testid="pagination-total">
-                { tr.tf("page.total", &[("n", &crate::format::thousands(props.total))]) }
+                { tr.tf(total_key, &[("n", &crate::format::thousands(props.total))]) }
             </span>
             <select class="select select-sm" onchange={on_size} aria-label={tr.t("page.size")} data-testid="page-size">
                 { for PAGE_SIZES.iter().map(|size| html! {

@@ -182,6 +182,7 @@ pub fn LogsPage() -> Html {
     let data = list.data.clone();
     let rows = data.as_ref().map(|p| p.data.clone()).unwrap_or_default();
     let total = data.as_ref().map(|p| p.total).unwrap_or(0);
+    let more = data.as_ref().is_some_and(|p| p.total_is_lower_bound);
     let config_names = configs.data.clone().unwrap_or_default();
     let key_names = api_keys.data.clone().unwrap_or_default();
 
@@ -337,7 +338,7 @@ pub fn LogsPage() -> Html {
                     Column::text(tr.t("logs.detail")),
                 ]}
                 footer={html! {
-                    <Pagination total={total} page={*page} page_size={*page_size}
+                    <Pagination total={total} more={more} page={*page} page_size={*page_size}
                         on_page={{ let page = page.clone(); Callback::from(move |p| page.set(p)) }}
                         on_page_size={{ let (page, page_size) = (page.clone(), page_size.clone()); Callback::from(move |s| { page_size.set(s); page.set(1); }) }} />
                 }}>

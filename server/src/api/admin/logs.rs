@@ -72,12 +72,19 @@ pub struct LogSummary {
 #[derive(Debug, Object)]
 pub struct LogPage {
     pub success: bool,
+    /// How many records match. Counting stops after 10,000 records, or after this page's
+    /// last one when that is further: when more match, `total` is that bound and
+    /// `total_is_lower_bound` is true (show "10,000+"; a next page exists).
     pub total: u64,
+    /// True when more than `total` records match (the count stopped); false when `total`
+    /// is exact.
+    pub total_is_lower_bound: bool,
     pub page: u64,
     pub page_size: u64,
     pub data: Vec<LogSummary>,
     /// With `summary=true`: calls, tokens, durations and costs (per currency) of every
-    /// record the filters match, not only this page.
+    /// record the filters match, not only this page. Always exact, so it reads every
+    /// matching record: seconds when a million match.
     #[oai(skip_serializing_if_is_none)]
     pub summary: Option<Summary>,
 }
@@ -354,14 +361,15 @@ async fn list_logs(
     // Their limits are in the spec, checked before the handler runs.
     let page = page.unwrap_or(1);
     let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-    let (total, rows) = db::call_logs::page(&state.db, &filter, page, page_size).await?;
+    let (matches, rows) = db::call_logs::page(&state.db, &filter, page, page_size).await?;
     let totals = match with_summary {
         true => Some(summary_of(db::call_logs::totals(&state.db, &filter).await?)),
         false => None,
     };
     Ok(Json(LogPage {
         success: true,
-        total,
+        total: matches.total,
+        total_is_lower_bound: matches.at_least,
         page,
         page_size,
         data: rows.into_iter().map(summary).collect(),

@@ -650,3 +650,32 @@ async fn a_group_budget_is_set_in_its_dialog() {
     })
     .await;
 }
+
+/// More records than the server counts (10,000): the pager says "10,000+", offers the page
+/// after the last full one and pages on; the last page's count is exact again.
+#[tokio::test]
+async fn the_pager_pages_past_a_count_that_stopped() {
+    scenario("logs_count_at_least", |ui, env| async move {
+        crate::log_search::seed_many(&env.server).await;
+        admin_login(&ui).await;
+
+        ui.step("first page");
+        ui.open("/admin/llm-logs").await;
+        ui.wait_text("pagination-total", &["共 10,000+ 条"]).await;
+        ui.find("page-501").await;
+
+        ui.step("past the count");
+        ui.open("/admin/llm-logs?page=500").await;
+        ui.wait_enabled("page-next").await;
+        ui.click("page-next").await;
+        ui.wait_text("pagination-total", &["共 10,020+ 条"]).await;
+        let url = ui.script("return window.location.search;").await;
+        assert!(url.as_str().unwrap().contains("page=501"), "{url}");
+
+        ui.step("last page");
+        ui.open("/admin/llm-logs?page=503").await;
+        ui.wait_text("pagination-total", &["共 10,050 条"]).await;
+        assert!(!ui.find("page-next").await.is_enabled().await.unwrap());
+    })
+    .await;
+}
