@@ -131,12 +131,20 @@ impl LogFilter {
         ]
     }
 
-    /// `GET /api/admin/llm/logs` for one page, with the totals of every match (the
-    /// cards), so cards and table always count the same records.
+    /// `GET /api/admin/llm/logs` for one page (the table).
     pub fn list_url(&self, page: u32, page_size: u32) -> String {
         let mut pairs = self.pairs();
         pairs.push(("page", page.max(1).to_string()));
         pairs.push(("page_size", page_size.clamp(1, 100).to_string()));
+        with_query("/api/admin/llm/logs", &pairs)
+    }
+
+    /// `GET /api/admin/llm/logs` for the totals of every match (the cards), with the same
+    /// filters as the table but asked apart: on a million records a text found everywhere
+    /// takes seconds to total, and the table need not wait for that.
+    pub fn summary_url(&self) -> String {
+        let mut pairs = self.pairs();
+        pairs.push(("page_size", "1".into()));
         pairs.push(("summary", "true".into()));
         with_query("/api/admin/llm/logs", &pairs)
     }
@@ -278,7 +286,11 @@ mod tests {
         };
         assert_eq!(
             filter.list_url(2, 50),
-            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50&summary=true"
+            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page=2&page_size=50"
+        );
+        assert_eq!(
+            filter.summary_url(),
+            "/api/admin/llm/logs?config_id=3&status=error&start_date=2026-11-01&q=%E8%B6%85%E6%97%B6&page_size=1&summary=true"
         );
         assert_eq!(
             filter.export_url(),
@@ -290,7 +302,7 @@ mod tests {
         );
         assert_eq!(
             LogFilter::default().list_url(0, 500),
-            "/api/admin/llm/logs?page=1&page_size=100&summary=true"
+            "/api/admin/llm/logs?page=1&page_size=100"
         );
         assert_eq!(LogFilter::default().stats_url(), "/api/admin/llm/stats");
     }

@@ -107,6 +107,8 @@ pub fn LogsPage() -> Html {
     let exporting = use_state(|| false);
 
     let list = use_fetch::<Page<LogRow>>(Some(applied.list_url(*page, *page_size)), version, true);
+    // The cards' totals come on their own: the table shows as soon as its page is read.
+    let totals = use_fetch::<Page<LogRow>>(Some(applied.summary_url()), version, true);
     let configs = use_fetch::<Vec<ConfigView>>(Some("/api/admin/llm/configs".into()), 0, false);
     let api_keys = use_fetch::<Vec<ApiKeyView>>(Some("/api/admin/api-keys".into()), 0, false);
 
@@ -174,9 +176,17 @@ pub fn LogsPage() -> Html {
         })
     };
 
-    let summary = list.data.as_ref().and_then(|page| page.summary.clone());
+    // While new totals load, the cards say so rather than show the previous filters' totals.
+    let summary = match totals.loading {
+        true => None,
+        false => totals.data.as_ref().and_then(|page| page.summary.clone()),
+    };
     let card = |f: &dyn Fn(&crate::api::models::StatsSummary) -> String| -> AttrValue {
-        summary.as_ref().map(f).unwrap_or_else(|| "-".into()).into()
+        match (&summary, totals.loading) {
+            (Some(summary), _) => f(summary).into(),
+            (None, true) => "…".into(),
+            (None, false) => "-".into(),
+        }
     };
 
     let data = list.data.clone();
