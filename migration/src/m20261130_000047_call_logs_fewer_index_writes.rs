@@ -9,6 +9,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::timestamps::execute_all;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -30,20 +32,13 @@ const DOWN: &[&str] = &[
     "CREATE INDEX idx_llm_call_logs_status ON llm_call_logs (status)",
 ];
 
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    for sql in statements {
-        manager.get_connection().execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, UP).await
+        execute_all(manager, UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, DOWN).await
+        execute_all(manager, DOWN).await
     }
 }

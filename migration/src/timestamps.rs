@@ -1,4 +1,4 @@
-//! Column helpers shared by the table migrations.
+//! Column helpers shared by the table migrations, and a runner for migrations written as SQL.
 
 use sea_orm_migration::prelude::*;
 
@@ -57,4 +57,12 @@ pub async fn drop_column(
     manager
         .alter_table(Table::alter().table(table).drop_column(column).to_owned())
         .await
+}
+
+/// Runs SQL statements in order (migrations whose statements are the same on both databases).
+pub async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for sql in statements {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
 }
