@@ -70,6 +70,7 @@ cleanup() {
   # A failed step must not leave the release build running in the background.
   [ -z "${RELEASE_PID:-}" ] || kill -- "-$RELEASE_PID" 2>/dev/null || true
   su postgres -s /bin/sh -c "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n1) -D /tmp/llm-proxy-pg/data -m fast stop" >/dev/null 2>&1 || true
+  rm -f "$CPU_TIMES"
 }
 trap cleanup EXIT
 bash scripts/toolchain/windows.sh build true

@@ -506,9 +506,9 @@ impl TextMatch {
     }
 
     /// The matches with ids in `low..=high`.
-    fn between(self, low: i64, high: i64) -> SelectStatement {
-        let mut select = self.ids;
-        select.and_where(self.id.between(low, high));
+    fn between(&self, low: i64, high: i64) -> SelectStatement {
+        let mut select = self.ids.clone();
+        select.and_where(self.id.clone().between(low, high));
         select
     }
 }
@@ -572,6 +572,8 @@ pub async fn page(
         at_least: count > bound,
     };
     let broad = match &filter.text {
+        // More records than that pass every filter: the text alone matches more still.
+        Some(_) if count > BROAD_TEXT_MATCHES => true,
         Some(text) => {
             let text_only = TextMatch::new(text, backend)
                 .ids
@@ -656,6 +658,7 @@ async fn broad_text_page(
     let wanted = usize::try_from(offset + page_size).unwrap_or(usize::MAX);
     let mut found: Vec<i64> = Vec::new();
     let mut after: Option<(DateTime<Utc>, i64)> = None;
+    let text_match = TextMatch::new(text, db.backend());
     while found.len() < wanted {
         let mut condition = filter.condition_without_text();
         if let Some((time, id)) = after {
@@ -687,7 +690,7 @@ async fn broad_text_page(
         };
         let matching: HashSet<i64> = db
             .read
-            .query_all(&TextMatch::new(text, db.backend()).between(low, high))
+            .query_all(&text_match.between(low, high))
             .await?
             .iter()
             .map(|row| row.try_get_by_index(0))

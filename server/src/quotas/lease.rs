@@ -20,7 +20,7 @@ pub struct InstanceId(String);
 impl InstanceId {
     pub fn generate() -> Self {
         let bytes: [u8; 8] = rand::rng().random();
-        Self(crate::crypto::hex(&bytes))
+        Self(hex::encode(bytes))
     }
 
     pub fn as_str(&self) -> &str {

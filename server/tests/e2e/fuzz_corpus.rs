@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used)]
 
 #[path = "../../../fuzz/src/lib.rs"]
-#[allow(dead_code)] // `pieces` is the fuzz seeds' business, not this replay's.
+#[allow(dead_code)] // `check` is the fuzz targets' entry; this replay walks `TARGETS`.
 mod properties;
 
 use std::path::{Path, PathBuf};
