@@ -56,6 +56,9 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
         .await
         .map_err(|err| err.to_string())?;
     let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
+    let search_index = tokio::spawn(crate::db::search_index::catch_up_every_second(
+        state.db.clone(),
+    ));
     let changes = tokio::spawn(state.db.clone().follow_changes());
     let relay = state.relay.clone();
     let result = server::run(state, acceptor).await;
@@ -66,6 +69,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     alert_sender.abort();
     drop(metrics_listener);
     checkpoints.abort();
+    search_index.abort();
     changes.abort();
     // Calls still running in detached tasks (a stream whose client left) finish, or are
     // interrupted once the grace is over, and are recorded before the database closes.

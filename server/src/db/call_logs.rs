@@ -11,13 +11,14 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
     DeriveIden, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{
-        Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
+        Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr, UnionType,
         extension::{postgres::PgExpr, sqlite::SqliteExpr},
     },
 };
 use serde_json::Value;
 
 use super::{
+    search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
 };
@@ -35,6 +36,13 @@ enum LlmCallLogTexts {
 #[derive(DeriveIden, Clone, Copy)]
 enum LlmCallLogSearch {
     Table,
+}
+
+/// SQLite's text matches: the index's and the not yet indexed texts' (`sqlite_hits`).
+#[derive(DeriveIden, Clone, Copy)]
+enum TextHits {
+    Table,
+    Id,
 }
 
 /// Trigram indexes (FTS5 `trigram`, `pg_trgm`) find substrings of at least this many
@@ -459,15 +467,10 @@ impl TextMatch {
         let mut ids = Query::select();
         if text.chars().count() >= TRIGRAM_CHARS {
             if backend == DatabaseBackend::Sqlite {
-                let rowid = Expr::cust("llm_call_log_search.rowid");
-                ids.expr(rowid.clone())
-                    .from(LlmCallLogSearch::Table)
-                    // A phrase: the text as one literal substring, `"` doubled.
-                    .and_where(SqliteExpr::matches(
-                        Expr::col(LlmCallLogSearch::Table),
-                        format!("\"{}\"", text.replace('"', "\"\"")),
-                    ));
-                return Self { ids, id: rowid };
+                let id = Expr::col((TextHits::Table, TextHits::Id));
+                ids.expr(id.clone())
+                    .from_subquery(Self::sqlite_hits(text), TextHits::Table);
+                return Self { ids, id };
             }
             ids.expr(log_id.clone())
                 .from(LlmCallLogTexts::Table)
@@ -492,6 +495,34 @@ impl TextMatch {
                 _ => body().ilike(ilike_contains(text)),
             });
         Self { ids, id: log_id }
+    }
+
+    /// The ids of the records whose text the FTS index finds, and of those among the few
+    /// records not indexed yet (see `search_index`) whose text contains `text`. LIKE
+    /// ignores the case of ASCII letters only, the trigram index that of all letters: a
+    /// record just written is found by a differently cased non-ASCII word only once
+    /// indexed, about a second later.
+    fn sqlite_hits(text: &str) -> SelectStatement {
+        let log_id = Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::LogId));
+        let mut indexed = Query::select();
+        indexed
+            .expr_as(Expr::cust("llm_call_log_search.rowid"), TextHits::Id)
+            .from(LlmCallLogSearch::Table)
+            // A phrase: the text as one literal substring, `"` doubled.
+            .and_where(SqliteExpr::matches(
+                Expr::col(LlmCallLogSearch::Table),
+                format!("\"{}\"", text.replace('"', "\"\"")),
+            ));
+        let mut unindexed = Query::select();
+        unindexed
+            .expr_as(log_id.clone(), TextHits::Id)
+            .from(LlmCallLogTexts::Table)
+            .and_where(log_id.gt(search_index::indexed_up_to()))
+            .and_where(
+                Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::Body)).like(contains(text)),
+            );
+        indexed.union(UnionType::All, unindexed);
+        indexed
     }
 
     /// The matching records that also pass `condition`: the text's index drives, and each
@@ -834,6 +865,50 @@ pub async fn errors_since(
     <ConfigErrors as sea_orm::FromQueryResult>::find_by_statement(backend.build(&query))
         .all(&db.read)
         .await
+}
+
+/// A successful record of a call that asked `question` and got `answer`, for tests.
+#[cfg(test)]
+pub(crate) fn sample(question: &str, answer: &str) -> NewCallLog {
+    NewCallLog {
+        config_id: None,
+        template_id: None,
+        group_id: None,
+        activation_code: None,
+        user_id: None,
+        api_key_id: None,
+        config_name: "c".into(),
+        provider: "openai".into(),
+        model: "m".into(),
+        request_messages: serde_json::json!([{"role": "user", "content": question}]),
+        request_params: None,
+        response_content: Some(answer.into()),
+        response_data: None,
+        status: CallStatus::Success,
+        finish_reason: None,
+        upstream_id: None,
+        fallback_attempts: None,
+        error_code: None,
+        error_message: None,
+        prompt_tokens: Some(1),
+        completion_tokens: Some(1),
+        tokens_estimated: false,
+        cost: 0.0,
+        charged: None,
+        exchange_rate: None,
+        currency: "CNY".into(),
+        retry_count: 0,
+        is_stream: false,
+        call_time: Utc::now(),
+        duration_ms: 1,
+        period: Period {
+            day: "2026-11-30".into(),
+            month: "2026-11".into(),
+            hour: "2026-11-30 12".into(),
+            hour_of_day: 12,
+        },
+        reservation: None,
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod configs;
 pub mod groups;
 pub mod instances;
 pub mod rate_limits;
+pub mod search_index;
 pub mod stats;
 pub mod templates;
 pub mod usage;

@@ -8,16 +8,14 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use chrono::Utc;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
 use super::Recorder;
 use crate::{
-    clock::Period,
     db::{
         Db, RESTART_RETRY, WAL_SIZE_LIMIT,
-        call_logs::{CallStatus, NewCallLog},
+        call_logs::{self, NewCallLog},
     },
     metrics::Metrics,
 };
@@ -25,43 +23,8 @@ use crate::{
 /// A record that fills ~64 WAL pages: the answer is large and not searchable text.
 fn large_record() -> NewCallLog {
     NewCallLog {
-        config_id: None,
-        template_id: None,
-        group_id: None,
-        activation_code: None,
-        user_id: None,
-        api_key_id: None,
-        config_name: "c".into(),
-        provider: "openai".into(),
-        model: "m".into(),
-        request_messages: json!([{"role": "user", "content": "hi"}]),
-        request_params: None,
-        response_content: Some("ok".into()),
         response_data: Some(json!({ "padding": "x".repeat(256 * 1024) })),
-        status: CallStatus::Success,
-        finish_reason: None,
-        upstream_id: None,
-        fallback_attempts: None,
-        error_code: None,
-        error_message: None,
-        prompt_tokens: Some(1),
-        completion_tokens: Some(1),
-        tokens_estimated: false,
-        cost: 0.0,
-        charged: None,
-        exchange_rate: None,
-        currency: "CNY".into(),
-        retry_count: 0,
-        is_stream: false,
-        call_time: Utc::now(),
-        duration_ms: 1,
-        period: Period {
-            day: "2026-11-30".into(),
-            month: "2026-11".into(),
-            hour: "2026-11-30 12".into(),
-            hour_of_day: 12,
-        },
-        reservation: None,
+        ..call_logs::sample("hi", "ok")
     }
 }
 

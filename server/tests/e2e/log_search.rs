@@ -113,6 +113,26 @@ async fn texts(server: &TestServer) -> Vec<Vec<Value>> {
     .await
 }
 
+/// Waits until SQLite's search index holds every record's text (it takes them about once a
+/// second; the search reads the others directly).
+async fn indexed(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rows(
+        server,
+        "SELECT COUNT(*) FROM llm_call_log_texts \
+         WHERE log_id > (SELECT indexed_up_to FROM llm_call_log_search_progress)",
+    )
+    .await
+        != vec![vec![json!(0)]]
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the search index did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn run(server: &TestServer, sql: &str) {
     let db = Database::connect(server.effective_database_url())
         .await
@@ -238,13 +258,15 @@ async fn log_search_finds_message_and_reply_text_but_not_json() {
     let undo = if is_postgres() {
         "DROP TABLE llm_call_log_texts"
     } else {
-        "DROP TRIGGER llm_call_logs_unindex; DROP TRIGGER llm_call_log_texts_index; \
+        "DROP TRIGGER llm_call_logs_unindex; DROP TABLE llm_call_log_search_progress; \
          DROP TABLE llm_call_log_search; DROP TABLE llm_call_log_texts"
     };
     run(&server, undo).await;
     run(
         &server,
-        "DELETE FROM seaql_migrations WHERE version = 'm20261130_000045_call_log_search'",
+        "DELETE FROM seaql_migrations WHERE version IN ('m20261130_000045_call_log_search', \
+         'm20261130_000049_call_log_search_without_sizes', \
+         'm20261130_000051_call_log_search_in_batches')",
     )
     .await;
     server.spawn().await;
@@ -302,6 +324,7 @@ async fn retention_takes_purged_records_out_of_the_search_index() {
         "the purged records' text went with them"
     );
     if !is_postgres() {
+        indexed(&server).await;
         // The FTS index itself, not only its content table, forgot the purged records…
         let indexed = rows(
             &server,

@@ -1,0 +1,217 @@
+//! SQLite's search index over the records' text takes new texts in batches, not in each
+//! record's commit (migration 000051): FTS5 writes an index segment per transaction, which
+//! made a record committed alone write about a third more pages. The text itself is written
+//! with its record, and `llm_call_log_search_progress` says up to which record id the index
+//! holds the texts; the search reads the texts past that id directly (`unindexed`), so a
+//! record is found the moment it is committed, indexed or not.
+//!
+//! Record ids only grow (`AUTOINCREMENT`, one writer at a time), so every text past the mark
+//! is one the index does not hold yet. PostgreSQL's trigram index has no per-transaction
+//! cost: its texts are indexed as they are written and nothing runs here.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DbErr, DeriveIden, Statement, TransactionTrait,
+    sea_query::{Expr, Query, SimpleExpr},
+};
+
+use super::Db;
+
+#[derive(DeriveIden, Clone, Copy)]
+enum LlmCallLogSearchProgress {
+    Table,
+    IndexedUpTo,
+}
+
+/// Texts indexed per transaction: records wait for the one write connection meanwhile, so
+/// each transaction stays short (a few milliseconds).
+const BATCH: u32 = 500;
+
+/// How often the index catches up; the texts past the mark are read by every search that
+/// uses the index, so there are at most about this long's worth of them.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Indexes the next texts past the mark and moves the mark behind them, in one transaction:
+/// a search sees either both or neither. The write comes first, so the transaction holds
+/// the write lock from its first statement (two servers sharing the file take turns).
+const INDEX_NEXT: &str = "INSERT INTO llm_call_log_search (rowid, body) \
+SELECT log_id, body FROM llm_call_log_texts \
+WHERE log_id > (SELECT indexed_up_to FROM llm_call_log_search_progress) \
+ORDER BY log_id LIMIT $1";
+
+const MOVE_MARK: &str = "UPDATE llm_call_log_search_progress SET indexed_up_to = (\
+SELECT MAX(log_id) FROM (SELECT log_id FROM llm_call_log_texts \
+WHERE log_id > indexed_up_to ORDER BY log_id LIMIT $1))";
+
+/// `(SELECT indexed_up_to FROM llm_call_log_search_progress)`: texts of records with a
+/// greater id are not in the index yet.
+pub(crate) fn indexed_up_to() -> SimpleExpr {
+    SimpleExpr::SubQuery(
+        None,
+        Box::new(
+            Query::select()
+                .expr(Expr::col(LlmCallLogSearchProgress::IndexedUpTo))
+                .from(LlmCallLogSearchProgress::Table)
+                .to_owned()
+                .into(),
+        ),
+    )
+}
+
+/// Indexes every text the index does not hold yet, `BATCH` per transaction, and returns how
+/// many. Nothing to do on PostgreSQL.
+pub async fn catch_up(db: &Db) -> Result<u64, DbErr> {
+    if !db.is_sqlite() {
+        return Ok(0);
+    }
+    let mut indexed = 0;
+    loop {
+        let txn = db.write.begin().await?;
+        let batch = txn
+            .execute_raw(statement(INDEX_NEXT))
+            .await?
+            .rows_affected();
+        if batch > 0 {
+            txn.execute_raw(statement(MOVE_MARK)).await?;
+        }
+        txn.commit().await?;
+        indexed += batch;
+        if batch < u64::from(BATCH) {
+            return Ok(indexed);
+        }
+    }
+}
+
+fn statement(sql: &str) -> Statement {
+    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, [BATCH.into()])
+}
+
+/// `catch_up` once a second, until the task is aborted.
+pub async fn catch_up_every_second(db: Db) {
+    if !db.is_sqlite() {
+        return;
+    }
+    let mut every = tokio::time::interval(EVERY);
+    loop {
+        every.tick().await;
+        if let Err(err) = catch_up(&db).await {
+            tracing::warn!(%err, "indexing call-log texts for the search failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    use super::{super::Db, catch_up};
+    use crate::db::call_logs::{self, LogFilter};
+
+    async fn write(db: &Db, records: &[(&str, &str)]) -> Vec<i64> {
+        let rows: Vec<_> = records
+            .iter()
+            .map(|(question, answer)| call_logs::sample(question, answer))
+            .collect();
+        let txn = db.write.begin().await.unwrap();
+        let ids = call_logs::insert_batch(&txn, &rows, &[]).await.unwrap();
+        txn.commit().await.unwrap();
+        ids
+    }
+
+    async fn found(db: &Db, text: &str) -> Vec<i64> {
+        let filter = LogFilter {
+            text: Some(text.into()),
+            ..LogFilter::default()
+        };
+        let (_, rows) = call_logs::page(db, &filter, 1, 50).await.unwrap();
+        let mut ids: Vec<i64> = rows.into_iter().map(|row| row.id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// What the FTS index itself finds, without the texts past the mark.
+    async fn in_index(db: &Db, text: &str) -> Vec<i64> {
+        let sql = format!(
+            "SELECT rowid FROM llm_call_log_search WHERE llm_call_log_search MATCH '\"{text}\"' \
+             ORDER BY rowid"
+        );
+        db.read
+            .query_all_raw(sea_orm::Statement::from_string(db.backend(), sql))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index(0).unwrap())
+            .collect()
+    }
+
+    async fn delete(db: &Db, id: i64) {
+        db.write
+            .execute_unprepared(&format!("DELETE FROM llm_call_logs WHERE id = {id}"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn records_are_found_before_and_after_the_index_takes_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("search.db");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+
+        let first = write(
+            &db,
+            &[("退款多久到账", "三天内"), ("发票怎么开", "在订单页")],
+        )
+        .await;
+        assert!(
+            in_index(&db, "退款多久").await.is_empty(),
+            "not indexed yet"
+        );
+        assert_eq!(
+            found(&db, "退款多久").await,
+            vec![first[0]],
+            "found unindexed"
+        );
+        assert_eq!(found(&db, "ORDER").await, Vec::<i64>::new());
+
+        assert_eq!(catch_up(&db).await.unwrap(), 2);
+        assert_eq!(in_index(&db, "退款多久").await, vec![first[0]]);
+        assert_eq!(
+            found(&db, "退款多久").await,
+            vec![first[0]],
+            "found indexed"
+        );
+
+        // One more than a batch, so catching up takes two transactions; some records
+        // indexed, some not, when records of both kinds are deleted.
+        let many: Vec<(String, String)> = (0..=super::BATCH)
+            .map(|n| (format!("退款问题第{n}号"), "好的".to_string()))
+            .collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(q, a)| (q.as_str(), a.as_str())).collect();
+        let later = write(&db, &many).await;
+        delete(&db, first[0]).await;
+        delete(&db, later[0]).await;
+        assert_eq!(found(&db, "退款多久").await, Vec::<i64>::new());
+        assert_eq!(found(&db, "退款问题第0号").await, Vec::<i64>::new());
+        assert_eq!(found(&db, "退款问题第7号").await.len(), 1);
+
+        assert_eq!(catch_up(&db).await.unwrap(), u64::from(super::BATCH));
+        assert_eq!(in_index(&db, "退款多久").await, Vec::<i64>::new());
+        assert_eq!(in_index(&db, "退款问题第500号").await, vec![later[500]]);
+        assert_eq!(catch_up(&db).await.unwrap(), 0);
+        // The index agrees with the texts entry by entry: deleting a record whose text
+        // the index never held did not take anything out of it.
+        db.write
+            .execute_unprepared(
+                "INSERT INTO llm_call_log_search (llm_call_log_search, rank) \
+                 VALUES ('integrity-check', 1)",
+            )
+            .await
+            .unwrap();
+    }
+}
