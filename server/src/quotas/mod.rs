@@ -80,7 +80,8 @@ impl Quotas {
         &self,
         db: &Db,
         group_id: Option<i32>,
-        worst_case: &WorstCase,
+        currencies: &[&str],
+        worst_case: impl FnOnce() -> WorstCase,
     ) -> AppResult<Admission> {
         let at = self.clock.now();
         let period = self.clock.period(at);
@@ -112,10 +113,9 @@ impl Quotas {
             daily_cost: group.daily_cost_limit,
             monthly_cost: group.monthly_cost_limit,
         };
-        let foreign = worst_case
-            .costs
+        let foreign = currencies
             .iter()
-            .any(|(_, currency)| !currency.eq_ignore_ascii_case(&group.cost_currency));
+            .any(|currency| !currency.eq_ignore_ascii_case(&group.cost_currency));
         let budget = money::Budget {
             currency: group.cost_currency.clone(),
             // Read only when some price is in another currency.
@@ -124,6 +124,12 @@ impl Quotas {
                 false => money::Rates::default(),
             },
         };
+        if limits.is_unlimited() {
+            admission.budget = Some(budget);
+            return Ok(admission);
+        }
+        // Counted only now: the prompt's tokens cost a tokenizer pass, needed for limits only.
+        let worst_case = worst_case();
         // Money is held only against a budget.
         let budgeted = limits.daily_cost.is_some() || limits.monthly_cost.is_some();
         let mut cost = 0.0_f64;
@@ -131,9 +137,6 @@ impl Quotas {
             cost = cost.max(budget.require(*amount, currency)?);
         }
         admission.budget = Some(budget);
-        if limits.is_unlimited() {
-            return Ok(admission);
-        }
         let demand = Demand {
             tokens: worst_case.tokens,
             cost,

@@ -193,7 +193,9 @@ impl Relay {
     async fn admit(&self, call: &PreparedCall) -> AppResult<Admission> {
         let admitted = self
             .quotas
-            .admit(&self.db, call.caller.group_id, &call.worst_case())
+            .admit(&self.db, call.caller.group_id, &call.currencies(), || {
+                call.worst_case()
+            })
             .await;
         if let Err(err) = &admitted
             && err.status().is_client_error()

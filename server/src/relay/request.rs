@@ -91,6 +91,14 @@ pub struct PreparedCall {
 }
 
 impl PreparedCall {
+    /// The currencies the routes' prices are in.
+    pub fn currencies(&self) -> Vec<&str> {
+        self.routes
+            .iter()
+            .map(|route| route.config.currency.as_str())
+            .collect()
+    }
+
     /// The most the call can use, whichever route answers: tokens, and money at each
     /// route's prices.
     pub fn worst_case(&self) -> WorstCase {
