@@ -2,10 +2,9 @@
 //! commit. FTS5 writes a new index segment (and its structure record) per transaction, so
 //! a record committed alone cost about 7 more page writes (of ~22) for its text. The text
 //! row is still written with the record; `llm_call_log_search_progress` says up to which
-//! record id the index holds the texts, the server indexes what follows about once a
-//! second, and the search reads the few texts past that id directly, so a committed record
-//! is found at once as before. PostgreSQL's trigram index (GIN, with its pending list) has
-//! no such cost: nothing changes there.
+//! record id the index holds the texts, and the server indexes what follows about once a
+//! second and before every text search. PostgreSQL's trigram index (GIN, with its pending
+//! list) has no such cost: nothing changes there.
 //!
 //! Deleting a record takes its text out of the index only when the index holds it: FTS5's
 //! `delete` of an entry it never had would corrupt the index.

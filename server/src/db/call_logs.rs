@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
     DeriveIden, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{
-        Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr, UnionType,
+        Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
         extension::{postgres::PgExpr, sqlite::SqliteExpr},
     },
 };
@@ -36,13 +36,6 @@ enum LlmCallLogTexts {
 #[derive(DeriveIden, Clone, Copy)]
 enum LlmCallLogSearch {
     Table,
-}
-
-/// SQLite's text matches: the index's and the not yet indexed texts' (`sqlite_hits`).
-#[derive(DeriveIden, Clone, Copy)]
-enum TextHits {
-    Table,
-    Id,
 }
 
 /// Trigram indexes (FTS5 `trigram`, `pg_trgm`) find substrings of at least this many
@@ -467,10 +460,15 @@ impl TextMatch {
         let mut ids = Query::select();
         if text.chars().count() >= TRIGRAM_CHARS {
             if backend == DatabaseBackend::Sqlite {
-                let id = Expr::col((TextHits::Table, TextHits::Id));
-                ids.expr(id.clone())
-                    .from_subquery(Self::sqlite_hits(text), TextHits::Table);
-                return Self { ids, id };
+                let rowid = Expr::cust("llm_call_log_search.rowid");
+                ids.expr(rowid.clone())
+                    .from(LlmCallLogSearch::Table)
+                    // A phrase: the text as one literal substring, `"` doubled.
+                    .and_where(SqliteExpr::matches(
+                        Expr::col(LlmCallLogSearch::Table),
+                        format!("\"{}\"", text.replace('"', "\"\"")),
+                    ));
+                return Self { ids, id: rowid };
             }
             ids.expr(log_id.clone())
                 .from(LlmCallLogTexts::Table)
@@ -495,34 +493,6 @@ impl TextMatch {
                 _ => body().ilike(ilike_contains(text)),
             });
         Self { ids, id: log_id }
-    }
-
-    /// The ids of the records whose text the FTS index finds, and of those among the few
-    /// records not indexed yet (see `search_index`) whose text contains `text`. LIKE
-    /// ignores the case of ASCII letters only, the trigram index that of all letters: a
-    /// record just written is found by a differently cased non-ASCII word only once
-    /// indexed, about a second later.
-    fn sqlite_hits(text: &str) -> SelectStatement {
-        let log_id = Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::LogId));
-        let mut indexed = Query::select();
-        indexed
-            .expr_as(Expr::cust("llm_call_log_search.rowid"), TextHits::Id)
-            .from(LlmCallLogSearch::Table)
-            // A phrase: the text as one literal substring, `"` doubled.
-            .and_where(SqliteExpr::matches(
-                Expr::col(LlmCallLogSearch::Table),
-                format!("\"{}\"", text.replace('"', "\"\"")),
-            ));
-        let mut unindexed = Query::select();
-        unindexed
-            .expr_as(log_id.clone(), TextHits::Id)
-            .from(LlmCallLogTexts::Table)
-            .and_where(log_id.gt(search_index::indexed_up_to()))
-            .and_where(
-                Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::Body)).like(contains(text)),
-            );
-        indexed.union(UnionType::All, unindexed);
-        indexed
     }
 
     /// The matching records that also pass `condition`: the text's index drives, and each
@@ -577,6 +547,20 @@ const BROAD_TEXT_MATCHES: u64 = COUNT_LIMIT;
 /// asks the text index which of them match (one id range per batch).
 const WALK_BATCH: u64 = 2_000;
 
+/// A text search sees every record committed before it: SQLite's index first takes the
+/// texts it does not hold yet (it takes them in batches, see `search_index`). Searches of
+/// 1–2 characters read the texts themselves.
+async fn catch_up_for(db: &super::Db, filter: &LogFilter) -> Result<(), DbErr> {
+    if filter
+        .text
+        .as_deref()
+        .is_some_and(|text| text.chars().count() >= TRIGRAM_CHARS)
+    {
+        search_index::catch_up(db).await?;
+    }
+    Ok(())
+}
+
 /// How many records match a search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatchCount {
@@ -594,6 +578,7 @@ pub async fn page(
     page: u64,
     page_size: u64,
 ) -> Result<(MatchCount, Vec<Model>), DbErr> {
+    catch_up_for(db, filter).await?;
     let backend = db.backend();
     let offset = page.saturating_sub(1) * page_size;
     let bound = Ord::max(COUNT_LIMIT, offset + page_size);
@@ -741,6 +726,7 @@ async fn broad_text_page(
 /// The totals of every record matching `filter`, one line per currency: what the log
 /// page's cards show, so they always agree with its table.
 pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>, DbErr> {
+    catch_up_for(db, filter).await?;
     // SUM is numeric on PostgreSQL: cast back so both databases give i64.
     let sum = |expr: SimpleExpr| {
         Func::coalesce([Expr::from(Func::sum(expr)), Expr::val(0)]).cast_as(Alias::new("BIGINT"))
@@ -804,6 +790,7 @@ pub async fn batch_before(
     before: Option<i64>,
     size: u64,
 ) -> Result<Vec<Model>, DbErr> {
+    catch_up_for(db, filter).await?;
     let mut query = Entity::find().filter(filter.condition(db.backend()));
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));

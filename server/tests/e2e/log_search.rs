@@ -113,26 +113,6 @@ async fn texts(server: &TestServer) -> Vec<Vec<Value>> {
     .await
 }
 
-/// Waits until SQLite's search index holds every record's text (it takes them about once a
-/// second; the search reads the others directly).
-async fn indexed(server: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while rows(
-        server,
-        "SELECT COUNT(*) FROM llm_call_log_texts \
-         WHERE log_id > (SELECT indexed_up_to FROM llm_call_log_search_progress)",
-    )
-    .await
-        != vec![vec![json!(0)]]
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the search index did not catch up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn run(server: &TestServer, sql: &str) {
     let db = Database::connect(server.effective_database_url())
         .await
@@ -324,7 +304,6 @@ async fn retention_takes_purged_records_out_of_the_search_index() {
         "the purged records' text went with them"
     );
     if !is_postgres() {
-        indexed(&server).await;
         // The FTS index itself, not only its content table, forgot the purged records…
         let indexed = rows(
             &server,
