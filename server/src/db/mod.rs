@@ -213,11 +213,13 @@ impl Db {
     /// Keeps the WAL file bounded under sustained load. The background PASSIVE checkpoint
     /// copies pages back but never makes SQLite start the log over while readers keep
     /// taking snapshots, so under constant reads the file grew (to ~1 GB). Once the log
-    /// passes `WAL_RESTART_BYTES`, the writer's own connection checkpoints in RESTART mode:
+    /// passes `WAL_RESTART_BYTES`, the writer's own connection checkpoints in TRUNCATE mode:
     /// new readers then read the database file, so only readers already on the log are
-    /// waited for (up to `RESTART_WAIT`), and the next write starts the log over. A read
-    /// longer than that wait postpones the restart by `RESTART_RETRY`; the WAL then grows
-    /// only for as long as that read lasts, and `journal_size_limit` cuts it back after.
+    /// waited for (up to `RESTART_WAIT`), and the log file is emptied. Emptied, not only
+    /// restarted (RESTART): the file's size is what this watches, and a file left at its
+    /// largest had the writer checkpoint, with two fsyncs, after every batch. A read longer
+    /// than that wait postpones the restart by `RESTART_RETRY`; the WAL then grows only for
+    /// as long as that read lasts, and `journal_size_limit` cuts it back after.
     pub async fn bound_wal(&self, next_try: &mut Instant) {
         // 0 without a log (PostgreSQL).
         let size = self.wal_size();
@@ -248,12 +250,12 @@ impl Db {
             .map_or(0, |meta| meta.len())
     }
 
-    /// Whether the RESTART checkpoint completed (no reader kept it waiting too long).
+    /// Whether the TRUNCATE checkpoint completed (no reader kept it waiting too long).
     async fn restart_wal(&self) -> Result<bool, sqlx::Error> {
         let mut conn = self.write.get_sqlite_connection_pool().acquire().await?;
         let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
         sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
-        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&mut *conn)
             .await;
         let usual = format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis());
@@ -273,7 +275,7 @@ impl Db {
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).
-const WAL_RESTART_BYTES: u64 = 16 << 20;
+pub(crate) const WAL_RESTART_BYTES: u64 = 16 << 20;
 /// When SQLite starts the log over, a WAL file larger than this is truncated to it.
 pub(crate) const WAL_SIZE_LIMIT: u64 = 64 << 20;
 /// How long the restart waits for readers still on the log.

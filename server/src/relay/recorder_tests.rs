@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Recorder;
 use crate::{
     db::{
-        Db, RESTART_RETRY, WAL_SIZE_LIMIT,
+        Db, RESTART_RETRY, WAL_RESTART_BYTES, WAL_SIZE_LIMIT,
         call_logs::{self, NewCallLog},
     },
     metrics::Metrics,
@@ -101,4 +101,35 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
         .try_get_by_index::<i64>(0)
         .unwrap();
     assert_eq!(count, 500);
+}
+
+/// Once restarted, the log file starts over small: its size is what `bound_wal` watches, so
+/// a file left at its largest would have the writer checkpoint (and sync) after every batch.
+#[tokio::test]
+async fn the_log_file_starts_over_small_once_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("restart.db");
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
+    let mut largest = 0;
+    while largest < WAL_RESTART_BYTES {
+        recorder.record(large_record()).await.unwrap();
+        largest = largest.max(db.wal_size());
+    }
+    for _ in 0..5 {
+        recorder
+            .record(call_logs::sample("hi", "ok"))
+            .await
+            .unwrap();
+    }
+    let size = db.wal_size();
+    drop(recorder);
+    task.finish(std::time::Duration::from_secs(30)).await;
+    assert!(
+        size < WAL_RESTART_BYTES,
+        "the log file stayed at {size} bytes after passing {WAL_RESTART_BYTES}"
+    );
 }
