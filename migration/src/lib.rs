@@ -35,6 +35,7 @@ mod m20261130_000047_call_logs_fewer_index_writes;
 mod m20261130_000048_drop_group_usage_cost;
 mod m20261130_000049_call_log_search_without_sizes;
 mod m20261130_000050_call_log_list_indexes;
+mod m20261130_000052_call_logs_ascending_indexes;
 mod m20261130_000056_webhook_recent_sends;
 mod timestamps;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000048_drop_group_usage_cost::Migration),
             Box::new(m20261130_000049_call_log_search_without_sizes::Migration),
             Box::new(m20261130_000050_call_log_list_indexes::Migration),
+            Box::new(m20261130_000052_call_logs_ascending_indexes::Migration),
             Box::new(m20261130_000056_webhook_recent_sends::Migration),
         ]
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    DeriveIden, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    DeriveIden, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
     sea_query::{
         Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
         extension::{postgres::PgExpr, sqlite::SqliteExpr},
@@ -424,11 +424,10 @@ impl LogFilter {
         }
         if let Some(status) = self.status {
             condition = condition.add(Column::Status.eq(status.as_str()));
-            if status != CallStatus::Success && self.config_id.is_some() {
-                // Implied, but said: the planners then know they may use the partial index
-                // of a config's calls that did not succeed (migration 000050). Only with a
-                // config: for a group's errors PostgreSQL then preferred that index to the
-                // group's own (165 ms instead of a few on a million records).
+            if status != CallStatus::Success {
+                // Implied, but said: a planner uses a partial index only when the query
+                // states its predicate, and the indexes by status (alone, with a group, with
+                // a config) hold only the calls that did not succeed (migration 000052).
                 condition = condition.add(Column::Status.ne(CallStatus::Success.as_str()));
             }
         }
@@ -586,12 +585,7 @@ pub async fn page(
     let ids = match (&filter.text, broad) {
         (Some(text), true) => broad_text_page(db, filter, text, offset, page_size).await?,
         _ => {
-            Entity::find()
-                .select_only()
-                .column(Column::Id)
-                .filter(filter.condition(backend))
-                .order_by_desc(Column::CallTime)
-                .order_by_desc(Column::Id)
+            ids_in_page_order(filter, backend)
                 .offset(offset)
                 .limit(page_size)
                 .into_tuple()
@@ -600,6 +594,16 @@ pub async fn page(
         }
     };
     Ok((matches, in_page_order(db, ids).await?))
+}
+
+/// The ids of the records matching `filter`, newest first.
+fn ids_in_page_order(filter: &LogFilter, backend: DatabaseBackend) -> Select<Entity> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(filter.condition(backend))
+        .order_by_desc(Column::CallTime)
+        .order_by_desc(Column::Id)
 }
 
 /// The records with these ids, newest first. A page's ids are found first (from an index
@@ -838,10 +842,15 @@ pub async fn errors_since(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{DatabaseBackend, EntityTrait, QueryFilter, QueryTrait};
+    #![allow(clippy::unwrap_used)]
+
+    use sea_orm::{
+        ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+        Statement,
+    };
     use serde_json::json;
 
-    use super::{CallStatus, Entity, LogFilter, put_reply_back, without_reply};
+    use super::{CallStatus, Entity, LogFilter, ids_in_page_order, put_reply_back, without_reply};
 
     fn sql(filter: &LogFilter) -> String {
         Entity::find()
@@ -851,29 +860,90 @@ mod tests {
     }
 
     #[test]
-    fn a_search_for_a_configs_failed_calls_says_they_did_not_succeed() {
+    fn a_search_for_failed_calls_says_they_did_not_succeed() {
         for status in [CallStatus::Error, CallStatus::Interrupted] {
-            let filter = LogFilter {
-                config_id: Some(2),
-                status: Some(status),
-                ..LogFilter::default()
-            };
-            let sql = sql(&filter);
-            assert!(sql.contains(r#""status" <> 'success'"#), "{sql}");
+            for filter in [
+                LogFilter::default(),
+                LogFilter {
+                    config_id: Some(2),
+                    ..LogFilter::default()
+                },
+                LogFilter {
+                    group_id: Some(7),
+                    ..LogFilter::default()
+                },
+            ] {
+                let sql = sql(&LogFilter {
+                    status: Some(status),
+                    ..filter
+                });
+                assert!(sql.contains(r#""status" <> 'success'"#), "{sql}");
+            }
         }
         let successes = LogFilter {
-            config_id: Some(2),
+            group_id: Some(7),
             status: Some(CallStatus::Success),
             ..LogFilter::default()
         };
         assert!(!sql(&successes).contains("<>"), "{}", sql(&successes));
-        let a_groups_errors = LogFilter {
-            group_id: Some(7),
-            status: Some(CallStatus::Error),
+    }
+
+    /// SQLite's plan for a page of records by status: failures through the partial indexes
+    /// of failed calls (migration 000052), which it may use only because the query says
+    /// `status <> 'success'`; successes through the group's index.
+    #[tokio::test]
+    async fn a_page_by_status_reads_the_index_made_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
+        let db = crate::db::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let by = |config_id, group_id, status| LogFilter {
+            config_id,
+            group_id,
+            status: Some(status),
             ..LogFilter::default()
         };
-        let sql = sql(&a_groups_errors);
-        assert!(!sql.contains("<>"), "{sql}");
+        for (filter, index) in [
+            (
+                by(None, None, CallStatus::Error),
+                "idx_llm_call_logs_status_time",
+            ),
+            (
+                by(None, None, CallStatus::Interrupted),
+                "idx_llm_call_logs_status_time",
+            ),
+            (
+                by(None, Some(7), CallStatus::Error),
+                "idx_llm_call_logs_group_status",
+            ),
+            (
+                by(Some(2), None, CallStatus::Error),
+                "idx_llm_call_logs_config_failed",
+            ),
+            (
+                by(None, Some(7), CallStatus::Success),
+                "idx_llm_call_logs_group ",
+            ),
+        ] {
+            let page = ids_in_page_order(&filter, DatabaseBackend::Sqlite)
+                .limit(20)
+                .build(DatabaseBackend::Sqlite)
+                .to_string();
+            let plan: Vec<String> = db
+                .read
+                .query_all_raw(Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    format!("EXPLAIN QUERY PLAN {page}"),
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get("", "detail").unwrap())
+                .collect();
+            let plan = plan.join("\n");
+            assert!(plan.contains(index), "{filter:?}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{filter:?}: {plan}");
+        }
     }
 
     #[test]
