@@ -510,6 +510,13 @@ impl TextMatch {
         select.and_where(self.id.clone().between(low, high));
         select
     }
+
+    /// The matches among these ids.
+    fn among(&self, ids: &[i64]) -> SelectStatement {
+        let mut select = self.ids.clone();
+        select.and_where(self.id.clone().is_in(ids.iter().copied()));
+        select
+    }
 }
 
 /// `%text%` for LIKE, where `%`, `_` and `\` typed by the admin are literal characters.
@@ -649,9 +656,14 @@ async fn count_rows(db: &super::Db, select: SelectStatement) -> Result<u64, DbEr
 
 /// The page's ids for a text found in many records: the records passing the other filters are
 /// read in page order (their index, newest first, ids and times only) a batch at a time,
-/// and the text index says which of a batch match through one id range. The walk stops
-/// once the page is full, so it reads about `(offset + page_size) / share of matches`
-/// records, not every match. Same rows, same order as `id IN (…)` sorted.
+/// and the text search says which of a batch match. The walk stops once the page is full,
+/// so it reads about `(offset + page_size) / share of matches` records, not every match.
+/// Same rows, same order as `id IN (…)` sorted.
+///
+/// A search that reads the texts (ILIKE or LIKE) is asked for the batch's ids: their id
+/// range holds every record between them, five times the batch with a config filter. SQLite's
+/// FTS5 index is asked for the range instead: it reads no text, only a range of its entries,
+/// while an id list is one search per id (2,000 ids ~180 ms, their range ~1 ms).
 async fn broad_text_page(
     db: &super::Db,
     filter: &LogFilter,
@@ -663,6 +675,7 @@ async fn broad_text_page(
     let mut found: Vec<i64> = Vec::new();
     let mut after: Option<(DateTime<Utc>, i64)> = None;
     let text_match = TextMatch::new(text, db.backend());
+    let by_range = db.backend() == DatabaseBackend::Sqlite && text.chars().count() >= TRIGRAM_CHARS;
     while found.len() < wanted {
         let mut condition = filter.condition_without_text();
         if let Some((time, id)) = after {
@@ -685,26 +698,25 @@ async fn broad_text_page(
             .into_tuple()
             .all(&db.read)
             .await?;
-        let (Some(low), Some(high), Some(&(last_id, last_time))) = (
-            batch.iter().map(|(id, _)| *id).min(),
-            batch.iter().map(|(id, _)| *id).max(),
-            batch.last(),
-        ) else {
+        let ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+        let (Some(&low), Some(&high), Some(&(last_id, last_time))) =
+            (ids.iter().min(), ids.iter().max(), batch.last())
+        else {
             break;
+        };
+        let matches = if by_range {
+            text_match.between(low, high)
+        } else {
+            text_match.among(&ids)
         };
         let matching: HashSet<i64> = db
             .read
-            .query_all(&text_match.between(low, high))
+            .query_all(&matches)
             .await?
             .iter()
             .map(|row| row.try_get_by_index(0))
             .collect::<Result<_, _>>()?;
-        found.extend(
-            batch
-                .iter()
-                .map(|(id, _)| *id)
-                .filter(|id| matching.contains(id)),
-        );
+        found.extend(ids.into_iter().filter(|id| matching.contains(id)));
         after = Some((last_time, last_id));
     }
     let start = Ord::min(usize::try_from(offset).unwrap_or(usize::MAX), found.len());
