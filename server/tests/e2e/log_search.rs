@@ -395,6 +395,8 @@ async fn log_counts_stop_after_ten_thousand_and_say_so() {
     assert_eq!(all["total_is_lower_bound"], true);
     for (query, total) in [
         ("status=error".to_string(), SEEDED / 3),
+        // 2 characters (the newest records' texts) with another filter.
+        (format!("{}&status=error", q("发货")), SEEDED / 3),
         (q(RARE), SEEDED / 1000),
         (format!("{}&status=success", q(RARE)), 7),
     ] {
@@ -438,6 +440,11 @@ async fn a_text_in_most_records_pages_in_the_same_order_as_any_search() {
             [1, 2, 50, 68],
         ),
         (q("发货"), &everything, [1, 3, 150, 201]),
+        (
+            format!("{}&status=error", q("发货")),
+            &errors,
+            [1, 2, 50, 67],
+        ),
         // Few records: collected, then sorted.
         (q(RARE), &rare, [1, 2, 3, 4]),
     ] {
