@@ -36,6 +36,7 @@ mod m20261130_000048_drop_group_usage_cost;
 mod m20261130_000049_call_log_search_without_sizes;
 mod m20261130_000050_call_log_list_indexes;
 mod m20261130_000051_call_log_search_in_batches;
+mod m20261130_000052_call_logs_ascending_indexes;
 mod m20261130_000056_webhook_recent_sends;
 mod timestamps;
 
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000049_call_log_search_without_sizes::Migration),
             Box::new(m20261130_000050_call_log_list_indexes::Migration),
             Box::new(m20261130_000051_call_log_search_in_batches::Migration),
+            Box::new(m20261130_000052_call_logs_ascending_indexes::Migration),
             Box::new(m20261130_000056_webhook_recent_sends::Migration),
         ]
     }

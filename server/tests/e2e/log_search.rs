@@ -397,6 +397,8 @@ async fn log_counts_stop_after_ten_thousand_and_say_so() {
     assert_eq!(all["total_is_lower_bound"], true);
     for (query, total) in [
         ("status=error".to_string(), SEEDED / 3),
+        // 2 characters (the newest records' texts) with another filter.
+        (format!("{}&status=error", q("发货")), SEEDED / 3),
         (q(RARE), SEEDED / 1000),
         (format!("{}&status=success", q(RARE)), 7),
     ] {
@@ -440,6 +442,11 @@ async fn a_text_in_most_records_pages_in_the_same_order_as_any_search() {
             [1, 2, 50, 68],
         ),
         (q("发货"), &everything, [1, 3, 150, 201]),
+        (
+            format!("{}&status=error", q("发货")),
+            &errors,
+            [1, 2, 50, 67],
+        ),
         // Few records: collected, then sorted.
         (q(RARE), &rare, [1, 2, 3, 4]),
     ] {
@@ -457,32 +464,43 @@ async fn a_text_in_most_records_pages_in_the_same_order_as_any_search() {
     }
 }
 
-/// Migration 000050: an activation code's index holds the call time (its page reads its own
-/// entries), and a partial index holds each config's calls that did not succeed.
+/// Migration 000052: every index of the records holds the call time ascending (a new record
+/// lands at its right edge), and the status indexes, like the config's failures (000050),
+/// hold only the calls that did not succeed. A code's and an API key's index hold only the
+/// records that have one (000047).
 #[tokio::test]
-async fn the_list_has_indexes_for_a_codes_page_and_a_configs_failures() {
+async fn the_records_indexes_hold_the_call_time_ascending() {
     let server = TestServer::start().await;
     let sql = if is_postgres() {
-        "SELECT 0::bigint, indexdef FROM pg_indexes WHERE indexname IN \
-         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY indexname"
+        "SELECT 0::bigint, indexdef FROM pg_indexes WHERE tablename = 'llm_call_logs' \
+         AND indexname LIKE 'idx_%' ORDER BY indexname"
     } else {
-        "SELECT 0, sql FROM sqlite_master WHERE name IN \
-         ('idx_llm_call_logs_activation', 'idx_llm_call_logs_config_failed') ORDER BY name"
+        "SELECT 0, sql FROM sqlite_master WHERE tbl_name = 'llm_call_logs' \
+         AND name LIKE 'idx_%' ORDER BY name"
     };
     let definitions: Vec<String> = rows(&server, sql)
         .await
         .into_iter()
-        .map(|row| row[1].as_str().unwrap().replace('"', ""))
+        .map(|row| {
+            // From `… ON [public.]llm_call_logs [USING btree] `: the columns and predicate.
+            let sql = row[1].as_str().unwrap().replace(['"', '(', ')'], "");
+            let (_, rest) = sql.split_once("llm_call_logs ").unwrap();
+            rest.trim_start_matches("USING btree ")
+                .replace("::text", "")
+                .to_string()
+        })
         .collect();
-    assert_eq!(definitions.len(), 2, "{definitions:?}");
-    assert!(
-        definitions[0].contains("(activation_code, call_time DESC)")
-            && definitions[0].contains("activation_code IS NOT NULL"),
-        "{definitions:?}"
-    );
-    assert!(
-        definitions[1].contains("(config_id, call_time DESC)")
-            && definitions[1].contains("<> 'success'"),
-        "{definitions:?}"
+    assert_eq!(
+        definitions,
+        [
+            "activation_code, call_time WHERE activation_code IS NOT NULL",
+            "api_key_id, call_time WHERE api_key_id IS NOT NULL",
+            "config_id, call_time",
+            "config_id, call_time WHERE status <> 'success'",
+            "group_id, call_time",
+            "group_id, status, call_time WHERE status <> 'success'",
+            "status, call_time WHERE status <> 'success'",
+            "call_time",
+        ]
     );
 }
