@@ -226,8 +226,13 @@ impl Db {
         if size < WAL_RESTART_BYTES || Instant::now() < *next_try {
             return;
         }
+        let started = Instant::now();
         match self.restart_wal().await {
             Ok(true) => {}
+            // Refused at once: the background checkpoint held the log (it stands aside only
+            // once the log is this large, and may still be finishing). It ends soon: try again
+            // after the next batch, or the log grows for a whole `RESTART_RETRY`.
+            Ok(false) if started.elapsed() < RESTART_WAIT / 2 => {}
             Ok(false) => {
                 tracing::debug!(
                     size,
