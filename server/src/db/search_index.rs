@@ -36,10 +36,15 @@ const MOVE_MARK: &str = "UPDATE llm_call_log_search_progress SET indexed_up_to =
 SELECT MAX(log_id) FROM (SELECT log_id FROM llm_call_log_texts \
 WHERE log_id > indexed_up_to ORDER BY log_id LIMIT $1))";
 
+/// Whether some text waits for the index: a read, so that an idle server neither takes the
+/// write connection nor opens the index (and pages in FTS5's code) every second.
+const ANY_PENDING: &str = "SELECT EXISTS (SELECT 1 FROM llm_call_log_texts \
+WHERE log_id > (SELECT indexed_up_to FROM llm_call_log_search_progress))";
+
 /// Indexes every text the index does not hold yet, `BATCH` per transaction, and returns how
 /// many. Nothing to do on PostgreSQL.
 pub async fn catch_up(db: &Db) -> Result<u64, DbErr> {
-    if !db.is_sqlite() {
+    if !db.is_sqlite() || !any_pending(db).await? {
         return Ok(0);
     }
     let mut indexed = 0;
@@ -58,6 +63,17 @@ pub async fn catch_up(db: &Db) -> Result<u64, DbErr> {
             return Ok(indexed);
         }
     }
+}
+
+async fn any_pending(db: &Db) -> Result<bool, DbErr> {
+    let row = db
+        .read
+        .query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, ANY_PENDING))
+        .await?;
+    Ok(row
+        .map(|row| row.try_get_by_index::<bool>(0))
+        .transpose()?
+        .unwrap_or(false))
 }
 
 fn statement(sql: &str) -> Statement {
