@@ -277,6 +277,20 @@ impl Db {
     }
 }
 
+/// A migrated SQLite database in a new temporary folder, for tests (the folder goes when the
+/// returned guard is dropped).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn temporary_sqlite() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("test.db");
+    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    (db, dir)
+}
+
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).

@@ -149,12 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_search_finds_records_the_index_has_not_taken_yet() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("search.db");
-        let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let (db, _dir) = crate::db::temporary_sqlite().await;
 
         let first = write(
             &db,

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Recorder;
 use crate::{
     db::{
-        Db, RESTART_RETRY, WAL_RESTART_BYTES, WAL_SIZE_LIMIT,
+        RESTART_RETRY, WAL_RESTART_BYTES, WAL_SIZE_LIMIT,
         call_logs::{self, NewCallLog},
     },
     metrics::Metrics,
@@ -30,12 +30,7 @@ fn large_record() -> NewCallLog {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wal.db");
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
+    let (db, _dir) = crate::db::temporary_sqlite().await;
     let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
     // The server's own background checkpoint runs beside the writer, as in `serve`.
     let checkpoints = tokio::spawn(db.clone().checkpoint_every_second());
@@ -107,12 +102,7 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
 /// a file left at its largest would have the writer checkpoint (and sync) after every batch.
 #[tokio::test]
 async fn the_log_file_starts_over_small_once_restarted() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("restart.db");
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
+    let (db, _dir) = crate::db::temporary_sqlite().await;
     let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
     let mut largest = 0;
     while largest < WAL_RESTART_BYTES {
