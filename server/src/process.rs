@@ -55,7 +55,7 @@ pub async fn serve(mut config: Config) -> Result<(), String> {
     let metrics_listener = server::bind_metrics(&state)
         .await
         .map_err(|err| err.to_string())?;
-    let checkpoints = tokio::spawn(state.db.clone().checkpoint_every_second());
+    let checkpoints = tokio::spawn(state.db.clone().checkpoint_often());
     let search_index = tokio::spawn(crate::db::search_index::catch_up_every_second(
         state.db.clone(),
     ));

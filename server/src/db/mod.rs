@@ -24,7 +24,15 @@ pub mod usage;
 pub mod users;
 pub mod webhooks;
 
-use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+use std::{
+    path::PathBuf,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -62,6 +70,9 @@ pub struct Db {
     pub cache: Arc<Caches>,
     /// SQLite's write-ahead log file.
     wal: Option<PathBuf>,
+    /// Set while the writer wants the log emptied (`bound_wal`): the background checkpoint
+    /// stands aside meanwhile, since one in progress makes the writer's attempt fail.
+    emptying_wanted: Arc<AtomicBool>,
 }
 
 /// The hot path's row copies; each repository drops its entry when it writes the row.
@@ -119,6 +130,7 @@ impl Db {
                 read,
                 cache: Arc::default(),
                 wal,
+                emptying_wanted: Arc::default(),
             })
         } else {
             let mut options = ConnectOptions::new(url);
@@ -136,6 +148,7 @@ impl Db {
                 read: pool,
                 cache: Arc::default(),
                 wal: None,
+                emptying_wanted: Arc::default(),
             })
         }
     }
@@ -181,15 +194,15 @@ impl Db {
 
     /// Copies committed WAL pages back into the database file without blocking the writer
     /// (PASSIVE). The writer does not checkpoint after its commits (see
-    /// `Checkpoints::Deferred`): `serve` runs this every second, off the path of any call;
+    /// `Checkpoints::Deferred`): `serve` runs this often, off the path of any call;
     /// the writer only steps in when the log grew too large (`bound_wal`).
     pub async fn checkpoint(&self) {
         if !self.is_sqlite() {
             return;
         }
-        // Past the restart size the writer checkpoints itself (`bound_wal`); a checkpoint
-        // running here then would only make the writer's attempt find the log busy.
-        if self.wal_size() >= WAL_RESTART_BYTES {
+        // The writer empties the log itself (`bound_wal`); a checkpoint running here then
+        // would only make its attempt find the log busy.
+        if self.emptying_wanted.load(Ordering::Relaxed) {
             return;
         }
         if let Err(err) = self
@@ -201,9 +214,9 @@ impl Db {
         }
     }
 
-    /// `checkpoint` once a second, until the task is aborted.
-    pub async fn checkpoint_every_second(self) {
-        let mut every = tokio::time::interval(Duration::from_secs(1));
+    /// `checkpoint` every `CHECKPOINT_EVERY`, until the task is aborted.
+    pub async fn checkpoint_often(self) {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
         loop {
             every.tick().await;
             self.checkpoint().await;
@@ -223,15 +236,20 @@ impl Db {
     pub async fn bound_wal(&self, next_try: &mut Instant) {
         // 0 without a log (PostgreSQL).
         let size = self.wal_size();
-        if size < WAL_RESTART_BYTES || Instant::now() < *next_try {
+        if size < WAL_RESTART_BYTES {
+            self.emptying_wanted.store(false, Ordering::Relaxed);
             return;
         }
+        if Instant::now() < *next_try {
+            return;
+        }
+        self.emptying_wanted.store(true, Ordering::Relaxed);
         let started = Instant::now();
         match self.restart_wal().await {
-            Ok(true) => {}
-            // Refused at once: the background checkpoint held the log (it stands aside only
-            // once the log is this large, and may still be finishing). It ends soon: try again
-            // after the next batch, or the log grows for a whole `RESTART_RETRY`.
+            Ok(true) => self.emptying_wanted.store(false, Ordering::Relaxed),
+            // Refused at once: a background checkpoint already running held the log (the
+            // next ones stand aside). It ends soon: try again after the next batch, or the log
+            // grows for a whole `RESTART_RETRY`.
             Ok(false) if started.elapsed() < RESTART_WAIT / 2 => {}
             Ok(false) => {
                 tracing::debug!(
@@ -291,6 +309,10 @@ pub(crate) async fn temporary_sqlite() -> (Db, tempfile::TempDir) {
     (db, dir)
 }
 
+/// How often the background checkpoint runs: often enough that under load SQLite starts the
+/// log over by itself, before it reaches `WAL_RESTART_BYTES` and the writer stops recording to
+/// empty it (open loop at 500 calls/s: p99 15–16 ms with a second, 7–10 ms with this).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).

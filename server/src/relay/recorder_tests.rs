@@ -33,7 +33,7 @@ async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     let (db, _dir) = crate::db::temporary_sqlite().await;
     let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
     // The server's own background checkpoint runs beside the writer, as in `serve`.
-    let checkpoints = tokio::spawn(db.clone().checkpoint_every_second());
+    let checkpoints = tokio::spawn(db.clone().checkpoint_often());
 
     // Short reads all the time, as the admission path and the admin pages make them.
     let stop = Arc::new(AtomicBool::new(false));
