@@ -818,10 +818,12 @@ pub async fn batch_before(
     before: Option<i64>,
     size: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    catch_up_for(db, filter).await?;
     let mut query = Entity::find().filter(filter.condition(db.backend()));
-    if let Some(before) = before {
-        query = query.filter(Column::Id.lt(before));
+    match before {
+        // Once per walk: later batches read only ids below the first one's, all older than
+        // anything a catch-up could add.
+        None => catch_up_for(db, filter).await?,
+        Some(before) => query = query.filter(Column::Id.lt(before)),
     }
     let rows = query
         .order_by_desc(Column::Id)
