@@ -1,6 +1,7 @@
 //! `llm_call_logs`: writing records in batches, and (for admins) reading them.
 
 use std::{
+    borrow::Cow,
     collections::{HashMap, HashSet},
     sync::LazyLock,
 };
@@ -8,8 +9,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use entity::llm_call_logs::{Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    DeriveIden, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, DeriveIden, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{
         Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
         extension::{postgres::PgExpr, sqlite::SqliteExpr},
@@ -18,9 +19,10 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{
-    search_index,
+    Db, search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
+    write_txn::{Insert, Param, WriteTxn},
 };
 use crate::{clock::Period, log_text};
 
@@ -125,30 +127,28 @@ impl NewCallLog {
         }
     }
 
-    /// The row's values, in the order of `INSERT_LOG`'s parameters.
-    fn values(&self) -> Vec<sea_orm::Value> {
-        vec![
+    /// The row's parameters, in the order of `INSERT_LOG`'s; `stored_answer` is
+    /// `response_data` as stored (see `without_reply`).
+    fn params<'a>(&'a self, stored_answer: Option<&'a Value>) -> [Param<'a>; 31] {
+        [
             self.config_id.into(),
             self.template_id.into(),
             self.group_id.into(),
             self.user_id.into(),
-            self.activation_code.clone().into(),
-            self.config_name.clone().into(),
-            self.provider.clone().into(),
-            self.model.clone().into(),
-            self.request_messages.clone().into(),
-            self.request_params.clone().into(),
-            self.response_content.clone().into(),
-            self.response_data
-                .as_ref()
-                .map(|data| without_reply(data, self.response_content.as_deref()))
-                .into(),
+            self.activation_code.as_deref().into(),
+            self.config_name.as_str().into(),
+            self.provider.as_str().into(),
+            self.model.as_str().into(),
+            (&self.request_messages).into(),
+            self.request_params.as_ref().into(),
+            self.response_content.as_deref().into(),
+            stored_answer.into(),
             self.status.as_str().into(),
-            self.finish_reason.clone().into(),
-            self.upstream_id.clone().into(),
-            self.fallback_attempts.clone().into(),
-            self.error_code.clone().into(),
-            self.error_message.clone().into(),
+            self.finish_reason.as_deref().into(),
+            self.upstream_id.as_deref().into(),
+            self.fallback_attempts.as_ref().into(),
+            self.error_code.as_deref().into(),
+            self.error_message.as_deref().into(),
             self.tokens_used().into(),
             self.prompt_tokens.into(),
             self.completion_tokens.into(),
@@ -156,11 +156,11 @@ impl NewCallLog {
             self.cost.into(),
             self.charged.into(),
             self.exchange_rate.into(),
-            self.currency.clone().into(),
+            self.currency.as_str().into(),
             self.retry_count.into(),
             self.is_stream.into(),
             self.call_time.into(),
-            Some(self.duration_ms).into(),
+            self.duration_ms.into(),
             self.api_key_id.into(),
         ]
     }
@@ -183,27 +183,29 @@ const REPLY_MARK: &str = "$response_content_at";
 
 /// The answer as stored: its reply text, when it is `response_content` word for word, is
 /// not written twice. `with_reply` puts it back, so the log detail shows the answer whole.
-fn without_reply(data: &Value, reply: Option<&str>) -> Value {
-    let mut stored = data.clone();
+fn without_reply<'a>(data: &'a Value, reply: Option<&str>) -> Cow<'a, Value> {
     let Some(reply) = reply.filter(|reply| !reply.is_empty()) else {
-        return stored;
+        return Cow::Borrowed(data);
     };
     let found = REPLY_AT
         .iter()
         .find(|at| data.pointer(at).and_then(Value::as_str) == Some(reply));
-    let (Some(at), Some(map)) = (found, stored.as_object_mut()) else {
-        return stored;
+    let Some(at) = found else {
+        return Cow::Borrowed(data);
     };
-    if map.contains_key(REPLY_MARK) {
-        return stored;
+    if data.get(REPLY_MARK).is_some() || !data.is_object() {
+        return Cow::Borrowed(data);
     }
-    map.insert(REPLY_MARK.into(), Value::from(*at));
+    let mut stored = data.clone();
+    if let Some(map) = stored.as_object_mut() {
+        map.insert(REPLY_MARK.into(), Value::from(*at));
+    }
     if let Some((parent, key)) = at.rsplit_once('/')
         && let Some(parent) = stored.pointer_mut(parent).and_then(Value::as_object_mut)
     {
         parent.remove(key);
     }
-    stored
+    Cow::Owned(stored)
 }
 
 /// A record as read: its answer whole again (see `without_reply`).
@@ -234,7 +236,9 @@ fn put_reply_back(data: &mut Value, reply: Option<&str>) {
 /// instead of failing the record. The API key's name is copied here from the same row (the
 /// relay only knows the key's id), so records keep it after the key is deleted; a key
 /// deleted while its call ran leaves both NULL.
-const INSERT_LOG: &str = r#"INSERT INTO llm_call_logs (config_id, template_id, group_id,
+macro_rules! insert_log {
+    () => {
+        r#"INSERT INTO llm_call_logs (config_id, template_id, group_id,
 user_id, activation_code, config_name, provider, model, request_messages, request_params,
 response_content, response_data, status, finish_reason, upstream_id, fallback_attempts,
 error_code, error_message, tokens_used, prompt_tokens, completion_tokens, tokens_estimated,
@@ -244,8 +248,13 @@ VALUES ((SELECT id FROM llm_configs WHERE id = $1),
 (SELECT id FROM llm_prompt_templates WHERE id = $2), (SELECT id FROM "groups" WHERE id = $3),
 (SELECT id FROM users WHERE id = $4), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
 $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
-(SELECT id FROM api_keys WHERE id = $31), (SELECT name FROM api_keys WHERE id = $31))
-RETURNING id"#;
+(SELECT id FROM api_keys WHERE id = $31), (SELECT name FROM api_keys WHERE id = $31))"#
+    };
+}
+const INSERT_LOG: Insert = Insert {
+    sqlite: insert_log!(),
+    postgres: concat!(insert_log!(), " RETURNING id"),
+};
 
 /// The search texts of a batch go in with few statements: SQLite's FTS5 index (fed by a
 /// trigger) flushes its pending entries at the end of every statement, so one statement per
@@ -277,24 +286,21 @@ static INSERT_TEXTS: LazyLock<Vec<String>> = LazyLock::new(|| {
 /// longer has, nor missing from the search once committed. Deleting a record removes its
 /// text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL).
 pub async fn insert_batch(
-    txn: &DatabaseTransaction,
+    db: &Db,
     rows: &[NewCallLog],
     released: &[Reservation],
 ) -> Result<Vec<i64>, DbErr> {
-    let backend = txn.get_database_backend();
+    let mut txn = WriteTxn::begin(db).await?;
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
-        let inserted = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                INSERT_LOG,
-                row.values(),
-            ))
-            .await?
-            .ok_or(DbErr::RecordNotInserted)?;
-        ids.push(inserted.try_get_by_index(0)?);
+        let stored_answer = row
+            .response_data
+            .as_ref()
+            .map(|data| without_reply(data, row.response_content.as_deref()));
+        let params = row.params(stored_answer.as_deref());
+        ids.push(txn.insert(&INSERT_LOG, &params).await?);
     }
-    insert_texts(txn, &ids, rows).await?;
+    insert_texts(&mut txn, &ids, rows).await?;
     let mut totals = group_totals(rows);
     let reservations: Vec<i64> = rows
         .iter()
@@ -302,40 +308,37 @@ pub async fn insert_batch(
         .chain(released)
         .map(|reservation| reservation.id)
         .collect();
-    usage::take_reservations(txn, &reservations, &mut totals).await?;
-    usage::settle(txn, totals).await?;
-    stats::add(txn, hourly_totals(rows)).await?;
+    usage::take_reservations(&mut txn, &reservations, &mut totals).await?;
+    usage::settle(&mut txn, totals).await?;
+    stats::add(&mut txn, hourly_totals(rows)).await?;
+    txn.commit().await?;
     Ok(ids)
 }
 
-async fn insert_texts(
-    txn: &DatabaseTransaction,
-    ids: &[i64],
-    rows: &[NewCallLog],
-) -> Result<(), DbErr> {
-    let mut texts: Vec<sea_orm::Value> = Vec::with_capacity(2 * rows.len());
-    for (id, row) in ids.iter().zip(rows) {
-        let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
-        if !body.is_empty() {
-            texts.extend([(*id).into(), body.into()]);
-        }
-    }
-    while !texts.is_empty() {
-        let left = texts.len() / 2;
-        let Some((rows, sql)) = TEXT_CHUNKS
+async fn insert_texts(txn: &mut WriteTxn, ids: &[i64], rows: &[NewCallLog]) -> Result<(), DbErr> {
+    let texts: Vec<(i64, String)> = ids
+        .iter()
+        .zip(rows)
+        .map(|(id, row)| {
+            let body =
+                log_text::search_text(&row.request_messages, row.response_content.as_deref());
+            (*id, body)
+        })
+        .filter(|(_, body)| !body.is_empty())
+        .collect();
+    let mut left = texts.as_slice();
+    while let Some((chunk, sql)) = TEXT_CHUNKS
+        .iter()
+        .zip(INSERT_TEXTS.iter())
+        .find(|(rows, _)| **rows <= left.len())
+    {
+        let (now, rest) = left.split_at(*chunk);
+        let params: Vec<Param<'_>> = now
             .iter()
-            .zip(INSERT_TEXTS.iter())
-            .find(|(rows, _)| **rows <= left)
-        else {
-            break;
-        };
-        let values: Vec<sea_orm::Value> = texts.drain(..2 * rows).collect();
-        txn.execute_raw(Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            sql.as_str(),
-            values,
-        ))
-        .await?;
+            .flat_map(|(id, body)| [(*id).into(), body.as_str().into()])
+            .collect();
+        txn.execute(sql.as_str(), &params).await?;
+        left = rest;
     }
     Ok(())
 }
@@ -552,7 +555,7 @@ const WALK_BATCH: u64 = 2_000;
 /// A text search sees every record committed before it: SQLite's index first takes the
 /// texts it does not hold yet (it takes them in batches, see `search_index`). Searches of
 /// 1–2 characters read the texts themselves.
-async fn catch_up_for(db: &super::Db, filter: &LogFilter) -> Result<(), DbErr> {
+async fn catch_up_for(db: &Db, filter: &LogFilter) -> Result<(), DbErr> {
     if filter.text.as_deref().is_some_and(uses_trigrams) {
         search_index::catch_up(db).await?;
     }
@@ -571,7 +574,7 @@ pub struct MatchCount {
 /// to this page's end, whichever is more, so that "is there a next page" always has an
 /// answer.
 pub async fn page(
-    db: &super::Db,
+    db: &Db,
     filter: &LogFilter,
     page: u64,
     page_size: u64,
@@ -624,7 +627,7 @@ fn ids_in_page_order(filter: &LogFilter, backend: DatabaseBackend) -> Select<Ent
 /// The records with these ids, newest first. A page's ids are found first (from an index
 /// alone where one holds the filtered columns), so the records an offset skips are never
 /// read whole.
-async fn in_page_order(db: &super::Db, ids: Vec<i64>) -> Result<Vec<Model>, DbErr> {
+async fn in_page_order(db: &Db, ids: Vec<i64>) -> Result<Vec<Model>, DbErr> {
     let rows = Entity::find()
         .filter(Column::Id.is_in(ids))
         .order_by_desc(Column::CallTime)
@@ -635,7 +638,7 @@ async fn in_page_order(db: &super::Db, ids: Vec<i64>) -> Result<Vec<Model>, DbEr
 }
 
 /// How many records match `filter`, counting no further than `limit`.
-async fn count_up_to(db: &super::Db, filter: &LogFilter, limit: u64) -> Result<u64, DbErr> {
+async fn count_up_to(db: &Db, filter: &LogFilter, limit: u64) -> Result<u64, DbErr> {
     let mut matching = match &filter.text {
         Some(text) if !uses_trigrams(text) => {
             // A short search reads the newest records' texts only (see `TextMatch`): said of
@@ -668,7 +671,7 @@ fn short_search_start() -> Expr {
 }
 
 /// The number of rows `select` gives.
-async fn count_rows(db: &super::Db, select: SelectStatement) -> Result<u64, DbErr> {
+async fn count_rows(db: &Db, select: SelectStatement) -> Result<u64, DbErr> {
     let count = Query::select()
         .expr(Expr::cust("COUNT(*)").cast_as(Alias::new("BIGINT")))
         .from_subquery(select, Alias::new("matching"))
@@ -693,7 +696,7 @@ async fn count_rows(db: &super::Db, select: SelectStatement) -> Result<u64, DbEr
 /// FTS5 index is asked for the range instead: it reads no text, only a range of its entries,
 /// while an id list is one search per id (2,000 ids ~180 ms, their range ~1 ms).
 async fn broad_text_page(
-    db: &super::Db,
+    db: &Db,
     filter: &LogFilter,
     text: &str,
     offset: u64,
@@ -753,7 +756,7 @@ async fn broad_text_page(
 
 /// The totals of every record matching `filter`, one line per currency: what the log
 /// page's cards show, so they always agree with its table.
-pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>, DbErr> {
+pub async fn totals(db: &Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>, DbErr> {
     catch_up_for(db, filter).await?;
     // SUM is numeric on PostgreSQL: cast back so both databases give i64.
     let sum = |expr: SimpleExpr| {
@@ -806,14 +809,14 @@ pub async fn totals(db: &super::Db, filter: &LogFilter) -> Result<Vec<(String, T
         .collect())
 }
 
-pub async fn get(db: &super::Db, id: i64) -> Result<Option<Model>, DbErr> {
+pub async fn get(db: &Db, id: i64) -> Result<Option<Model>, DbErr> {
     Ok(Entity::find_by_id(id).one(&db.read).await?.map(with_reply))
 }
 
 /// Records matching `filter` with ids below `before`, newest first: the export walks the
 /// whole result this way, a bounded batch at a time.
 pub async fn batch_before(
-    db: &super::Db,
+    db: &Db,
     filter: &LogFilter,
     before: Option<i64>,
     size: u64,
@@ -834,7 +837,7 @@ pub async fn batch_before(
 }
 
 /// Deletes up to `batch` records older than `cutoff`; returns how many went.
-pub async fn purge_before(db: &super::Db, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, DbErr> {
+pub async fn purge_before(db: &Db, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, DbErr> {
     let oldest = Query::select()
         .column(Column::Id)
         .from(Entity)
@@ -860,10 +863,7 @@ pub struct ConfigErrors {
 /// Per config, the calls recorded since `since` and how many failed (`error`; a call the
 /// server interrupted at shutdown is not the upstream's failure). Counted from the records,
 /// so every instance sharing the database sees the same rate.
-pub async fn errors_since(
-    db: &super::Db,
-    since: DateTime<Utc>,
-) -> Result<Vec<ConfigErrors>, DbErr> {
+pub async fn errors_since(db: &Db, since: DateTime<Utc>) -> Result<Vec<ConfigErrors>, DbErr> {
     let failed = Expr::case(Expr::col(Column::Status).eq(CallStatus::Error.as_str()), 1).finally(0);
     let query = Query::select()
         .column(Column::ConfigId)
@@ -1045,7 +1045,7 @@ mod tests {
         for answer in answers {
             let stored = without_reply(&answer, Some("答案"));
             assert!(!stored.to_string().contains("答案"), "{stored}");
-            let mut read = stored;
+            let mut read = stored.into_owned();
             put_reply_back(&mut read, Some("答案"));
             assert_eq!(read, answer);
         }
@@ -1055,7 +1055,7 @@ mod tests {
     fn an_answer_whose_text_differs_is_stored_as_it_came() {
         let answer = json!({"choices": [{"message": {"content": "答案"}}]});
         for reply in [Some("别的"), Some(""), None] {
-            let mut stored = without_reply(&answer, reply);
+            let mut stored = without_reply(&answer, reply).into_owned();
             assert_eq!(stored, answer);
             put_reply_back(&mut stored, reply);
             assert_eq!(stored, answer);

@@ -23,6 +23,7 @@ pub mod templates;
 pub mod usage;
 pub mod users;
 pub mod webhooks;
+pub(crate) mod write_txn;
 
 use std::{
     path::PathBuf,

@@ -98,7 +98,7 @@ pub async fn catch_up_every_second(db: Db) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::ConnectionTrait;
 
     use super::{super::Db, catch_up};
     use crate::db::call_logs::{self, LogFilter};
@@ -108,10 +108,7 @@ mod tests {
             .iter()
             .map(|(question, answer)| call_logs::sample(question, answer))
             .collect();
-        let txn = db.write.begin().await.unwrap();
-        let ids = call_logs::insert_batch(&txn, &rows, &[]).await.unwrap();
-        txn.commit().await.unwrap();
-        ids
+        call_logs::insert_batch(db, &rows, &[]).await.unwrap()
     }
 
     async fn found(db: &Db, text: &str) -> Vec<i64> {

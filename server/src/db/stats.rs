@@ -6,11 +6,14 @@ use std::collections::HashMap;
 
 use entity::call_stats_hourly::{Column, Entity};
 use sea_orm::{
-    ConnectionTrait, DbErr, Statement,
+    ConnectionTrait, DbErr,
     sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement},
 };
 
-use super::Db;
+use super::{
+    Db,
+    write_txn::{Param, WriteTxn},
+};
 
 /// Totals of some calls, as added per record or read per group of rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -64,20 +67,19 @@ config_name = excluded.config_name";
 
 /// Adds a batch's totals, inside the transaction that writes its records (a fixed
 /// statement, prepared once per connection).
-pub async fn add(
-    conn: &impl ConnectionTrait,
+pub(super) async fn add(
+    txn: &mut WriteTxn,
     rows: HashMap<HourKey, (String, Totals)>,
 ) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
     for (key, (config_name, totals)) in rows {
-        let values: [sea_orm::Value; 13] = [
-            key.hour.into(),
-            key.day.into(),
+        let params: [Param<'_>; 13] = [
+            key.hour.as_str().into(),
+            key.day.as_str().into(),
             key.hour_of_day.into(),
             key.config_id.into(),
             key.group_id.into(),
-            key.currency.into(),
-            config_name.into(),
+            key.currency.as_str().into(),
+            config_name.as_str().into(),
             totals.calls.into(),
             totals.success_calls.into(),
             totals.prompt_tokens.into(),
@@ -85,8 +87,7 @@ pub async fn add(
             totals.cost.into(),
             totals.duration_ms_sum.into(),
         ];
-        conn.execute_raw(Statement::from_sql_and_values(backend, ADD, values))
-            .await?;
+        txn.execute(ADD, &params).await?;
     }
     Ok(())
 }

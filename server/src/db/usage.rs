@@ -15,12 +15,15 @@ use entity::{
     quota_reservations as reservations,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
     TransactionTrait,
     sea_query::{Expr, ExprTrait, OnConflict, Query},
 };
 
-use super::Db;
+use super::{
+    Db,
+    write_txn::{Param, WriteRow, WriteTxn},
+};
 use crate::clock::Period;
 
 pub const DAY: &str = "day";
@@ -240,23 +243,34 @@ pub type SettleTotals = HashMap<(i32, &'static str, String), Settled>;
 
 /// Deletes the reservation rows with these ids and adds, for each row actually deleted, its
 /// tokens to `totals` as released. A row already released elsewhere (a sweep) counts nothing.
-pub async fn take_reservations(
-    conn: &impl ConnectionTrait,
+pub(super) async fn take_reservations(
+    txn: &mut WriteTxn,
     ids: &[i64],
     totals: &mut SettleTotals,
 ) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
     for id in ids {
-        let taken = Reservation::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            TAKE_RESERVATION,
-            [(*id).into()],
-        ))
-        .one(conn)
-        .await?;
-        add_released(taken, totals);
+        let taken = txn.fetch_all(TAKE_RESERVATION, &[(*id).into()]).await?;
+        add_released(reservations_of(&taken)?, totals);
     }
     Ok(())
+}
+
+/// Reservation rows as `TAKE_RESERVATION` and `RELEASE_ORPHANS` return them.
+fn reservations_of(rows: &[WriteRow]) -> Result<Vec<Reservation>, DbErr> {
+    rows.iter()
+        .map(|row| {
+            Ok(Reservation {
+                id: row.get(0)?,
+                group_id: row.get(1)?,
+                day_key: row.get(2)?,
+                month_key: row.get(3)?,
+                day_tokens: row.get(4)?,
+                month_tokens: row.get(5)?,
+                day_cost: row.get(6)?,
+                month_cost: row.get(7)?,
+            })
+        })
+        .collect()
 }
 
 fn add_released(taken: impl IntoIterator<Item = Reservation>, totals: &mut SettleTotals) {
@@ -293,21 +307,19 @@ reserved_cost = group_usage.reserved_cost + excluded.reserved_cost"#;
 
 /// Adds finished calls to the counters and releases their reservations, inside the
 /// transaction that writes their records: one upsert per group and period.
-pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
+pub(super) async fn settle(txn: &mut WriteTxn, totals: SettleTotals) -> Result<(), DbErr> {
     for ((group_id, period, key), settled) in totals {
-        let values: [sea_orm::Value; 8] = [
+        let params: [Param<'_>; 8] = [
             group_id.into(),
             period.into(),
-            key.into(),
+            key.as_str().into(),
             settled.tokens.into(),
             (-settled.released).into(),
             settled.calls.into(),
             settled.spent.into(),
             (-settled.released_cost).into(),
         ];
-        conn.execute_raw(Statement::from_sql_and_values(backend, SETTLE, values))
-            .await?;
+        txn.execute(SETTLE, &params).await?;
     }
     Ok(())
 }
@@ -315,38 +327,39 @@ pub async fn settle(conn: &impl ConnectionTrait, totals: SettleTotals) -> Result
 /// Releases every reservation whose instance is gone (no lease renewed since `cutoff`, or
 /// no instance row at all), and forgets those instances. Returns the rows released.
 pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<Orphans, DbErr> {
-    use entity::instances;
-    let txn = db.write.begin().await?;
-    let alive = Query::select()
-        .column(instances::Column::Id)
-        .from(instances::Entity)
-        .and_where(Expr::col(instances::Column::HeartbeatAt).gte(cutoff))
-        .to_owned();
-    let delete = Query::delete()
-        .from_table(reservations::Entity)
-        .and_where(Expr::col(reservations::Column::InstanceId).not_in_subquery(alive))
-        .returning_all()
-        .to_owned();
-    let taken = Reservation::find_by_statement(txn.get_database_backend().build(&delete))
-        .all(&txn)
-        .await?;
+    let mut txn = WriteTxn::begin(db).await?;
+    let taken = reservations_of(&txn.fetch_all(RELEASE_ORPHANS, &[cutoff.into()]).await?)?;
     let released = taken.len();
     let mut totals = SettleTotals::new();
     add_released(taken, &mut totals);
-    settle(&txn, totals).await?;
+    settle(&mut txn, totals).await?;
     // The rows taken are the instances that stopped without a clean stop (a clean stop
     // removes its own row): the crash alert reports them.
-    let forget = Query::delete()
-        .from_table(instances::Entity)
-        .and_where(Expr::col(instances::Column::HeartbeatAt).lt(cutoff))
-        .returning_all()
-        .to_owned();
-    let dead = instances::Model::find_by_statement(txn.get_database_backend().build(&forget))
-        .all(&txn)
-        .await?;
+    let dead = txn
+        .fetch_all(FORGET_DEAD_INSTANCES, &[cutoff.into()])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(entity::instances::Model {
+                id: row.get(0)?,
+                hostname: row.get(1)?,
+                pid: row.get(2)?,
+                started_at: row.get(3)?,
+                heartbeat_at: row.get(4)?,
+            })
+        })
+        .collect::<Result<_, DbErr>>()?;
     txn.commit().await?;
     Ok(Orphans { released, dead })
 }
+
+/// The reservations of instances without a lease renewed since `$1` (or without a row).
+const RELEASE_ORPHANS: &str = "DELETE FROM quota_reservations WHERE instance_id NOT IN \
+(SELECT id FROM instances WHERE heartbeat_at >= $1) \
+RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, month_cost";
+
+const FORGET_DEAD_INSTANCES: &str = "DELETE FROM instances WHERE heartbeat_at < $1 \
+RETURNING id, hostname, pid, started_at, heartbeat_at";
 
 /// What a sweep found: reservations released, and the instances whose lease ran out.
 #[derive(Debug, Default)]

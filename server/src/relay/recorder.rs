@@ -13,7 +13,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::{DbErr, TransactionTrait};
+use sea_orm::DbErr;
 use serde_json::json;
 use tokio::{
     sync::{mpsc, oneshot},
@@ -221,10 +221,7 @@ where
 }
 
 async fn write(db: &Db, rows: &[NewCallLog], released: &[Reservation]) -> Result<Vec<i64>, DbErr> {
-    let txn = db.write.begin().await?;
-    let ids = db::call_logs::insert_batch(&txn, rows, released).await?;
-    txn.commit().await?;
-    Ok(ids)
+    db::call_logs::insert_batch(db, rows, released).await
 }
 
 #[cfg(test)]
