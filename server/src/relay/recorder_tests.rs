@@ -123,3 +123,53 @@ async fn the_log_file_starts_over_small_once_restarted() {
         "the log file stayed at {size} bytes after passing {WAL_RESTART_BYTES}"
     );
 }
+
+/// Calls that finish together share one commit: the writer steps aside while that brings it
+/// more records. Each call here becomes ready when its socket turns readable and, before
+/// handing its record over, makes the next call's socket readable, so the calls finish one
+/// per turn of the runtime's I/O polling, as calls whose upstream answers arrive together
+/// do. Without stepping aside the writer committed the first record alone.
+#[cfg(unix)]
+#[tokio::test(flavor = "current_thread")]
+async fn records_of_calls_finishing_in_successive_turns_share_one_commit() {
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::UnixStream,
+    };
+    const CALLS: usize = 8;
+    let (db, _dir) = crate::db::temporary_sqlite().await;
+    let metrics = Arc::new(Metrics::new(true));
+    let (recorder, task) = Recorder::start(db, metrics.clone());
+    let (mut writers, readers): (Vec<UnixStream>, Vec<UnixStream>) =
+        (0..CALLS).map(|_| UnixStream::pair().unwrap()).unzip();
+    let mut first = writers.remove(0);
+    let nexts = writers.into_iter().map(Some).chain([None]);
+    let calls: Vec<_> = readers
+        .into_iter()
+        .zip(nexts)
+        .map(|(mut ready, mut next)| {
+            let recorder = recorder.clone();
+            tokio::spawn(async move {
+                ready.read_exact(&mut [0]).await.unwrap();
+                if let Some(next) = next.as_mut() {
+                    next.write_all(b"!").await.unwrap();
+                }
+                recorder
+                    .record(call_logs::sample("hi", "ok"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    first.write_all(b"!").await.unwrap();
+    for call in calls {
+        call.await.unwrap();
+    }
+    drop(recorder);
+    task.finish(std::time::Duration::from_secs(10)).await;
+    let report = metrics.render().unwrap();
+    let commits = report
+        .lines()
+        .find_map(|line| line.strip_prefix("llm_proxy_record_batch_size_count "));
+    assert_eq!(commits, Some("1"), "{report}");
+}
