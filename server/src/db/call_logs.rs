@@ -22,7 +22,7 @@ use super::{
     Db, search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
-    write_txn::{Insert, Param, WriteTxn},
+    write_txn::{self, Insert, Param, WriteTxn},
 };
 use crate::{clock::Period, log_text};
 
@@ -290,6 +290,13 @@ pub async fn insert_batch(
     rows: &[NewCallLog],
     released: &[Reservation],
 ) -> Result<Vec<i64>, DbErr> {
+    if let [row] = rows
+        && db.is_sqlite()
+        && row.reservation.is_none()
+        && released.is_empty()
+    {
+        return Ok(vec![insert_alone(db, row).await?]);
+    }
     let mut txn = WriteTxn::begin(db).await?;
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
@@ -342,6 +349,49 @@ async fn insert_texts(txn: &mut WriteTxn, ids: &[i64], rows: &[NewCallLog]) -> R
     }
     Ok(())
 }
+
+/// SQLite: a record committed alone with nothing to give back (no other record waited, no
+/// reservation) goes in with one script from `BEGIN` to `COMMIT`, so one round trip to
+/// SQLite's worker thread instead of seven: each trip wakes that thread and the caller's
+/// task again, about 30 µs a trip at c=1. The same statements as `insert_batch`'s.
+async fn insert_alone(db: &Db, row: &NewCallLog) -> Result<i64, DbErr> {
+    let stored_answer = row
+        .response_data
+        .as_ref()
+        .map(|data| without_reply(data, row.response_content.as_deref()));
+    let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
+    let settles = group_totals(std::slice::from_ref(row));
+    let hours = hourly_totals(std::slice::from_ref(row));
+    let mut params = row.params(stored_answer.as_deref()).to_vec();
+    params.push(body.as_str().into());
+    for (key, settled) in &settles {
+        params.extend(usage::settle_params(key, settled));
+    }
+    for (key, (config_name, totals)) in &hours {
+        params.extend(stats::add_params(key, config_name, totals));
+    }
+    let script = &ALONE[usize::from(!settles.is_empty())];
+    let rows = write_txn::run_script(db, script, &params).await?;
+    rows.first().ok_or(DbErr::RecordNotInserted)?.get(0)
+}
+
+/// `insert_alone`'s scripts, without and with a group's day and month counters: the
+/// record, its id, its search text (none when empty, as in `insert_texts`), the counters and
+/// its hour's statistics.
+static ALONE: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let alone = |group_periods: usize| {
+        let mut statements = vec![
+            INSERT_LOG.sqlite,
+            "SELECT last_insert_rowid()",
+            "INSERT INTO llm_call_log_texts (log_id, body) \
+             SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
+        ];
+        statements.extend(std::iter::repeat_n(usage::SETTLE, group_periods));
+        statements.push(stats::ADD);
+        write_txn::script(&statements)
+    };
+    [alone(0), alone(2)]
+});
 
 fn totals_of(row: &NewCallLog) -> Totals {
     Totals {
@@ -933,12 +983,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use sea_orm::{
-        ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-        Statement,
+        ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+        QueryTrait, Statement,
     };
     use serde_json::json;
 
-    use super::{CallStatus, Entity, LogFilter, ids_in_page_order, put_reply_back, without_reply};
+    use super::{
+        CallStatus, Entity, LogFilter, NewCallLog, ids_in_page_order, insert_batch, put_reply_back,
+        sample, without_reply,
+    };
 
     fn sql(filter: &LogFilter) -> String {
         Entity::find()
@@ -1060,5 +1113,133 @@ mod tests {
             put_reply_back(&mut stored, reply);
             assert_eq!(stored, answer);
         }
+    }
+
+    /// What a database holds after some records: rows, search texts, group counters and
+    /// hourly statistics.
+    async fn stored(db: &crate::db::Db) -> String {
+        let texts: Vec<(i64, String)> = db
+            .read
+            .query_all_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT log_id, body FROM llm_call_log_texts ORDER BY log_id",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get("", "log_id").unwrap(),
+                    row.try_get("", "body").unwrap(),
+                )
+            })
+            .collect();
+        // Counter and statistics rows in key order: a batch adds them in a map's order.
+        let sorted = |mut rows: Vec<String>| {
+            rows.sort();
+            rows
+        };
+        let usage = entity::group_usage::Entity::find()
+            .all(&db.read)
+            .await
+            .unwrap();
+        let hours = entity::call_stats_hourly::Entity::find()
+            .all(&db.read)
+            .await
+            .unwrap();
+        format!(
+            "{:?}\n{texts:?}\n{:?}\n{:?}",
+            Entity::find().all(&db.read).await.unwrap(),
+            sorted(usage.iter().map(|row| format!("{row:?}")).collect()),
+            sorted(hours.iter().map(|row| format!("{row:?}")).collect()),
+        )
+    }
+
+    /// SQLite writes a record committed alone with one script (`insert_alone`): the records
+    /// written one by one leave the database as the same records written in one batch.
+    #[tokio::test]
+    async fn records_written_alone_are_stored_as_in_a_batch() {
+        let grouped = NewCallLog {
+            group_id: Some(1),
+            charged: Some(0.5),
+            response_data: Some(json!({"choices": [{"message": {"content": "答案"}}]})),
+            ..sample("问题", "答案")
+        };
+        let failed_without_text = NewCallLog {
+            request_messages: json!([]),
+            response_content: None,
+            status: CallStatus::Error,
+            error_message: Some("超时".into()),
+            ..sample("", "")
+        };
+        let records = [grouped, failed_without_text];
+        let mut databases = Vec::new();
+        for alone in [true, false] {
+            let (db, dir) = crate::db::temporary_sqlite().await;
+            crate::db::groups::create(
+                &db,
+                crate::db::groups::GroupFields {
+                    name: "g".into(),
+                    description: None,
+                    daily_token_limit: None,
+                    monthly_token_limit: None,
+                    requests_per_minute: None,
+                    config_ids: None,
+                    daily_cost_limit: None,
+                    monthly_cost_limit: None,
+                    cost_currency: "CNY".into(),
+                },
+            )
+            .await
+            .unwrap();
+            if alone {
+                for record in &records {
+                    insert_batch(&db, std::slice::from_ref(record), &[])
+                        .await
+                        .unwrap();
+                }
+            } else {
+                insert_batch(&db, &records, &[]).await.unwrap();
+            }
+            databases.push((stored(&db).await, dir));
+        }
+        assert!(databases[0].0.contains("答案"), "{}", databases[0].0);
+        assert!(
+            databases[0].0.contains("used_tokens: 2"),
+            "{}",
+            databases[0].0
+        );
+        assert_eq!(databases[0].0, databases[1].0);
+    }
+
+    /// A script that fails part-way (here its last statement, the hourly statistics) leaves
+    /// nothing behind, and the writer's connection works again afterwards.
+    #[tokio::test]
+    async fn a_record_written_alone_is_all_or_nothing() {
+        let (db, _dir) = crate::db::temporary_sqlite().await;
+        let count = || async { Entity::find().count(&db.read).await.unwrap() };
+        let rename = |from: &str, to: &str| {
+            Statement::from_string(
+                DatabaseBackend::Sqlite,
+                format!("ALTER TABLE {from} RENAME TO {to}"),
+            )
+        };
+        db.write
+            .execute_raw(rename("call_stats_hourly", "hidden"))
+            .await
+            .unwrap();
+        let record = sample("问题", "答案");
+        insert_batch(&db, std::slice::from_ref(&record), &[])
+            .await
+            .unwrap_err();
+        assert_eq!(count().await, 0);
+        db.write
+            .execute_raw(rename("hidden", "call_stats_hourly"))
+            .await
+            .unwrap();
+        insert_batch(&db, std::slice::from_ref(&record), &[])
+            .await
+            .unwrap();
+        assert_eq!(count().await, 1);
     }
 }

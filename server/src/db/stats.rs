@@ -53,7 +53,7 @@ pub struct HourKey {
 }
 
 /// One hour's totals added to its row (created on its first call).
-const ADD: &str = "INSERT INTO call_stats_hourly (hour, day, hour_of_day, config_id, group_id, \
+pub(super) const ADD: &str = "INSERT INTO call_stats_hourly (hour, day, hour_of_day, config_id, group_id, \
 currency, config_name, calls, success_calls, prompt_tokens, completion_tokens, cost, \
 duration_ms_sum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
 ON CONFLICT (hour, config_id, group_id, currency) DO UPDATE SET \
@@ -71,25 +71,34 @@ pub(super) async fn add(
     txn: &mut WriteTxn,
     rows: HashMap<HourKey, (String, Totals)>,
 ) -> Result<(), DbErr> {
-    for (key, (config_name, totals)) in rows {
-        let params: [Param<'_>; 13] = [
-            key.hour.as_str().into(),
-            key.day.as_str().into(),
-            key.hour_of_day.into(),
-            key.config_id.into(),
-            key.group_id.into(),
-            key.currency.as_str().into(),
-            config_name.as_str().into(),
-            totals.calls.into(),
-            totals.success_calls.into(),
-            totals.prompt_tokens.into(),
-            totals.completion_tokens.into(),
-            totals.cost.into(),
-            totals.duration_ms_sum.into(),
-        ];
-        txn.execute(ADD, &params).await?;
+    for (key, (config_name, totals)) in &rows {
+        txn.execute(ADD, &add_params(key, config_name, totals))
+            .await?;
     }
     Ok(())
+}
+
+/// `ADD`'s parameters for one hourly row.
+pub(super) fn add_params<'a>(
+    key: &'a HourKey,
+    config_name: &'a str,
+    totals: &Totals,
+) -> [Param<'a>; 13] {
+    [
+        key.hour.as_str().into(),
+        key.day.as_str().into(),
+        key.hour_of_day.into(),
+        key.config_id.into(),
+        key.group_id.into(),
+        key.currency.as_str().into(),
+        config_name.into(),
+        totals.calls.into(),
+        totals.success_calls.into(),
+        totals.prompt_tokens.into(),
+        totals.completion_tokens.into(),
+        totals.cost.into(),
+        totals.duration_ms_sum.into(),
+    ]
 }
 
 /// Which aggregate rows to read: local days (inclusive), optionally one config or group.

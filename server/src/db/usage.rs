@@ -295,7 +295,7 @@ RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, 
 /// What one group's period takes from a batch. A group deleted meanwhile is skipped (its
 /// counters went with it). `reserved_*` only ever go down here: a reservation is always
 /// made before its release, so the negative value only ever meets an existing row.
-const SETTLE: &str = r#"INSERT INTO group_usage (group_id, period, period_key, used_tokens,
+pub(super) const SETTLE: &str = r#"INSERT INTO group_usage (group_id, period, period_key, used_tokens,
 reserved_tokens, calls, spent, reserved_cost)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM "groups" WHERE id = $1)
 ON CONFLICT (group_id, period, period_key) DO UPDATE SET
@@ -308,20 +308,27 @@ reserved_cost = group_usage.reserved_cost + excluded.reserved_cost"#;
 /// Adds finished calls to the counters and releases their reservations, inside the
 /// transaction that writes their records: one upsert per group and period.
 pub(super) async fn settle(txn: &mut WriteTxn, totals: SettleTotals) -> Result<(), DbErr> {
-    for ((group_id, period, key), settled) in totals {
-        let params: [Param<'_>; 8] = [
-            group_id.into(),
-            period.into(),
-            key.as_str().into(),
-            settled.tokens.into(),
-            (-settled.released).into(),
-            settled.calls.into(),
-            settled.spent.into(),
-            (-settled.released_cost).into(),
-        ];
-        txn.execute(SETTLE, &params).await?;
+    for (key, settled) in &totals {
+        txn.execute(SETTLE, &settle_params(key, settled)).await?;
     }
     Ok(())
+}
+
+/// `SETTLE`'s parameters for one group's period.
+pub(super) fn settle_params<'a>(
+    (group_id, period, key): &'a (i32, &'static str, String),
+    settled: &Settled,
+) -> [Param<'a>; 8] {
+    [
+        (*group_id).into(),
+        (*period).into(),
+        key.as_str().into(),
+        settled.tokens.into(),
+        (-settled.released).into(),
+        settled.calls.into(),
+        settled.spent.into(),
+        (-settled.released_cost).into(),
+    ]
 }
 
 /// Releases every reservation whose instance is gone (no lease renewed since `cutoff`, or

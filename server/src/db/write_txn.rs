@@ -171,6 +171,66 @@ impl WriteTxn {
     }
 }
 
+/// SQLite: runs `script` (made by [`script`]: a whole transaction, `BEGIN` to `COMMIT`, in
+/// one text) in one round trip to the connection's worker thread, and returns the rows its
+/// statements selected. A statement that fails leaves the transaction open: the connection
+/// is then closed instead of going back to the pool, which rolls it back.
+pub(crate) async fn run_script(
+    db: &Db,
+    script: &'static str,
+    params: &[Param<'_>],
+) -> Result<Vec<WriteRow>, DbErr> {
+    let mut conn = db
+        .write
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(exec_error)?;
+    match bound(script, params).fetch_all(&mut *conn).await {
+        Ok(rows) => Ok(rows.into_iter().map(WriteRow::Sqlite).collect()),
+        Err(err) => {
+            conn.close_on_drop();
+            Err(exec_error(err))
+        }
+    }
+}
+
+/// One SQLite transaction of these statements: each statement's `$N` parameters are
+/// numbered on after the previous statement's, so the script takes all their parameters
+/// in order.
+pub(crate) fn script(statements: &[&str]) -> String {
+    let mut out = String::from("BEGIN;\n");
+    let mut offset = 0;
+    for statement in statements {
+        let (shifted, highest) = shift_params(statement, offset);
+        out.push_str(&shifted);
+        out.push_str(";\n");
+        offset = highest;
+    }
+    out.push_str("COMMIT");
+    out
+}
+
+/// `sql` with every `$N` made `$(N + by)`, and the highest parameter number it then has
+/// (`by` when it has none).
+fn shift_params(sql: &str, by: usize) -> (String, usize) {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut highest = by;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        let (before, after) = rest.split_at(at + 1);
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if let Ok(number) = after[..digits].parse::<usize>() {
+            highest = highest.max(number + by);
+            out.push_str(&(number + by).to_string());
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    (out, highest)
+}
+
 /// An insert's text per database: without `RETURNING` for SQLite, with `RETURNING id` for
 /// PostgreSQL (see [`WriteTxn::insert`]).
 pub(crate) struct Insert {
