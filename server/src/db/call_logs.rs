@@ -295,7 +295,10 @@ pub async fn insert_batch(
         && row.reservation.is_none()
         && released.is_empty()
     {
-        return Ok(vec![insert_alone(db, row).await?]);
+        let settles = group_totals(rows);
+        if let Some(script) = ALONE.get(settles.len()) {
+            return Ok(vec![insert_alone(db, row, script, &settles).await?]);
+        }
     }
     let mut txn = WriteTxn::begin(db).await?;
     let mut ids = Vec::with_capacity(rows.len());
@@ -354,43 +357,47 @@ async fn insert_texts(txn: &mut WriteTxn, ids: &[i64], rows: &[NewCallLog]) -> R
 /// reservation) goes in with one script from `BEGIN` to `COMMIT`, so one round trip to
 /// SQLite's worker thread instead of seven: each trip wakes that thread and the caller's
 /// task again, about 30 µs a trip at c=1. The same statements as `insert_batch`'s.
-async fn insert_alone(db: &Db, row: &NewCallLog) -> Result<i64, DbErr> {
+async fn insert_alone(
+    db: &Db,
+    row: &NewCallLog,
+    script: &'static str,
+    settles: &SettleTotals,
+) -> Result<i64, DbErr> {
     let stored_answer = row
         .response_data
         .as_ref()
         .map(|data| without_reply(data, row.response_content.as_deref()));
     let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
-    let settles = group_totals(std::slice::from_ref(row));
     let hours = hourly_totals(std::slice::from_ref(row));
     let mut params = row.params(stored_answer.as_deref()).to_vec();
     params.push(body.as_str().into());
-    for (key, settled) in &settles {
+    for (key, settled) in settles {
         params.extend(usage::settle_params(key, settled));
     }
     for (key, (config_name, totals)) in &hours {
         params.extend(stats::add_params(key, config_name, totals));
     }
-    let script = &ALONE[usize::from(!settles.is_empty())];
     let rows = write_txn::run_script(db, script, &params).await?;
     rows.first().ok_or(DbErr::RecordNotInserted)?.get(0)
 }
 
-/// `insert_alone`'s scripts, without and with a group's day and month counters: the
-/// record, its id, its search text (none when empty, as in `insert_texts`), the counters and
-/// its hour's statistics.
-static ALONE: LazyLock<[String; 2]> = LazyLock::new(|| {
-    let alone = |group_periods: usize| {
-        let mut statements = vec![
-            INSERT_LOG.sqlite,
-            "SELECT last_insert_rowid()",
-            "INSERT INTO llm_call_log_texts (log_id, body) \
-             SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
-        ];
-        statements.extend(std::iter::repeat_n(usage::SETTLE, group_periods));
-        statements.push(stats::ADD);
-        write_txn::script(&statements)
-    };
-    [alone(0), alone(2)]
+/// `insert_alone`'s scripts by the number of group counters the record adds to (none without
+/// a group, else its day and month): the record, its id, its search text (none when empty,
+/// as in `insert_texts`), the counters and its hour's statistics.
+static ALONE: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..=2)
+        .map(|counters| {
+            let mut statements = vec![
+                INSERT_LOG.sqlite,
+                "SELECT last_insert_rowid()",
+                "INSERT INTO llm_call_log_texts (log_id, body) \
+                 SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
+            ];
+            statements.extend(std::iter::repeat_n(usage::SETTLE, counters));
+            statements.push(stats::ADD);
+            write_txn::script(&statements)
+        })
+        .collect()
 });
 
 fn totals_of(row: &NewCallLog) -> Totals {

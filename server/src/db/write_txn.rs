@@ -270,3 +270,22 @@ fn exec_error(err: sqlx::Error) -> DbErr {
 fn query_error(err: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(err.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::script;
+
+    #[test]
+    fn a_script_numbers_each_statements_parameters_on_after_the_last() {
+        let sql = script(&[
+            "INSERT INTO a VALUES ($1, $2, $1)",
+            "SELECT 1",
+            "UPDATE b SET x = $2 WHERE id = $1",
+        ]);
+        assert_eq!(
+            sql,
+            "BEGIN;\nINSERT INTO a VALUES ($1, $2, $1);\nSELECT 1;\n\
+             UPDATE b SET x = $4 WHERE id = $3;\nCOMMIT"
+        );
+    }
+}
