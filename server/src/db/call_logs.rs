@@ -1,7 +1,6 @@
 //! `llm_call_logs`: writing records in batches, and (for admins) reading them.
 
 use std::{
-    borrow::Cow,
     collections::{HashMap, HashSet},
     sync::LazyLock,
 };
@@ -127,9 +126,17 @@ impl NewCallLog {
         }
     }
 
-    /// The row's parameters, in the order of `INSERT_LOG`'s; `stored_answer` is
-    /// `response_data` as stored (see `without_reply`).
-    fn params<'a>(&'a self, stored_answer: Option<&'a Value>) -> [Param<'a>; 31] {
+    /// The answer as it is stored (see `leave_out_reply`). The recorder does this on the
+    /// call's own task before handing the record over, so the one writer does not copy the
+    /// answer to strip it; a record written without it is stored with its answer whole.
+    pub fn store_reply_once(&mut self) {
+        if let Some(data) = self.response_data.as_mut() {
+            leave_out_reply(data, self.response_content.as_deref());
+        }
+    }
+
+    /// The row's parameters, in the order of `INSERT_LOG`'s.
+    fn params(&self) -> [Param<'_>; 31] {
         [
             self.config_id.into(),
             self.template_id.into(),
@@ -142,7 +149,7 @@ impl NewCallLog {
             (&self.request_messages).into(),
             self.request_params.as_ref().into(),
             self.response_content.as_deref().into(),
-            stored_answer.into(),
+            self.response_data.as_ref().into(),
             self.status.as_str().into(),
             self.finish_reason.as_deref().into(),
             self.upstream_id.as_deref().into(),
@@ -181,34 +188,34 @@ const REPLY_AT: [&str; 7] = [
 /// The key a stored answer has in place of its reply text: where to put it back.
 const REPLY_MARK: &str = "$response_content_at";
 
-/// The answer as stored: its reply text, when it is `response_content` word for word, is
-/// not written twice. `with_reply` puts it back, so the log detail shows the answer whole.
-fn without_reply<'a>(data: &'a Value, reply: Option<&str>) -> Cow<'a, Value> {
+/// Makes `data` the answer as stored: its reply text, when it is `response_content` word for
+/// word, is not written twice. `with_reply` puts it back, so the log detail shows the answer
+/// whole. Applying it again changes nothing.
+fn leave_out_reply(data: &mut Value, reply: Option<&str>) {
     let Some(reply) = reply.filter(|reply| !reply.is_empty()) else {
-        return Cow::Borrowed(data);
+        return;
     };
-    let found = REPLY_AT
+    if data.get(REPLY_MARK).is_some() {
+        return;
+    }
+    let Some(at) = REPLY_AT
         .iter()
-        .find(|at| data.pointer(at).and_then(Value::as_str) == Some(reply));
-    let Some(at) = found else {
-        return Cow::Borrowed(data);
+        .find(|at| data.pointer(at).and_then(Value::as_str) == Some(reply))
+    else {
+        return;
     };
-    if data.get(REPLY_MARK).is_some() || !data.is_object() {
-        return Cow::Borrowed(data);
-    }
-    let mut stored = data.clone();
-    if let Some(map) = stored.as_object_mut() {
-        map.insert(REPLY_MARK.into(), Value::from(*at));
-    }
-    if let Some((parent, key)) = at.rsplit_once('/')
-        && let Some(parent) = stored.pointer_mut(parent).and_then(Value::as_object_mut)
-    {
+    let Some((parent, key)) = at.rsplit_once('/') else {
+        return;
+    };
+    if let Some(parent) = data.pointer_mut(parent).and_then(Value::as_object_mut) {
         parent.remove(key);
     }
-    Cow::Owned(stored)
+    if let Some(map) = data.as_object_mut() {
+        map.insert(REPLY_MARK.into(), Value::from(*at));
+    }
 }
 
-/// A record as read: its answer whole again (see `without_reply`).
+/// A record as read: its answer whole again (see `leave_out_reply`).
 fn with_reply(mut row: Model) -> Model {
     if let Some(data) = row.response_data.as_mut() {
         put_reply_back(data, row.response_content.as_deref());
@@ -303,11 +310,7 @@ pub async fn insert_batch(
     let mut txn = WriteTxn::begin(db).await?;
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
-        let stored_answer = row
-            .response_data
-            .as_ref()
-            .map(|data| without_reply(data, row.response_content.as_deref()));
-        let params = row.params(stored_answer.as_deref());
+        let params = row.params();
         ids.push(txn.insert(&INSERT_LOG, &params).await?);
     }
     insert_texts(&mut txn, &ids, rows).await?;
@@ -363,13 +366,9 @@ async fn insert_alone(
     script: &'static str,
     settles: &SettleTotals,
 ) -> Result<i64, DbErr> {
-    let stored_answer = row
-        .response_data
-        .as_ref()
-        .map(|data| without_reply(data, row.response_content.as_deref()));
     let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
     let hours = hourly_totals(std::slice::from_ref(row));
-    let mut params = row.params(stored_answer.as_deref()).to_vec();
+    let mut params = row.params().to_vec();
     params.push(body.as_str().into());
     for (key, settled) in settles {
         params.extend(usage::settle_params(key, settled));
@@ -996,8 +995,8 @@ mod tests {
     use serde_json::json;
 
     use super::{
-        CallStatus, Entity, LogFilter, NewCallLog, ids_in_page_order, insert_batch, put_reply_back,
-        sample, without_reply,
+        CallStatus, Entity, LogFilter, NewCallLog, ids_in_page_order, insert_batch,
+        leave_out_reply, put_reply_back, sample,
     };
 
     fn sql(filter: &LogFilter) -> String {
@@ -1103,9 +1102,13 @@ mod tests {
             json!({"content": [{"type": "text", "text": "答案"}], "stop_reason": "end_turn"}),
         ];
         for answer in answers {
-            let stored = without_reply(&answer, Some("答案"));
+            let mut stored = answer.clone();
+            leave_out_reply(&mut stored, Some("答案"));
             assert!(!stored.to_string().contains("答案"), "{stored}");
-            let mut read = stored.into_owned();
+            let once = stored.clone();
+            leave_out_reply(&mut stored, Some("答案"));
+            assert_eq!(stored, once);
+            let mut read = stored;
             put_reply_back(&mut read, Some("答案"));
             assert_eq!(read, answer);
         }
@@ -1115,7 +1118,8 @@ mod tests {
     fn an_answer_whose_text_differs_is_stored_as_it_came() {
         let answer = json!({"choices": [{"message": {"content": "答案"}}]});
         for reply in [Some("别的"), Some(""), None] {
-            let mut stored = without_reply(&answer, reply).into_owned();
+            let mut stored = answer.clone();
+            leave_out_reply(&mut stored, reply);
             assert_eq!(stored, answer);
             put_reply_back(&mut stored, reply);
             assert_eq!(stored, answer);

@@ -66,7 +66,8 @@ impl Recorder {
     }
 
     /// Returns the record's id once it is committed.
-    pub async fn record(&self, log: NewCallLog) -> Result<i64, AppError> {
+    pub async fn record(&self, mut log: NewCallLog) -> Result<i64, AppError> {
+        log.store_reply_once();
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job::Record(Box::new(log), reply, Instant::now()))

@@ -173,3 +173,35 @@ async fn records_of_calls_finishing_in_successive_turns_share_one_commit() {
         .find_map(|line| line.strip_prefix("llm_proxy_record_batch_size_count "));
     assert_eq!(commits, Some("1"), "{report}");
 }
+
+/// A recorded answer does not hold the reply text a second time (the record's
+/// `response_content` does), and reads back whole.
+#[tokio::test]
+async fn a_recorded_answer_keeps_its_reply_once() {
+    let (db, _dir) = crate::db::temporary_sqlite().await;
+    let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
+    let answer = json!({"choices": [{"message": {"role": "assistant", "content": "一段回答"}}]});
+    let id = recorder
+        .record(NewCallLog {
+            response_data: Some(answer.clone()),
+            ..call_logs::sample("问题", "一段回答")
+        })
+        .await
+        .unwrap();
+    drop(recorder);
+    task.finish(std::time::Duration::from_secs(10)).await;
+    let stored: String = db
+        .read
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            format!("SELECT response_data FROM llm_call_logs WHERE id = {id}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert!(!stored.contains("一段回答"), "{stored}");
+    let read = call_logs::get(&db, id).await.unwrap().unwrap();
+    assert_eq!(read.response_data, Some(answer));
+}
