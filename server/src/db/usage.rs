@@ -10,19 +10,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{
-    group_usage::{Column, Entity},
-    quota_reservations as reservations,
-};
+use entity::group_usage::{Column, Entity};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, sea_query::ExprTrait,
 };
 
 use super::{
     Db,
-    write_txn::{Param, WriteRow, WriteTxn},
+    write_txn::{Insert, Param, WriteRow, WriteTxn},
 };
 use crate::clock::Period;
 
@@ -89,7 +84,7 @@ pub async fn reserve(
     limits: Limits,
     demand: Demand,
 ) -> Result<Result<Reservation, Exhausted>, DbErr> {
-    let txn = db.write.begin().await?;
+    let mut txn = WriteTxn::begin(db).await?;
     let mut reservation = Reservation {
         id: 0,
         group_id,
@@ -108,20 +103,19 @@ pub async fn reserve(
         if tokens.is_none() && cost.is_none() {
             continue;
         }
-        ensure_row(&txn, group_id, name, key).await?;
-        let counters = [
+        let counter: [Param<'_>; 3] = [group_id.into(), name.into(), key.as_str().into()];
+        txn.execute(ENSURE_COUNTERS, &counter).await?;
+        let held = [
             tokens.map(|limit| {
                 let exhausted = if name == DAY {
                     Exhausted::Day
                 } else {
                     Exhausted::Month
                 };
-                let (amount, limit) = (demand.tokens.into(), limit.into());
                 (
-                    Column::ReservedTokens,
-                    Column::UsedTokens,
-                    amount,
-                    limit,
+                    RESERVE_TOKENS,
+                    demand.tokens.into(),
+                    limit.into(),
                     exhausted,
                 )
             }),
@@ -131,36 +125,16 @@ pub async fn reserve(
                 } else {
                     Exhausted::MonthBudget
                 };
-                let (amount, limit) = (demand.cost.into(), limit.into());
-                (
-                    Column::ReservedCost,
-                    Column::Spent,
-                    amount,
-                    limit,
-                    exhausted,
-                )
+                (RESERVE_COST, demand.cost.into(), limit.into(), exhausted)
             }),
         ];
-        for (reserved, used, amount, limit, exhausted) in counters.into_iter().flatten() {
-            let (amount, limit): (sea_orm::Value, sea_orm::Value) = (amount, limit);
-            // Tokens: admitted while below the limit. Money: only while the worst case still
-            // fits, so a budget is never overspent.
-            let held = Expr::col(used).add(Expr::col(reserved));
-            let fits = match exhausted {
-                Exhausted::Day | Exhausted::Month => held.lt(limit),
-                Exhausted::DayBudget | Exhausted::MonthBudget => {
-                    held.add(amount.clone()).lte(limit)
-                }
-            };
-            let update = Query::update()
-                .table(Entity)
-                .value(reserved, Expr::col(reserved).add(amount))
-                .and_where(Expr::col(Column::GroupId).eq(group_id))
-                .and_where(Expr::col(Column::Period).eq(name))
-                .and_where(Expr::col(Column::PeriodKey).eq(key.as_str()))
-                .and_where(fits)
-                .to_owned();
-            if txn.execute(&update).await?.rows_affected() == 0 {
+        for (sql, amount, limit, exhausted) in held.into_iter().flatten() {
+            let [group, period, key] = counter;
+            if txn
+                .execute(sql, &[group, period, key, amount, limit])
+                .await?
+                == 0
+            {
                 txn.rollback().await?;
                 return Ok(Err(exhausted));
             }
@@ -175,57 +149,44 @@ pub async fn reserve(
             (reservation.month_tokens, reservation.month_cost) = (held_tokens, held_cost);
         }
     }
-    let insert = Query::insert()
-        .into_table(reservations::Entity)
-        .columns([
-            reservations::Column::InstanceId,
-            reservations::Column::GroupId,
-            reservations::Column::DayKey,
-            reservations::Column::MonthKey,
-            reservations::Column::DayTokens,
-            reservations::Column::MonthTokens,
-            reservations::Column::DayCost,
-            reservations::Column::MonthCost,
-        ])
-        .values_panic([
-            instance.into(),
-            group_id.into(),
-            reservation.day_key.clone().into(),
-            reservation.month_key.clone().into(),
-            reservation.day_tokens.into(),
-            reservation.month_tokens.into(),
-            reservation.day_cost.into(),
-            reservation.month_cost.into(),
-        ])
-        .returning_col(reservations::Column::Id)
-        .to_owned();
-    let row = txn
-        .query_one(&insert)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotInserted)?;
-    reservation.id = row.try_get_by_index(0)?;
+    let row: [Param<'_>; 8] = [
+        instance.into(),
+        group_id.into(),
+        reservation.day_key.as_str().into(),
+        reservation.month_key.as_str().into(),
+        reservation.day_tokens.into(),
+        reservation.month_tokens.into(),
+        reservation.day_cost.into(),
+        reservation.month_cost.into(),
+    ];
+    reservation.id = txn.insert(&INSERT_RESERVATION, &row).await?;
     txn.commit().await?;
     Ok(Ok(reservation))
 }
 
-async fn ensure_row(
-    conn: &impl ConnectionTrait,
-    group_id: i32,
-    period: &str,
-    key: &str,
-) -> Result<(), DbErr> {
-    let insert = Query::insert()
-        .into_table(Entity)
-        .columns([Column::GroupId, Column::Period, Column::PeriodKey])
-        .values_panic([group_id.into(), period.into(), key.into()])
-        .on_conflict(
-            OnConflict::columns([Column::GroupId, Column::Period, Column::PeriodKey])
-                .do_nothing()
-                .to_owned(),
-        )
-        .to_owned();
-    conn.execute(&insert).await.map(|_| ())
+/// A group's counters for one period, created at zero on its first call.
+const ENSURE_COUNTERS: &str = "INSERT INTO group_usage (group_id, period, period_key) \
+VALUES ($1, $2, $3) ON CONFLICT (group_id, period, period_key) DO NOTHING";
+
+/// Holds `$4` tokens while the used and held tokens are below the limit `$5`.
+const RESERVE_TOKENS: &str = "UPDATE group_usage SET reserved_tokens = reserved_tokens + $4 \
+WHERE group_id = $1 AND period = $2 AND period_key = $3 AND used_tokens + reserved_tokens < $5";
+
+/// Holds `$4` of money only while it still fits in the budget `$5`, so a budget is never
+/// overspent.
+const RESERVE_COST: &str = "UPDATE group_usage SET reserved_cost = reserved_cost + $4 \
+WHERE group_id = $1 AND period = $2 AND period_key = $3 AND spent + reserved_cost + $4 <= $5";
+
+macro_rules! insert_reservation {
+    () => {
+        "INSERT INTO quota_reservations (instance_id, group_id, day_key, month_key, day_tokens, \
+         month_tokens, day_cost, month_cost) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    };
 }
+const INSERT_RESERVATION: Insert = Insert {
+    sqlite: insert_reservation!(),
+    postgres: concat!(insert_reservation!(), " RETURNING id"),
+};
 
 /// What finished calls add to one group's period.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -117,6 +117,14 @@ impl WriteTxn {
         .map_err(exec_error)
     }
 
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        match self {
+            Self::Sqlite(txn) => txn.rollback().await,
+            Self::Postgres(txn) => txn.rollback().await,
+        }
+        .map_err(exec_error)
+    }
+
     /// Runs a statement; returns how many rows it changed.
     pub async fn execute(&mut self, sql: &'static str, params: &[Param<'_>]) -> Result<u64, DbErr> {
         match self {
