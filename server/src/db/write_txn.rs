@@ -1,10 +1,11 @@
 //! The record writer's transaction: fixed statement texts run on sqlx directly.
 //!
-//! Every recorded call passes through here. Through sea-orm, its transaction wrapper, the
-//! values of each statement (JSON trees cloned into them) and their conversion into sqlx's
-//! arguments cost about 100k instructions a call, half of what SQLite's own work for the
-//! record costs (callgrind). Here parameters are borrowed from the record and bound once;
-//! each text is prepared once per connection (sqlx's statement cache).
+//! Every recorded call passes through here, and every admission of a group with limits.
+//! Through sea-orm, its transaction wrapper, the values of each statement (JSON trees cloned
+//! into them) and their conversion into sqlx's arguments cost ~120k instructions of a JSON
+//! call's ~800k (callgrind), and building the admission's statements ~170k more for a group
+//! with limits. Here parameters are borrowed from the record and bound once; each text is
+//! prepared once per connection (sqlx's statement cache).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -149,12 +150,10 @@ impl WriteTxn {
                 .execute(&mut **txn)
                 .await
                 .map(|done| done.last_insert_rowid()),
-            Self::Postgres(txn) => {
-                match bound(texts.postgres, params).fetch_one(&mut **txn).await {
-                    Ok(row) => row.try_get(0),
-                    Err(err) => Err(err),
-                }
-            }
+            Self::Postgres(txn) => bound(texts.postgres, params)
+                .fetch_one(&mut **txn)
+                .await
+                .and_then(|row| row.try_get(0)),
         }
         .map_err(exec_error)
     }
