@@ -5,6 +5,8 @@
 //! tests use it to cross a day or month boundary, or to produce old records, through the
 //! real binary.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
@@ -14,6 +16,15 @@ pub const OFFSET_ENV: &str = "LLM_PROXY_CLOCK_OFFSET_SECONDS";
 pub struct Clock {
     tz: Tz,
     offset: Duration,
+}
+
+/// A zone, a local day and an hour of it: all a [`Period`] depends on.
+type LocalHour = (Tz, NaiveDate, u32);
+
+thread_local! {
+    /// The period this thread formatted last: every call is admitted in one, and formatting
+    /// its three strings costs far more than copying them.
+    static LAST_PERIOD: RefCell<Option<(LocalHour, Period)>> = const { RefCell::new(None) };
 }
 
 /// The calendar keys of one moment.
@@ -54,12 +65,20 @@ impl Clock {
 
     pub fn period(&self, at: DateTime<Utc>) -> Period {
         let local = at.with_timezone(&self.tz);
-        Period {
-            day: local.format("%Y-%m-%d").to_string(),
-            month: local.format("%Y-%m").to_string(),
-            hour: local.format("%Y-%m-%d %H").to_string(),
-            hour_of_day: local.hour() as i32,
-        }
+        let key = (self.tz, local.date_naive(), local.hour());
+        LAST_PERIOD.with_borrow_mut(|last| match last {
+            Some((last_key, period)) if *last_key == key => period.clone(),
+            _ => {
+                let period = Period {
+                    day: local.format("%Y-%m-%d").to_string(),
+                    month: local.format("%Y-%m").to_string(),
+                    hour: local.format("%Y-%m-%d %H").to_string(),
+                    hour_of_day: local.hour() as i32,
+                };
+                *last = Some((key, period.clone()));
+                period
+            }
+        })
     }
 
     /// The first instant of a local day.
@@ -157,6 +176,23 @@ mod tests {
             clock.until_next_period(at, true).as_secs(),
             31 * 86_400 - half_hour
         );
+    }
+
+    #[test]
+    fn each_hour_and_zone_gets_its_own_period() {
+        let shanghai = Clock::new(chrono_tz::Asia::Shanghai, 0);
+        let utc = Clock::new(chrono_tz::UTC, 0);
+        let at = Utc.with_ymd_and_hms(2026, 11, 30, 15, 59, 59).unwrap();
+        let hour_later = at + Duration::seconds(1);
+        assert_eq!(shanghai.period(at).hour, "2026-11-30 23");
+        assert_eq!(shanghai.period(at).hour, "2026-11-30 23");
+        assert_eq!(shanghai.period(hour_later).hour, "2026-12-01 00");
+        assert_eq!(shanghai.period(hour_later).month, "2026-12");
+        assert_eq!(utc.period(hour_later).hour, "2026-11-30 16");
+        // The same hour of another day.
+        let next_day = shanghai.period(hour_later + Duration::days(1));
+        assert_eq!(next_day.day, "2026-12-02");
+        assert_eq!(next_day.hour_of_day, 0);
     }
 
     #[test]

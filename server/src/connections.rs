@@ -11,7 +11,7 @@ use hyper_util::{
     server::{conn::auto, graceful::GracefulShutdown},
 };
 use poem::{
-    Endpoint, EndpointExt,
+    Endpoint,
     listener::{Acceptor, BoxAcceptor},
 };
 
@@ -42,7 +42,7 @@ pub async fn serve<E>(
 where
     E: Endpoint + 'static,
 {
-    let endpoint = Arc::new(endpoint.map_to_response());
+    let endpoint = Arc::new(endpoint);
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     for addr in acceptor.local_addr() {
@@ -68,7 +68,10 @@ where
             let request =
                 poem::Request::from((request, local.clone(), remote.clone(), scheme.clone()));
             async move {
-                let response = endpoint.get_response(request).await;
+                // On the endpoint itself, not on its `Arc` (whose `call` is one more layer of
+                // future that holds a copy of the request): hyper moves this future before it
+                // polls it, so every layer it nests costs a copy.
+                let response = E::get_response(&endpoint, request).await;
                 Ok::<poem::http::Response<_>, Infallible>(response.into())
             }
         });

@@ -12,7 +12,12 @@ use std::sync::OnceLock;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use poem::{
     Endpoint, IntoResponse, Request, Response, Result,
-    http::{HeaderMap, HeaderValue},
+    http::{
+        HeaderMap, HeaderValue,
+        header::{
+            CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+        },
+    },
 };
 use sha2::{Digest, Sha256};
 
@@ -36,13 +41,10 @@ pub fn insert_api_policy(headers: &mut HeaderMap) {
 }
 
 fn insert(headers: &mut HeaderMap, csp: HeaderValue) {
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("content-security-policy", csp);
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(CONTENT_SECURITY_POLICY, csp);
 }
 
 fn policy_for(path: &str) -> HeaderValue {

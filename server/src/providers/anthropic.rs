@@ -31,7 +31,6 @@ impl Protocol for Anthropic {
         stream: bool,
     ) -> UpstreamResult<reqwest::RequestBuilder> {
         let mut request = ctx
-            .http
             .post(&target.api_url)
             .header("x-api-key", target.api_key.expose())
             .header("anthropic-version", "2023-06-01")

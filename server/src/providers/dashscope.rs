@@ -126,8 +126,7 @@ impl Protocol for DashScope {
         stream: bool,
     ) -> UpstreamResult<reqwest::RequestBuilder> {
         let mut request = ctx
-            .http
-            .post(self.url(&target.api_url, req).as_ref())
+            .post(&self.url(&target.api_url, req))
             .bearer_auth(target.api_key.expose())
             .json(&self.body(req, stream));
         if stream {

@@ -31,6 +31,7 @@ mod openai_stream;
 mod protocol;
 mod sse;
 mod stream;
+mod urls;
 mod xunfei;
 mod zhipu;
 
@@ -280,6 +281,7 @@ impl Progress {
 #[derive(Debug)]
 pub struct Providers {
     http: reqwest::Client,
+    urls: urls::ParsedUrls,
     baidu: baidu_token::TokenCache,
     zhipu: zhipu::JwtCache,
 }
@@ -304,8 +306,18 @@ impl Providers {
     pub fn new(http: reqwest::Client) -> Self {
         Self {
             http,
+            urls: urls::ParsedUrls::default(),
             baidu: baidu_token::TokenCache::default(),
             zhipu: zhipu::JwtCache::default(),
+        }
+    }
+
+    /// A POST to a config's `api_url`, parsed once for every call to it. A text that does
+    /// not parse goes to reqwest as it is, which fails the attempt as before.
+    fn post(&self, api_url: &str) -> reqwest::RequestBuilder {
+        match self.urls.parse(api_url) {
+            Ok(url) => self.http.post(url),
+            Err(_) => self.http.post(api_url),
         }
     }
 

@@ -152,7 +152,7 @@ impl Protocol for OpenAi {
         req: &ChatRequest,
         stream: bool,
     ) -> UpstreamResult<reqwest::RequestBuilder> {
-        let mut request = ctx.http.post(&target.api_url).json(&self.body(req, stream));
+        let mut request = ctx.post(&target.api_url).json(&self.body(req, stream));
         let key = target.api_key.expose();
         if self.0 == Dialect::Zhipu {
             request = request.bearer_auth(ctx.zhipu.credential(key)?);

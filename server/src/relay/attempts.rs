@@ -21,6 +21,7 @@ use std::{
     time::Duration,
 };
 
+use futures::{FutureExt, future::Either};
 use rand::Rng;
 
 use crate::providers::{FailureKind, Progress, UpstreamError, UpstreamResult};
@@ -117,20 +118,27 @@ impl RetryPolicy {
             ) && !matches!(err.kind, FailureKind::Rejected | FailureKind::Protocol)
     }
 
-    async fn bounded<T>(
-        &self,
-        attempt: impl Future<Output = UpstreamResult<T>>,
-        progress: &Progress,
-    ) -> UpstreamResult<T> {
+    /// Not an `async fn`: its future would hold `attempt` (the whole provider call) twice, as
+    /// its argument and inside the bound, and a call's future is copied whole when it is
+    /// spawned. The stream's bound is boxed, so it does not size the other one.
+    fn bounded<'a, T: 'a>(
+        &'a self,
+        attempt: impl Future<Output = UpstreamResult<T>> + 'a,
+        progress: &'a Progress,
+    ) -> impl Future<Output = UpstreamResult<T>> + 'a {
+        let limit = self.timeout;
         if self.stream {
-            tokio::select! {
-                result = attempt => result,
-                () = idle_for(progress, self.timeout) => Err(timeout_error(self.timeout)),
-            }
+            Either::Left(Box::pin(async move {
+                tokio::select! {
+                    result = attempt => result,
+                    () = idle_for(progress, limit) => Err(timeout_error(limit)),
+                }
+            }))
         } else {
-            tokio::time::timeout(self.timeout, attempt)
-                .await
-                .unwrap_or_else(|_| Err(timeout_error(self.timeout)))
+            Either::Right(
+                tokio::time::timeout(limit, attempt)
+                    .map(move |bounded| bounded.unwrap_or_else(|_| Err(timeout_error(limit)))),
+            )
         }
     }
 

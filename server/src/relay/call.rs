@@ -261,26 +261,34 @@ impl Task {
 
     /// Runs `body`; if it panics, the call is still recorded (as failed inside the proxy) and
     /// its reservation, dropped with the body, released.
-    async fn supervised(
+    ///
+    /// Not an `async fn`: its future would hold `body` (most of the call's state) twice, as
+    /// its argument and inside the unwinding guard, and a call's future is copied whole
+    /// when it is spawned.
+    fn supervised(
         self: Arc<Self>,
-        body: impl std::future::Future<Output = ()>,
+        body: impl Future<Output = ()>,
         is_stream: bool,
-    ) {
-        if AssertUnwindSafe(body).catch_unwind().await.is_ok() {
-            return;
-        }
-        tracing::error!(config_id = self.route().config.id, "call task panicked");
-        let mut outcome = self.outcome(Output::default(), Ending::Crashed);
-        let mut nothing_held = Held {
-            reservation: None,
-            recorder: self.relay.recorder.clone(),
-        };
-        if let Err(err) = self
-            .record(&mut outcome, &mut nothing_held, is_stream)
-            .await
-        {
-            tracing::error!(%err, "recording a crashed call failed");
-        }
+    ) -> impl Future<Output = ()> {
+        AssertUnwindSafe(body)
+            .catch_unwind()
+            .then(move |ended| async move {
+                if ended.is_ok() {
+                    return;
+                }
+                tracing::error!(config_id = self.route().config.id, "call task panicked");
+                let mut outcome = self.outcome(Output::default(), Ending::Crashed);
+                let mut nothing_held = Held {
+                    reservation: None,
+                    recorder: self.relay.recorder.clone(),
+                };
+                if let Err(err) = self
+                    .record(&mut outcome, &mut nothing_held, is_stream)
+                    .await
+                {
+                    tracing::error!(%err, "recording a crashed call failed");
+                }
+            })
     }
 }
 

@@ -12,7 +12,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::providers::Target;
+use crate::{
+    crypto::{Cipher, CryptoError, key_id},
+    providers::Target,
+    secret::Secret,
+};
 
 /// One usable key of a config, as a target.
 #[derive(Debug, Clone)]
@@ -22,6 +26,46 @@ pub struct KeyedTarget {
     /// `crypto::key_id` of the key.
     pub key_id: String,
     pub target: Target,
+}
+
+/// A config's stored keys (`Cipher::encrypt_all`), opened for one call: decrypted only then,
+/// and named by their `crypto::key_id`. The ids are kept by the stored text: hashing every
+/// key on every call cost ~6k instructions a call, and an edited key list is another text
+/// (each encryption takes a fresh nonce), so an id is never stale.
+pub struct StoredKeys {
+    cipher: Cipher,
+    ids: Mutex<HashMap<String, Vec<String>>>,
+}
+
+/// More stored texts than configs are kept: past this the map starts over, so the texts of
+/// edited or deleted configs cannot pile up.
+const MAX_STORED_TEXTS: usize = 1024;
+
+impl StoredKeys {
+    pub fn new(cipher: Cipher) -> Self {
+        Self {
+            cipher,
+            ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The keys of `stored` in their order, each with its id.
+    pub fn open(&self, stored: &str) -> Result<Vec<(Secret, String)>, CryptoError> {
+        let keys = self.cipher.decrypt_all(stored)?;
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = match ids.get(stored) {
+            Some(known) => known.clone(),
+            None => {
+                let computed: Vec<String> = keys.iter().map(|key| key_id(key.expose())).collect();
+                if ids.len() >= MAX_STORED_TEXTS {
+                    ids.clear();
+                }
+                ids.insert(stored.to_owned(), computed.clone());
+                computed
+            }
+        };
+        Ok(keys.into_iter().zip(known).collect())
+    }
 }
 
 /// How long a rate-limited key rests when the upstream did not say.
@@ -78,8 +122,9 @@ impl KeyRotation {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{providers::ProviderKind, secret::Secret};
+    use crate::providers::ProviderKind;
 
     fn key(position: usize) -> KeyedTarget {
         KeyedTarget {
@@ -115,5 +160,27 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(rotation.cooling_until("k1"), None);
+    }
+
+    #[test]
+    fn stored_keys_are_named_by_their_own_text_and_an_edit_is_never_served_stale() {
+        let cipher = Cipher::from_secret(&Secret::new("0123456789abcdef0123456789abcdef")).unwrap();
+        let stored = StoredKeys::new(cipher.clone());
+        let opened = |text: &str| -> Vec<(String, String)> {
+            let keys = stored.open(text).unwrap();
+            keys.into_iter()
+                .map(|(key, id)| (key.expose().to_owned(), id))
+                .collect()
+        };
+        let named = |plain: &[&str]| -> Vec<(String, String)> {
+            plain.iter().map(|p| (p.to_string(), key_id(p))).collect()
+        };
+        let before = cipher.encrypt_all(&["sk-a", "sk-b"]);
+        let after = cipher.encrypt_all(&["sk-c"]);
+        assert_eq!(opened(&before), named(&["sk-a", "sk-b"]));
+        assert_eq!(opened(&before), named(&["sk-a", "sk-b"]));
+        assert_eq!(opened(&after), named(&["sk-c"]));
+        assert_eq!(opened(&before), named(&["sk-a", "sk-b"]));
+        assert!(stored.open("damaged").is_err());
     }
 }

@@ -41,7 +41,7 @@ use running::Running;
 
 pub struct Relay {
     db: Db,
-    cipher: Cipher,
+    stored_keys: keys::StoredKeys,
     quotas: Arc<Quotas>,
     providers: Providers,
     recorder: Recorder,
@@ -121,7 +121,7 @@ impl Relay {
     ) -> Self {
         Self {
             db,
-            cipher,
+            stored_keys: keys::StoredKeys::new(cipher),
             quotas,
             providers,
             recorder,
@@ -140,7 +140,7 @@ impl Relay {
         input: CallInput,
         caller: Caller,
     ) -> AppResult<CallResult> {
-        let call = request::prepare(&self.db, &self.cipher, input, caller).await?;
+        let call = request::prepare(&self.db, &self.stored_keys, input, caller).await?;
         self.run_json(call).await?.result
     }
 
@@ -153,7 +153,7 @@ impl Relay {
         message: String,
         caller: Caller,
     ) -> AppResult<Answered> {
-        let call = request::prepare_test(config, message, caller, &self.cipher)?;
+        let call = request::prepare_test(config, message, caller, &self.stored_keys)?;
         self.run_json(call).await
     }
 
@@ -164,7 +164,7 @@ impl Relay {
         input: CallInput,
         caller: Caller,
     ) -> AppResult<StreamSession> {
-        let call = request::prepare(&self.db, &self.cipher, input, caller).await?;
+        let call = request::prepare(&self.db, &self.stored_keys, input, caller).await?;
         let admission = self.admit(&call).await?;
         // Small: the task waits for the client rather than buffering a whole answer.
         let (events, receiver) = mpsc::channel(32);

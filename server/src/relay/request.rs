@@ -5,10 +5,9 @@ use std::collections::HashMap;
 
 use entity::llm_configs;
 
-use super::keys::KeyedTarget;
+use super::keys::{KeyedTarget, StoredKeys};
 use super::template;
 use crate::{
-    crypto::{Cipher, key_id},
     db::{self, Db},
     error::{AppError, AppResult},
     providers::{
@@ -124,7 +123,7 @@ impl PreparedCall {
 
 pub async fn prepare(
     db: &Db,
-    cipher: &Cipher,
+    stored_keys: &StoredKeys,
     input: CallInput,
     caller: Caller,
 ) -> AppResult<PreparedCall> {
@@ -170,7 +169,7 @@ pub async fn prepare(
             fallback,
             messages.clone(),
             input.overrides.clone(),
-            cipher,
+            stored_keys,
             &set_aside,
         ) {
             Ok(route) => fallback_routes.push(route),
@@ -182,7 +181,7 @@ pub async fn prepare(
         config,
         messages,
         input.overrides,
-        cipher,
+        stored_keys,
         &set_aside,
     )?];
     routes.extend(fallback_routes);
@@ -237,12 +236,18 @@ pub fn prepare_test(
     config: llm_configs::Model,
     message: String,
     caller: Caller,
-    cipher: &Cipher,
+    stored_keys: &StoredKeys,
 ) -> AppResult<PreparedCall> {
     let messages = vec![ChatMessage::text(Role::User, message)];
     // A test tries every key, set aside or not: it is how an admin checks one again.
     Ok(PreparedCall {
-        routes: vec![route(config, messages, Overrides::default(), cipher, &[])?],
+        routes: vec![route(
+            config,
+            messages,
+            Overrides::default(),
+            stored_keys,
+            &[],
+        )?],
         template_id: None,
         caller,
     })
@@ -252,7 +257,7 @@ fn route(
     config: llm_configs::Model,
     messages: Vec<ChatMessage>,
     overrides: Overrides,
-    cipher: &Cipher,
+    stored_keys: &StoredKeys,
     set_aside: &[String],
 ) -> AppResult<Route> {
     let request = build_request(&config, messages, overrides)?;
@@ -260,15 +265,15 @@ fn route(
         .ok_or_else(|| AppError::Internal(format!("unknown provider {}", config.provider)))?;
     check_capabilities(provider, &request)?;
     // Decrypted only now, for this call; `Secret` keeps them out of logs.
-    let keys = cipher
-        .decrypt_all(&config.api_key)
+    let keys = stored_keys
+        .open(&config.api_key)
         .map_err(|err| AppError::Internal(format!("config {}: {err}", config.id)))?;
     let keys = keys
         .into_iter()
         .enumerate()
-        .map(|(position, api_key)| KeyedTarget {
+        .map(|(position, (api_key, key_id))| KeyedTarget {
             position,
-            key_id: key_id(api_key.expose()),
+            key_id,
             target: Target {
                 provider,
                 api_url: config.api_url.clone(),
