@@ -18,6 +18,7 @@ pub mod guard;
 pub mod headers;
 pub mod log_text;
 pub mod logging;
+pub mod memo;
 pub mod metrics;
 pub mod parse_errors;
 pub mod process;

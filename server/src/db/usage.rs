@@ -11,9 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::group_usage::{Column, Entity};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, sea_query::ExprTrait,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::ExprTrait};
 
 use super::{
     Db,
@@ -25,7 +23,7 @@ pub const DAY: &str = "day";
 pub const MONTH: &str = "month";
 
 /// Tokens and money one running call holds against its group's day and month.
-#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reservation {
     /// The `quota_reservations` row.
     pub id: i64,
@@ -249,9 +247,19 @@ fn add_released(taken: impl IntoIterator<Item = Reservation>, totals: &mut Settl
     }
 }
 
+/// The columns `reservations_of` reads, in its order, of the reservations a statement deletes.
+macro_rules! returning_reservations {
+    () => {
+        " RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, \
+         month_cost"
+    };
+}
+
 /// One reservation given back: the row goes, and what it held is what gets released.
-const TAKE_RESERVATION: &str = "DELETE FROM quota_reservations WHERE id = $1 \
-RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, month_cost";
+const TAKE_RESERVATION: &str = concat!(
+    "DELETE FROM quota_reservations WHERE id = $1",
+    returning_reservations!()
+);
 
 /// What one group's period takes from a batch. A group deleted meanwhile is skipped (its
 /// counters went with it). `reserved_*` only ever go down here: a reservation is always
@@ -322,9 +330,11 @@ pub async fn release_orphans(db: &Db, cutoff: DateTime<Utc>) -> Result<Orphans, 
 }
 
 /// The reservations of instances without a lease renewed since `$1` (or without a row).
-const RELEASE_ORPHANS: &str = "DELETE FROM quota_reservations WHERE instance_id NOT IN \
-(SELECT id FROM instances WHERE heartbeat_at >= $1) \
-RETURNING id, group_id, day_key, month_key, day_tokens, month_tokens, day_cost, month_cost";
+const RELEASE_ORPHANS: &str = concat!(
+    "DELETE FROM quota_reservations WHERE instance_id NOT IN \
+     (SELECT id FROM instances WHERE heartbeat_at >= $1)",
+    returning_reservations!()
+);
 
 const FORGET_DEAD_INSTANCES: &str = "DELETE FROM instances WHERE heartbeat_at < $1 \
 RETURNING id, hostname, pid, started_at, heartbeat_at";

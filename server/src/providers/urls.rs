@@ -1,35 +1,19 @@
 //! The upstream URLs, parsed once. Parsing one costs more than building the rest of the
 //! request (some 7k instructions), and every call to a config posts to the same text.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, PoisonError},
-};
-
 use reqwest::Url;
 
-/// More distinct URLs than configs are kept: past this the map starts over, so the URLs of
-/// edited or deleted configs cannot pile up.
-const MAX_URLS: usize = 1024;
+use crate::memo::Memo;
 
-/// Parsed URLs by their text. Keyed by the text itself, so a config whose `api_url` is
-/// edited is parsed afresh, never answered with its old URL.
+/// Parsed URLs by their text (see [`Memo`]): a config whose `api_url` is edited is parsed
+/// afresh, never answered with its old URL.
 #[derive(Debug, Default)]
-pub(crate) struct ParsedUrls(Mutex<HashMap<String, Url>>);
+pub(crate) struct ParsedUrls(Memo<Url>);
 
 impl ParsedUrls {
     /// `text` parsed; a text that does not parse is not kept.
     pub fn parse(&self, text: &str) -> Result<Url, url::ParseError> {
-        let mut urls = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(url) = urls.get(text) {
-            return Ok(url.clone());
-        }
-        let url = Url::parse(text)?;
-        if urls.len() >= MAX_URLS {
-            urls.clear();
-        }
-        urls.insert(text.to_owned(), url.clone());
-        Ok(url)
+        self.0.get_or_try(text, || Url::parse(text))
     }
 }
 
@@ -58,14 +42,5 @@ mod tests {
             .unwrap_err();
         let err = crate::providers::errors::from_reqwest(err);
         assert_eq!(err.kind, crate::providers::FailureKind::Rejected, "{err}");
-    }
-
-    #[test]
-    fn the_map_starts_over_rather_than_grow_without_bound() {
-        let urls = ParsedUrls::default();
-        for port in 0..MAX_URLS + 10 {
-            urls.parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-        }
-        assert!(urls.0.lock().unwrap().len() <= MAX_URLS);
     }
 }

@@ -14,6 +14,7 @@ use std::{
 
 use crate::{
     crypto::{Cipher, CryptoError, key_id},
+    memo::Memo,
     providers::Target,
     secret::Secret,
 };
@@ -29,42 +30,29 @@ pub struct KeyedTarget {
 }
 
 /// A config's stored keys (`Cipher::encrypt_all`), opened for one call: decrypted only then,
-/// and named by their `crypto::key_id`. The ids are kept by the stored text: hashing every
-/// key on every call cost ~6k instructions a call, and an edited key list is another text
-/// (each encryption takes a fresh nonce), so an id is never stale.
+/// and named by their `crypto::key_id`. The ids are kept by the stored text (see [`Memo`]):
+/// hashing every key on every call cost ~6k instructions a call, and an edited key list is
+/// another text (each encryption takes a fresh nonce), so an id is never stale.
 pub struct StoredKeys {
     cipher: Cipher,
-    ids: Mutex<HashMap<String, Vec<String>>>,
+    ids: Memo<Vec<String>>,
 }
-
-/// More stored texts than configs are kept: past this the map starts over, so the texts of
-/// edited or deleted configs cannot pile up.
-const MAX_STORED_TEXTS: usize = 1024;
 
 impl StoredKeys {
     pub fn new(cipher: Cipher) -> Self {
         Self {
             cipher,
-            ids: Mutex::new(HashMap::new()),
+            ids: Memo::default(),
         }
     }
 
     /// The keys of `stored` in their order, each with its id.
     pub fn open(&self, stored: &str) -> Result<Vec<(Secret, String)>, CryptoError> {
         let keys = self.cipher.decrypt_all(stored)?;
-        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = match ids.get(stored) {
-            Some(known) => known.clone(),
-            None => {
-                let computed: Vec<String> = keys.iter().map(|key| key_id(key.expose())).collect();
-                if ids.len() >= MAX_STORED_TEXTS {
-                    ids.clear();
-                }
-                ids.insert(stored.to_owned(), computed.clone());
-                computed
-            }
-        };
-        Ok(keys.into_iter().zip(known).collect())
+        let ids = self.ids.get_or_try(stored, || {
+            Ok::<_, CryptoError>(keys.iter().map(|key| key_id(key.expose())).collect())
+        })?;
+        Ok(keys.into_iter().zip(ids).collect())
     }
 }
 
