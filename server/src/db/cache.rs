@@ -45,7 +45,9 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
             return Ok(value.clone());
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let value = load().await?;
+        // Boxed, and only on a miss: the loader (a query) is large, and every layer above that
+        // moves the caller's future would copy it on every call, hit or miss.
+        let value = Box::pin(load()).await?;
         let mut entries = self.lock();
         if self.generation.load(Ordering::Acquire) != generation {
             return Ok(value);

@@ -8,6 +8,7 @@
 //! prepared once per connection (sqlx's statement cache).
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use sea_orm::{
     DatabaseBackend, DbErr, RuntimeErr,
     sqlx::{
@@ -84,12 +85,15 @@ impl WriteRow {
 }
 
 impl WriteTxn {
+    /// sqlx's `begin` future is ~14 KB: boxed, so that an admission's future, which every
+    /// layer of a request moves, stays small.
     pub async fn begin(db: &Db) -> Result<Self, DbErr> {
         let txn = match db.backend() {
             DatabaseBackend::Sqlite => Self::Sqlite(
                 db.write
                     .get_sqlite_connection_pool()
                     .begin()
+                    .boxed()
                     .await
                     .map_err(exec_error)?,
             ),
@@ -97,6 +101,7 @@ impl WriteTxn {
                 db.write
                     .get_postgres_connection_pool()
                     .begin()
+                    .boxed()
                     .await
                     .map_err(exec_error)?,
             ),
