@@ -21,7 +21,7 @@ use super::{
     Db, search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
-    write_txn::{self, Insert, Param, WriteTxn},
+    write_txn::{self, Param, WriteTxn},
 };
 use crate::{clock::Period, log_text};
 
@@ -135,8 +135,8 @@ impl NewCallLog {
         }
     }
 
-    /// The row's parameters, in the order of `INSERT_LOG`'s.
-    fn params(&self) -> [Param<'_>; 31] {
+    /// The row's parameters, in the order of `log_values!`'s.
+    fn params(&self) -> [Param<'_>; LOG_PARAMS] {
         [
             self.config_id.into(),
             self.template_id.into(),
@@ -235,53 +235,106 @@ fn put_reply_back(data: &mut Value, reply: Option<&str>) {
     }
 }
 
-/// One record. The writer's statements are fixed texts (the same on SQLite and PostgreSQL),
-/// so each connection prepares them once and reuses them: nothing is built per call.
+/// A record's columns. The writer's statements are fixed texts, so each connection prepares
+/// them once and reuses them: nothing is built per call.
+macro_rules! log_columns {
+    () => {
+        "config_id, template_id, group_id, user_id, activation_code, config_name, provider,
+model, request_messages, request_params, response_content, response_data, status,
+finish_reason, upstream_id, fallback_attempts, error_code, error_message, tokens_used,
+prompt_tokens, completion_tokens, tokens_estimated, cost, charged, exchange_rate, currency,
+retry_count, is_stream, call_time, duration_ms, api_key_id, api_key_name"
+    };
+}
+
+/// One record's values, in the order of [`NewCallLog::params`].
 ///
 /// A reference to a config, template, group, user or API key is looked up as the row is
 /// written: one deleted while the call ran becomes NULL (the snapshot of its name stays)
 /// instead of failing the record. The API key's name is copied here from the same row (the
 /// relay only knows the key's id), so records keep it after the key is deleted; a key
 /// deleted while its call ran leaves both NULL.
-macro_rules! insert_log {
+macro_rules! log_values {
     () => {
-        r#"INSERT INTO llm_call_logs (config_id, template_id, group_id,
-user_id, activation_code, config_name, provider, model, request_messages, request_params,
-response_content, response_data, status, finish_reason, upstream_id, fallback_attempts,
-error_code, error_message, tokens_used, prompt_tokens, completion_tokens, tokens_estimated,
-cost, charged, exchange_rate, currency, retry_count, is_stream, call_time, duration_ms,
-api_key_id, api_key_name)
-VALUES ((SELECT id FROM llm_configs WHERE id = $1),
+        r#"(SELECT id FROM llm_configs WHERE id = $1),
 (SELECT id FROM llm_prompt_templates WHERE id = $2), (SELECT id FROM "groups" WHERE id = $3),
 (SELECT id FROM users WHERE id = $4), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
 $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
-(SELECT id FROM api_keys WHERE id = $31), (SELECT name FROM api_keys WHERE id = $31))"#
+(SELECT id FROM api_keys WHERE id = $31), (SELECT name FROM api_keys WHERE id = $31)"#
     };
 }
-const INSERT_LOG: Insert = Insert {
-    sqlite: insert_log!(),
-    postgres: concat!(insert_log!(), " RETURNING id"),
-};
 
-/// The search texts of a batch go in with few statements: SQLite's FTS5 index (fed by a
-/// trigger) flushes its pending entries at the end of every statement, so one statement per
-/// record made a batch of 50 cost twice the CPU. A batch is cut into these sizes, each
-/// statement text fixed (and prepared once).
-const TEXT_CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+/// One record (SQLite's script for a record written alone).
+const INSERT_LOG: &str = concat!(
+    "INSERT INTO llm_call_logs (",
+    log_columns!(),
+    ")\nVALUES (",
+    log_values!(),
+    ")"
+);
+const LOG_PARAMS: usize = 31;
 
-static INSERT_TEXTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    TEXT_CHUNKS
+/// Records and their search texts go in with few statements, a batch cut into these sizes,
+/// each statement text fixed (and prepared once): one statement per record cost a round trip
+/// to the database each, and SQLite's FTS5 index (fed by a trigger) flushes its pending
+/// entries at the end of every statement, so one text per statement made a batch of 50 cost
+/// twice the CPU.
+const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// `items` cut into the `CHUNKS` sizes, largest first, each with its statement.
+fn chunked<'a, T>(
+    mut items: &'a [T],
+    statements: &'static [String],
+) -> impl Iterator<Item = (&'a [T], &'static str)> {
+    std::iter::from_fn(move || {
+        let (size, statement) = CHUNKS
+            .iter()
+            .zip(statements)
+            .find(|(size, _)| **size <= items.len())?;
+        let (now, rest) = items.split_at(*size);
+        items = rest;
+        Some((now, statement.as_str()))
+    })
+}
+
+/// `head VALUES tuple, tuple, …` for each of the `CHUNKS` sizes.
+fn multi_row(head: &str, tuple: &str, per_row: usize) -> Vec<String> {
+    CHUNKS
         .iter()
         .map(|&rows| {
-            let values: Vec<String> = (0..rows)
-                .map(|row| format!("(${}, ${})", 2 * row + 1, 2 * row + 2))
-                .collect();
             format!(
-                "INSERT INTO llm_call_log_texts (log_id, body) VALUES {}",
-                values.join(", ")
+                "{head} VALUES {}",
+                write_txn::values_rows(tuple, per_row, rows)
             )
         })
         .collect()
+}
+
+/// SQLite numbers the rows of one statement itself; PostgreSQL takes each record's id (drawn
+/// beforehand, see `insert_logs`) as its last parameter.
+static INSERT_LOGS_SQLITE: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
+        concat!("INSERT INTO llm_call_logs (", log_columns!(), ")"),
+        concat!("(", log_values!(), ")"),
+        LOG_PARAMS,
+    )
+});
+static INSERT_LOGS_POSTGRES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
+        concat!("INSERT INTO llm_call_logs (", log_columns!(), ", id)"),
+        concat!("(", log_values!(), ", $32)"),
+        LOG_PARAMS + 1,
+    )
+});
+const DRAW_LOG_IDS: &str =
+    "SELECT nextval(pg_get_serial_sequence('llm_call_logs', 'id')) FROM generate_series(1, $1)";
+
+static INSERT_TEXTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    multi_row(
+        "INSERT INTO llm_call_log_texts (log_id, body)",
+        "($1, $2)",
+        2,
+    )
 });
 
 /// Inserts the rows inside the caller's transaction and returns their ids, in order.
@@ -308,11 +361,7 @@ pub async fn insert_batch(
         }
     }
     let mut txn = WriteTxn::begin(db).await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
-        let params = row.params();
-        ids.push(txn.insert(&INSERT_LOG, &params).await?);
-    }
+    let ids = insert_logs(&mut txn, rows).await?;
     insert_texts(&mut txn, &ids, rows).await?;
     let mut totals = group_totals(rows);
     let reservations: Vec<i64> = rows
@@ -339,21 +388,45 @@ async fn insert_texts(txn: &mut WriteTxn, ids: &[i64], rows: &[NewCallLog]) -> R
         })
         .filter(|(_, body)| !body.is_empty())
         .collect();
-    let mut left = texts.as_slice();
-    while let Some((chunk, sql)) = TEXT_CHUNKS
-        .iter()
-        .zip(INSERT_TEXTS.iter())
-        .find(|(rows, _)| **rows <= left.len())
-    {
-        let (now, rest) = left.split_at(*chunk);
-        let params: Vec<Param<'_>> = now
+    for (chunk, sql) in chunked(&texts, &INSERT_TEXTS) {
+        let params: Vec<Param<'_>> = chunk
             .iter()
             .flat_map(|(id, body)| [(*id).into(), body.as_str().into()])
             .collect();
-        txn.execute(sql.as_str(), &params).await?;
-        left = rest;
+        txn.execute(sql, &params).await?;
     }
     Ok(())
+}
+
+/// The records' ids, in order. SQLite gives the rows of one statement consecutive rowids
+/// (an AUTOINCREMENT table's next rowid is one above the largest it ever held), so the last
+/// names them all. PostgreSQL does not promise that a multi-row insert's `RETURNING` keeps
+/// the rows' order, so there the ids are drawn from the sequence first and inserted with the
+/// records.
+async fn insert_logs(txn: &mut WriteTxn, rows: &[NewCallLog]) -> Result<Vec<i64>, DbErr> {
+    let mut ids = Vec::with_capacity(rows.len());
+    if txn.is_sqlite() {
+        for (chunk, sql) in chunked(rows, &INSERT_LOGS_SQLITE) {
+            let params: Vec<Param<'_>> = chunk.iter().flat_map(NewCallLog::params).collect();
+            let last = txn.insert_last_rowid(sql, &params).await?;
+            let first = last + 1 - chunk.len() as i64;
+            ids.extend(first..=last);
+        }
+        return Ok(ids);
+    }
+    let count = i64::try_from(rows.len()).map_err(|err| DbErr::Custom(err.to_string()))?;
+    for row in txn.fetch_all(DRAW_LOG_IDS, &[count.into()]).await? {
+        ids.push(row.get(0)?);
+    }
+    let records: Vec<(&NewCallLog, i64)> = rows.iter().zip(ids.iter().copied()).collect();
+    for (chunk, sql) in chunked(&records, &INSERT_LOGS_POSTGRES) {
+        let params: Vec<Param<'_>> = chunk
+            .iter()
+            .flat_map(|(row, id)| row.params().into_iter().chain([(*id).into()]))
+            .collect();
+        txn.execute(sql, &params).await?;
+    }
+    Ok(ids)
 }
 
 /// SQLite: a record committed alone with nothing to give back (no other record waited, no
@@ -387,7 +460,7 @@ static ALONE: LazyLock<Vec<String>> = LazyLock::new(|| {
     (0..=2)
         .map(|counters| {
             let mut statements = vec![
-                INSERT_LOG.sqlite,
+                INSERT_LOG,
                 "SELECT last_insert_rowid()",
                 "INSERT INTO llm_call_log_texts (log_id, body) \
                  SELECT last_insert_rowid(), $1 WHERE $1 <> ''",

@@ -151,16 +151,36 @@ impl WriteTxn {
     /// connection knows the rowid it just inserted.
     pub async fn insert(&mut self, texts: &Insert, params: &[Param<'_>]) -> Result<i64, DbErr> {
         match self {
-            Self::Sqlite(txn) => bound(texts.sqlite, params)
-                .execute(&mut **txn)
-                .await
-                .map(|done| done.last_insert_rowid()),
+            Self::Sqlite(_) => self.insert_last_rowid(texts.sqlite, params).await,
             Self::Postgres(txn) => bound(texts.postgres, params)
                 .fetch_one(&mut **txn)
                 .await
-                .and_then(|row| row.try_get(0)),
+                .and_then(|row| row.try_get(0))
+                .map_err(exec_error),
         }
-        .map_err(exec_error)
+    }
+
+    /// SQLite: runs an insert and returns the rowid of the last row it inserted.
+    pub async fn insert_last_rowid(
+        &mut self,
+        sql: &'static str,
+        params: &[Param<'_>],
+    ) -> Result<i64, DbErr> {
+        match self {
+            Self::Sqlite(txn) => bound(sql, params)
+                .execute(&mut **txn)
+                .await
+                .map(|done| done.last_insert_rowid())
+                .map_err(exec_error),
+            Self::Postgres(_) => Err(DbErr::BackendNotSupported {
+                db: "PostgreSQL",
+                ctx: "insert_last_rowid",
+            }),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
     }
 
     /// Runs a statement that returns rows.
@@ -205,6 +225,15 @@ pub(crate) async fn run_script(
             Err(exec_error(err))
         }
     }
+}
+
+/// `rows` copies of `tuple` (one row's values, its parameters `$1` to `$per_row`) for a
+/// multi-row `VALUES`, each copy's parameters numbered on after the previous copy's.
+pub(crate) fn values_rows(tuple: &str, per_row: usize, rows: usize) -> String {
+    let copies: Vec<String> = (0..rows)
+        .map(|row| shift_params(tuple, row * per_row).0)
+        .collect();
+    copies.join(",\n")
 }
 
 /// One SQLite transaction of these statements: each statement's `$N` parameters are
@@ -285,7 +314,17 @@ fn query_error(err: sqlx::Error) -> DbErr {
 
 #[cfg(test)]
 mod tests {
-    use super::script;
+    use super::{script, values_rows};
+
+    #[test]
+    fn multi_row_values_number_each_rows_parameters_on() {
+        assert_eq!(
+            values_rows("($1, (SELECT x FROM t WHERE id = $2), $1)", 2, 3),
+            "($1, (SELECT x FROM t WHERE id = $2), $1),\n\
+             ($3, (SELECT x FROM t WHERE id = $4), $3),\n\
+             ($5, (SELECT x FROM t WHERE id = $6), $5)"
+        );
+    }
 
     #[test]
     fn a_script_numbers_each_statements_parameters_on_after_the_last() {

@@ -690,3 +690,82 @@ async fn a_row_the_database_refuses_does_not_take_its_batch_with_it() {
     assert_eq!(stripped.len(), 1, "only the refused row lost its bodies");
     assert!(logs.iter().all(|log| log.status == "success"));
 }
+
+/// Calls that finish together are written as one batch, their records inserted several rows
+/// a statement: each answer still names its own record, which holds that call's question and
+/// is found by it (its search text went in beside the right id), on both databases.
+#[tokio::test]
+async fn calls_recorded_in_one_batch_each_name_their_own_record() {
+    const CALLS: usize = 23;
+    let s = setup_with(
+        Options::default()
+            .env("LLM_PROXY_METRICS_ENABLED", "true")
+            .env("LLM_PROXY_METRICS_TOKEN", "metrics-token-for-batches")
+            .env("LLM_PROXY_METRICS_BIND", ""),
+    )
+    .await;
+    let (client, _, _) = s.server.client_token(&s.admin).await;
+    let config_id = s.config(json!({})).await;
+    s.fake
+        .set_default(Reply::new("好").delay(Duration::from_millis(300)));
+    let calls: Vec<_> = (0..CALLS)
+        .map(|i| {
+            let url = s.server.url("/api/llm/call");
+            let http = s.server.client.clone();
+            let client = client.clone();
+            let question = format!("batched-question-{i:02}");
+            let body = json!({"config_id": config_id, "messages": [{"role": "user", "content": question}]});
+            tokio::spawn(async move {
+                let response = http
+                    .post(url)
+                    .bearer_auth(client)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status().as_u16(), 200);
+                let body: Value = response.json().await.unwrap();
+                (question, body["data"]["call_log_id"].as_i64().unwrap())
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for call in calls {
+        answered.push(call.await.unwrap());
+    }
+    let logs = s.server.call_logs().await;
+    assert_eq!(logs.len(), CALLS);
+    for (question, id) in &answered {
+        let log = logs.iter().find(|log| log.id == *id).unwrap();
+        assert!(
+            log.request_messages.to_string().contains(question.as_str()),
+            "record {id} is not the one of {question}: {}",
+            log.request_messages
+        );
+        let found = s
+            .server
+            .get(&format!("/api/admin/llm/logs?q={question}"), Some(&s.admin))
+            .await;
+        let ids: Vec<i64> = found.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|log| log.as_object().unwrap()["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, [*id], "searching {question}: {}", found.text);
+    }
+    let scrape = s
+        .server
+        .get("/metrics", Some("metrics-token-for-batches"))
+        .await;
+    let batches: f64 = scrape
+        .text
+        .lines()
+        .find_map(|line| line.strip_prefix("llm_proxy_record_batch_size_count "))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no batch count: {}", scrape.text));
+    assert!(
+        batches < CALLS as f64 / 2.0,
+        "the calls were not written in batches: {batches} batches for {CALLS} calls"
+    );
+}
