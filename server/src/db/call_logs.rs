@@ -21,7 +21,7 @@ use super::{
     Db, search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
-    write_txn::{self, Param, WriteTxn},
+    write_txn::{self, Param, Scripted, WriteTxn},
 };
 use crate::{clock::Period, log_text};
 
@@ -352,13 +352,9 @@ pub async fn insert_batch(
 ) -> Result<Vec<i64>, DbErr> {
     if let [row] = rows
         && db.is_sqlite()
-        && row.reservation.is_none()
         && released.is_empty()
     {
-        let settles = group_totals(rows);
-        if let Some(script) = ALONE.get(settles.len()) {
-            return Ok(vec![insert_alone(db, row, script, &settles).await?]);
-        }
+        return Ok(vec![insert_alone(db, row).await?]);
     }
     let mut txn = WriteTxn::begin(db).await?;
     let ids = insert_logs(&mut txn, rows).await?;
@@ -429,46 +425,81 @@ async fn insert_logs(txn: &mut WriteTxn, rows: &[NewCallLog]) -> Result<Vec<i64>
     Ok(ids)
 }
 
-/// SQLite: a record committed alone with nothing to give back (no other record waited, no
-/// reservation) goes in with one script from `BEGIN` to `COMMIT`, so one round trip to
-/// SQLite's worker thread instead of seven: each trip wakes that thread and the caller's
-/// task again, about 30 µs a trip at c=1. The same statements as `insert_batch`'s.
-async fn insert_alone(
-    db: &Db,
-    row: &NewCallLog,
-    script: &'static str,
-    settles: &SettleTotals,
-) -> Result<i64, DbErr> {
+/// SQLite: a record committed alone (no other record waited, no other reservation to give
+/// back) goes in with one script from `BEGIN` to `COMMIT`, so one round trip to SQLite's
+/// worker thread instead of one per statement: each trip wakes that thread and the caller's
+/// task again, about 30 µs a trip at c=1. The same statements as `insert_batch`'s. A record
+/// that gives back its reservation takes two: the counters can release only what the
+/// reservation's delete took (a sweep may have taken it already), so the first script ends
+/// with that delete and the second settles and commits.
+async fn insert_alone(db: &Db, row: &NewCallLog) -> Result<i64, DbErr> {
     let body = log_text::search_text(&row.request_messages, row.response_content.as_deref());
-    let hours = hourly_totals(std::slice::from_ref(row));
     let mut params = row.params().to_vec();
     params.push(body.as_str().into());
-    for (key, settled) in settles {
+    let mut settles = group_totals(std::slice::from_ref(row));
+    let mut conn = Scripted::acquire(db).await?;
+    let (id, settling) = match &row.reservation {
+        Some(reservation) => {
+            params.push(reservation.id.into());
+            let rows = conn.run(&ALONE_RELEASING, &params).await?;
+            let (id, taken) = rows.split_first().ok_or(DbErr::RecordNotInserted)?;
+            usage::add_released(usage::reservations_of(taken)?, &mut settles);
+            params.clear();
+            (Some(id.get(0)?), &SETTLED)
+        }
+        None => (None, &ALONE),
+    };
+    let hours = hourly_totals(std::slice::from_ref(row));
+    for (key, settled) in &settles {
         params.extend(usage::settle_params(key, settled));
     }
     for (key, (config_name, totals)) in &hours {
         params.extend(stats::add_params(key, config_name, totals));
     }
-    let rows = write_txn::run_script(db, script, &params).await?;
-    rows.first().ok_or(DbErr::RecordNotInserted)?.get(0)
+    // A record and its reservation add to at most four counters (their days and months).
+    let script = settling
+        .get(settles.len())
+        .ok_or_else(|| DbErr::Custom(format!("{} counters for one record", settles.len())))?;
+    let rows = conn.run(script, &params).await?;
+    match id {
+        Some(id) => Ok(id),
+        None => rows.first().ok_or(DbErr::RecordNotInserted)?.get(0),
+    }
 }
 
-/// `insert_alone`'s scripts by the number of group counters the record adds to (none without
-/// a group, else its day and month): the record, its id, its search text (none when empty,
-/// as in `insert_texts`), the counters and its hour's statistics.
+/// A record alone: it, its id, its search text (none when empty, as in `insert_texts`).
+const RECORD_ALONE: [&str; 3] = [
+    INSERT_LOG,
+    "SELECT last_insert_rowid()",
+    "INSERT INTO llm_call_log_texts (log_id, body) SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
+];
+
+/// The end of `insert_alone`'s transaction for `counters` group counters: the counters, the
+/// record's hour's statistics, `COMMIT`.
+fn settled(counters: usize) -> Vec<&'static str> {
+    let mut statements = vec![usage::SETTLE; counters];
+    statements.extend([stats::ADD, "COMMIT"]);
+    statements
+}
+
+/// A record without a reservation, by the number of its group's counters (none without a
+/// group, else its day and month).
 static ALONE: LazyLock<Vec<String>> = LazyLock::new(|| {
     (0..=2)
         .map(|counters| {
-            let mut statements = vec![
-                INSERT_LOG,
-                "SELECT last_insert_rowid()",
-                "INSERT INTO llm_call_log_texts (log_id, body) \
-                 SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
-            ];
-            statements.extend(std::iter::repeat_n(usage::SETTLE, counters));
-            statements.push(stats::ADD);
-            write_txn::script(&statements)
+            write_txn::script(&[&["BEGIN"], &RECORD_ALONE[..], &settled(counters)].concat())
         })
+        .collect()
+});
+
+/// A record that gives back its reservation: up to the reservation's delete, then `SETTLED`
+/// for the counters the record and what the delete took add up to.
+static ALONE_RELEASING: LazyLock<String> = LazyLock::new(|| {
+    write_txn::script(&[&["BEGIN"], &RECORD_ALONE[..], &[usage::TAKE_RESERVATION]].concat())
+});
+static SETTLED: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..=4)
+        .map(|counters| write_txn::script(&settled(counters)))
         .collect()
 });
 
@@ -1068,8 +1099,8 @@ mod tests {
     use serde_json::json;
 
     use super::{
-        CallStatus, Entity, LogFilter, NewCallLog, ids_in_page_order, insert_batch,
-        leave_out_reply, put_reply_back, sample,
+        CallStatus, Entity, LogFilter, NewCallLog, Period, ids_in_page_order, insert_batch,
+        leave_out_reply, put_reply_back, sample, usage,
     };
 
     fn sql(filter: &LogFilter) -> String {
@@ -1231,8 +1262,12 @@ mod tests {
             .all(&db.read)
             .await
             .unwrap();
+        let reservations = entity::quota_reservations::Entity::find()
+            .count(&db.read)
+            .await
+            .unwrap();
         format!(
-            "{:?}\n{texts:?}\n{:?}\n{:?}",
+            "{:?}\n{texts:?}\n{:?}\n{:?}\nreservations: {reservations}",
             Entity::find().all(&db.read).await.unwrap(),
             sorted(usage.iter().map(|row| format!("{row:?}")).collect()),
             sorted(hours.iter().map(|row| format!("{row:?}")).collect()),
@@ -1256,26 +1291,14 @@ mod tests {
             error_message: Some("超时".into()),
             ..sample("", "")
         };
-        let records = [grouped, failed_without_text];
+        let mut records = [grouped.clone(), failed_without_text, grouped];
         let mut databases = Vec::new();
         for alone in [true, false] {
             let (db, dir) = crate::db::temporary_sqlite().await;
-            crate::db::groups::create(
-                &db,
-                crate::db::groups::GroupFields {
-                    name: "g".into(),
-                    description: None,
-                    daily_token_limit: None,
-                    monthly_token_limit: None,
-                    requests_per_minute: None,
-                    config_ids: None,
-                    daily_cost_limit: None,
-                    monthly_cost_limit: None,
-                    cost_currency: "CNY".into(),
-                },
-            )
-            .await
-            .unwrap();
+            crate::db::create_test_group(&db).await;
+            // The third record gives back a reservation made the day before (the call ran
+            // past midnight): it releases from yesterday's counter and adds to today's.
+            records[2].reservation = Some(reserve_yesterday(&db).await);
             if alone {
                 for record in &records {
                     insert_batch(&db, std::slice::from_ref(record), &[])
@@ -1287,17 +1310,42 @@ mod tests {
             }
             databases.push((stored(&db).await, dir));
         }
-        assert!(databases[0].0.contains("答案"), "{}", databases[0].0);
-        assert!(
-            databases[0].0.contains("used_tokens: 2"),
-            "{}",
-            databases[0].0
-        );
+        let alone = &databases[0].0;
+        assert!(alone.contains("答案"), "{alone}");
+        assert!(alone.contains("used_tokens: 4"), "{alone}");
+        assert!(alone.contains("2026-11-29"), "{alone}");
+        assert!(!alone.contains("reserved_tokens: 50"), "{alone}");
+        assert!(alone.ends_with("reservations: 0"), "{alone}");
         assert_eq!(databases[0].0, databases[1].0);
     }
 
-    /// A script that fails part-way (here its last statement, the hourly statistics) leaves
-    /// nothing behind, and the writer's connection works again afterwards.
+    /// A reservation of 50 tokens against group 1's 2026-11-29 and its month.
+    async fn reserve_yesterday(db: &crate::db::Db) -> usage::Reservation {
+        let period = Period {
+            day: "2026-11-29".into(),
+            month: "2026-11".into(),
+            hour: "2026-11-29 23".into(),
+            hour_of_day: 23,
+        };
+        let limits = usage::Limits {
+            daily: Some(1_000),
+            monthly: Some(10_000),
+            daily_cost: None,
+            monthly_cost: None,
+        };
+        let demand = usage::Demand {
+            tokens: 50,
+            cost: 0.0,
+        };
+        usage::reserve(db, "instance", 1, &period, limits, demand)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A script that fails part-way (here its last statement, the hourly statistics; for a
+    /// record giving back its reservation, in the second of its two scripts) leaves nothing
+    /// behind, and the writer's connection works again afterwards.
     #[tokio::test]
     async fn a_record_written_alone_is_all_or_nothing() {
         let (db, _dir) = crate::db::temporary_sqlite().await;
@@ -1312,18 +1360,43 @@ mod tests {
             .execute_raw(rename("call_stats_hourly", "hidden"))
             .await
             .unwrap();
-        let record = sample("问题", "答案");
-        insert_batch(&db, std::slice::from_ref(&record), &[])
-            .await
-            .unwrap_err();
-        assert_eq!(count().await, 0);
+        crate::db::create_test_group(&db).await;
+        let plain = sample("问题", "答案");
+        let releasing = NewCallLog {
+            group_id: Some(1),
+            reservation: Some(reserve_yesterday(&db).await),
+            ..sample("问题", "答案")
+        };
+        // What the statistics table being away does not hide.
+        let state = || async {
+            let usage = entity::group_usage::Entity::find()
+                .all(&db.read)
+                .await
+                .unwrap();
+            let reservations = entity::quota_reservations::Entity::find()
+                .count(&db.read)
+                .await
+                .unwrap();
+            format!("{} {usage:?} {reservations}", count().await)
+        };
+        let before = state().await;
+        assert!(before.contains("reserved_tokens: 50"), "{before}");
+        for record in [&plain, &releasing] {
+            insert_batch(&db, std::slice::from_ref(record), &[])
+                .await
+                .unwrap_err();
+            assert_eq!(state().await, before);
+        }
         db.write
             .execute_raw(rename("hidden", "call_stats_hourly"))
             .await
             .unwrap();
-        insert_batch(&db, std::slice::from_ref(&record), &[])
-            .await
-            .unwrap();
-        assert_eq!(count().await, 1);
+        for record in [&plain, &releasing] {
+            insert_batch(&db, std::slice::from_ref(record), &[])
+                .await
+                .unwrap();
+        }
+        assert_eq!(count().await, 2);
+        assert!(stored(&db).await.ends_with("reservations: 0"));
     }
 }

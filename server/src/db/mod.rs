@@ -310,6 +310,28 @@ pub(crate) async fn temporary_sqlite() -> (Db, tempfile::TempDir) {
     (db, dir)
 }
 
+/// A group without limits (the first one made is group 1), for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn create_test_group(db: &Db) {
+    groups::create(
+        db,
+        groups::GroupFields {
+            name: "g".into(),
+            description: None,
+            daily_token_limit: None,
+            monthly_token_limit: None,
+            requests_per_minute: None,
+            config_ids: None,
+            daily_cost_limit: None,
+            monthly_cost_limit: None,
+            cost_currency: "CNY".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
 /// How often the background checkpoint runs: often enough that under load SQLite starts the
 /// log over by itself, before it reaches `WAL_RESTART_BYTES` and the writer stops recording to
 /// empty it (open loop at 500 calls/s: p99 15–16 ms with a second, 7–10 ms with this).

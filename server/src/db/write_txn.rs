@@ -18,6 +18,7 @@ use sea_orm::{
     DatabaseBackend, DbErr, RuntimeErr,
     sqlx::{
         self, Database, Encode, Postgres, Row, Sqlite, Transaction, Type,
+        pool::PoolConnection,
         postgres::PgRow,
         query::Query,
         sqlite::{SqliteArguments, SqliteRow},
@@ -210,26 +211,52 @@ impl WriteTxn {
     }
 }
 
-/// SQLite: runs `script` (made by [`script`]: a whole transaction, `BEGIN` to `COMMIT`, in
-/// one text) in one round trip to the connection's worker thread, and returns the rows its
-/// statements selected. A statement that fails leaves the transaction open: the connection
-/// is then closed instead of going back to the pool, which rolls it back.
-pub(crate) async fn run_script(
-    db: &Db,
-    script: &'static str,
-    params: &[Param<'_>],
-) -> Result<Vec<WriteRow>, DbErr> {
-    let mut conn = db
-        .write
-        .get_sqlite_connection_pool()
-        .acquire()
-        .await
-        .map_err(exec_error)?;
-    match bound_sqlite(script, params).fetch_all(&mut *conn).await {
-        Ok(rows) => Ok(rows.into_iter().map(WriteRow::Sqlite).collect()),
-        Err(err) => {
-            conn.close_on_drop();
-            Err(exec_error(err))
+/// SQLite: a pooled connection that runs scripts, each one round trip to its worker thread.
+/// A transaction may span two scripts, for work that must see what the first part did before
+/// deciding how to end (admission's conditional updates; a record's released reservation):
+/// two round trips instead of one per statement. A connection left inside a transaction (a
+/// statement failed, or the caller went away between the two scripts) is closed instead of
+/// going back to the pool, which rolls the transaction back.
+pub(crate) struct Scripted {
+    conn: PoolConnection<Sqlite>,
+    in_transaction: bool,
+}
+
+impl Scripted {
+    pub async fn acquire(db: &Db) -> Result<Self, DbErr> {
+        let conn = db
+            .write
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .map_err(exec_error)?;
+        Ok(Self {
+            conn,
+            in_transaction: false,
+        })
+    }
+
+    /// Runs `script` and returns the rows its statements selected. A script that ends with
+    /// `COMMIT` or `ROLLBACK` leaves no transaction open; any other leaves one (or continues it).
+    pub async fn run(
+        &mut self,
+        script: &'static str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<WriteRow>, DbErr> {
+        self.in_transaction = true;
+        let rows = bound_sqlite(script, params)
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(exec_error)?;
+        self.in_transaction = !(script.ends_with("COMMIT") || script.ends_with("ROLLBACK"));
+        Ok(rows.into_iter().map(WriteRow::Sqlite).collect())
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            self.conn.close_on_drop();
         }
     }
 }
@@ -243,20 +270,18 @@ pub(crate) fn values_rows(tuple: &str, per_row: usize, rows: usize) -> String {
     copies.join(",\n")
 }
 
-/// One SQLite transaction of these statements: each statement's `$N` parameters are
-/// numbered on after the previous statement's, so the script takes all their parameters
+/// Statements joined into one script for [`Scripted::run`]: each statement's `$N` parameters
+/// are numbered on after the previous statement's, so the script takes all their parameters
 /// in order.
 pub(crate) fn script(statements: &[&str]) -> String {
-    let mut out = String::from("BEGIN;\n");
+    let mut parts = Vec::with_capacity(statements.len());
     let mut offset = 0;
     for statement in statements {
         let (shifted, highest) = shift_params(statement, offset);
-        out.push_str(&shifted);
-        out.push_str(";\n");
+        parts.push(shifted);
         offset = highest;
     }
-    out.push_str("COMMIT");
-    out
+    parts.join(";\n")
 }
 
 /// `sql` with every `$N` made `$(N + by)`, and the highest parameter number it then has
@@ -405,9 +430,11 @@ mod tests {
     #[test]
     fn a_script_numbers_each_statements_parameters_on_after_the_last() {
         let sql = script(&[
+            "BEGIN",
             "INSERT INTO a VALUES ($1, $2, $1)",
             "SELECT 1",
             "UPDATE b SET x = $2 WHERE id = $1",
+            "COMMIT",
         ]);
         assert_eq!(
             sql,
