@@ -5,7 +5,9 @@
 //! into them) and their conversion into sqlx's arguments cost ~120k instructions of a JSON
 //! call's ~800k (callgrind), and building the admission's statements ~170k more for a group
 //! with limits. Here parameters are borrowed from the record and bound once; each text is
-//! prepared once per connection (sqlx's statement cache).
+//! prepared once per connection (sqlx's statement cache). On SQLite, where every statement is
+//! a round trip to the connection's worker thread, work that can be written as one text runs
+//! as a script ([`Scripted`]): a lone record, an admission.
 
 use std::{
     collections::HashMap,
