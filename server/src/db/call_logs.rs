@@ -1249,16 +1249,28 @@ mod tests {
                 )
             })
             .collect();
-        // Counter and statistics rows in key order: a batch adds them in a map's order.
-        let sorted = |mut rows: Vec<String>| {
-            rows.sort();
-            rows
-        };
-        let usage = entity::group_usage::Entity::find()
+        let hours = entity::call_stats_hourly::Entity::find()
             .all(&db.read)
             .await
             .unwrap();
-        let hours = entity::call_stats_hourly::Entity::find()
+        format!(
+            "{:?}\n{texts:?}\n{:?}\n{}",
+            Entity::find().all(&db.read).await.unwrap(),
+            in_key_order(&hours),
+            counters(db).await,
+        )
+    }
+
+    /// Rows in key order: a batch adds counter and statistics rows in a map's order.
+    fn in_key_order<T: std::fmt::Debug>(rows: &[T]) -> Vec<String> {
+        let mut rows: Vec<String> = rows.iter().map(|row| format!("{row:?}")).collect();
+        rows.sort();
+        rows
+    }
+
+    /// The group counters, and how many reservations are held.
+    async fn counters(db: &crate::db::Db) -> String {
+        let usage = entity::group_usage::Entity::find()
             .all(&db.read)
             .await
             .unwrap();
@@ -1266,12 +1278,7 @@ mod tests {
             .count(&db.read)
             .await
             .unwrap();
-        format!(
-            "{:?}\n{texts:?}\n{:?}\n{:?}\nreservations: {reservations}",
-            Entity::find().all(&db.read).await.unwrap(),
-            sorted(usage.iter().map(|row| format!("{row:?}")).collect()),
-            sorted(hours.iter().map(|row| format!("{row:?}")).collect()),
-        )
+        format!("{:?}\nreservations: {reservations}", in_key_order(&usage))
     }
 
     /// SQLite writes a record committed alone with one script (`insert_alone`): the records
@@ -1368,17 +1375,7 @@ mod tests {
             ..sample("问题", "答案")
         };
         // What the statistics table being away does not hide.
-        let state = || async {
-            let usage = entity::group_usage::Entity::find()
-                .all(&db.read)
-                .await
-                .unwrap();
-            let reservations = entity::quota_reservations::Entity::find()
-                .count(&db.read)
-                .await
-                .unwrap();
-            format!("{} {usage:?} {reservations}", count().await)
-        };
+        let state = || async { format!("{} {}", count().await, counters(&db).await) };
         let before = state().await;
         assert!(before.contains("reserved_tokens: 50"), "{before}");
         for record in [&plain, &releasing] {

@@ -42,6 +42,23 @@ fn user_message(config_id: i64) -> Value {
 }
 
 impl Setup {
+    /// A call sent on a task of its own, for calls that must be in flight together or while
+    /// something else happens.
+    fn spawn_post(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+    ) -> tokio::task::JoinHandle<reqwest::Response> {
+        let request = self
+            .server
+            .client
+            .post(self.server.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        tokio::spawn(async move { request.send().await.unwrap() })
+    }
+
     async fn config(&self, extra: Value) -> i64 {
         let mut body = json!({
             "name": format!("lifecycle-{}", unique()),
@@ -151,20 +168,7 @@ async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
         s.fake.push(slow());
         let mut body = user_message(config_id);
         body["stream"] = json!(stream);
-        let call = {
-            let (server, client) = (s.server.client.clone(), client.clone());
-            let url = s.server.url("/api/llm/call");
-            tokio::spawn(async move {
-                let response = server
-                    .post(url)
-                    .bearer_auth(client)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                (response.status().as_u16(), response.text().await.unwrap())
-            })
-        };
+        let call = s.spawn_post("/api/llm/call", &client, body);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let deleted = s
             .server
@@ -174,7 +178,9 @@ async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
             )
             .await;
         assert_eq!(deleted.status, 200, "{}", deleted.text);
-        let (status, text) = call.await.unwrap();
+        let response = call.await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
         assert_eq!(status, 200, "{text}");
         assert!(text.contains("慢慢回答") || text.contains("慢慢"), "{text}");
         let logs = s.server.wait_for_logs(if stream { 2 } else { 1 }).await;
@@ -201,20 +207,11 @@ async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
     let template_id = template.body["data"]["id"].as_i64().unwrap();
     let (client, group_id, code) = s.server.client_token(&s.admin).await;
     s.fake.push(slow());
-    let call = {
-        let url = s.server.url("/api/llm/call-template");
-        let http = s.server.client.clone();
-        tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(client)
-                .json(&json!({"template_id": template_id, "variables": {"x": "好"}}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let call = s.spawn_post(
+        "/api/llm/call-template",
+        &client,
+        json!({"template_id": template_id, "variables": {"x": "好"}}),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let codes = s
         .server
@@ -235,7 +232,7 @@ async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
         let deleted = s.server.delete(&path, Some(&s.admin)).await;
         assert_eq!(deleted.status, 200, "{path}: {}", deleted.text);
     }
-    assert_eq!(call.await.unwrap(), 200);
+    assert_eq!(call.await.unwrap().status(), 200);
     let log = s.server.wait_for_logs(3).await.pop().unwrap();
     assert_eq!(log.status, "success");
     assert_eq!((log.template_id, log.group_id), (None, None));
@@ -262,28 +259,14 @@ async fn deleting_what_a_running_call_refers_to_keeps_its_record() {
         )
         .await;
     s.fake.push(slow());
-    let call = {
-        let url = s.server.url("/api/llm/call");
-        let http = s.server.client.clone();
-        let body = user_message(config_id);
-        tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let call = s.spawn_post("/api/llm/call", &token, user_message(config_id));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let deleted = s
         .server
         .delete(&format!("/api/admin/users/{user_id}"), Some(&s.admin))
         .await;
     assert_eq!(deleted.status, 200, "{}", deleted.text);
-    assert_eq!(call.await.unwrap(), 200);
+    assert_eq!(call.await.unwrap().status(), 200);
     let log = s.server.wait_for_logs(4).await.pop().unwrap();
     assert_eq!(log.status, "success");
     assert_eq!(log.user_id, None, "user {user_id} deleted meanwhile");
@@ -660,26 +643,14 @@ async fn a_row_the_database_refuses_does_not_take_its_batch_with_it() {
     // Calls finishing together share batches; one of them carries the poison.
     let calls: Vec<_> = (0..12)
         .map(|i| {
-            let url = s.server.url("/api/llm/call");
-            let http = s.server.client.clone();
-            let client = client.clone();
             let text = if i == 5 { "poison-pill" } else { "normal" };
             let body =
                 json!({"config_id": config_id, "messages": [{"role": "user", "content": text}]});
-            tokio::spawn(async move {
-                let response = http
-                    .post(url)
-                    .bearer_auth(client)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                response.status().as_u16()
-            })
+            s.spawn_post("/api/llm/call", &client, body)
         })
         .collect();
     for call in calls {
-        assert_eq!(call.await.unwrap(), 200);
+        assert_eq!(call.await.unwrap().status(), 200);
     }
     let logs = s.server.call_logs().await;
     assert_eq!(logs.len(), 12, "every call recorded");
@@ -710,28 +681,17 @@ async fn calls_recorded_in_one_batch_each_name_their_own_record() {
         .set_default(Reply::new("好").delay(Duration::from_millis(300)));
     let calls: Vec<_> = (0..CALLS)
         .map(|i| {
-            let url = s.server.url("/api/llm/call");
-            let http = s.server.client.clone();
-            let client = client.clone();
             let question = format!("batched-question-{i:02}");
             let body = json!({"config_id": config_id, "messages": [{"role": "user", "content": question}]});
-            tokio::spawn(async move {
-                let response = http
-                    .post(url)
-                    .bearer_auth(client)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status().as_u16(), 200);
-                let body: Value = response.json().await.unwrap();
-                (question, body["data"]["call_log_id"].as_i64().unwrap())
-            })
+            (question, s.spawn_post("/api/llm/call", &client, body))
         })
         .collect();
     let mut answered = Vec::new();
-    for call in calls {
-        answered.push(call.await.unwrap());
+    for (question, call) in calls {
+        let response = call.await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        answered.push((question, body["data"]["call_log_id"].as_i64().unwrap()));
     }
     let logs = s.server.call_logs().await;
     assert_eq!(logs.len(), CALLS);
