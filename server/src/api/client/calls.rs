@@ -272,11 +272,11 @@ pub async fn answer(
         ));
     };
     let session = state.relay.stream(input, caller(principal)).await?;
+    let mut events = session.events;
+    // Polled as it is: `unfold` would build a future (moving the receiver) per event.
     let messages: Messages = Box::pin(
-        futures::stream::unfold(session.events, |mut events| async move {
-            events.recv().await.map(|event| (to_message(event), events))
-        })
-        .filter_map(|message| async move { message }),
+        futures::stream::poll_fn(move |cx| events.poll_recv(cx))
+            .filter_map(|event| futures::future::ready(to_message(event))),
     );
     let stream = EventStream::new(messages)
         .keep_alive(KEEP_ALIVE)
