@@ -82,11 +82,20 @@ pub(crate) enum ImageStyle {
 #[derive(Debug, Serialize)]
 pub(crate) struct WireMessage<'a> {
     role: &'static str,
-    content: Value,
+    content: WireContent<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_call_id: Option<&'a str>,
+}
+
+/// A message's `content`: plain text is borrowed as it is (most messages, and most of a
+/// request's bytes, so it is not copied for every attempt), anything else is built as JSON.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(&'a str),
+    Json(Value),
 }
 
 pub(crate) fn wire_messages(messages: &[ChatMessage], style: Style) -> Vec<WireMessage<'_>> {
@@ -107,12 +116,12 @@ pub(crate) fn wire_messages(messages: &[ChatMessage], style: Style) -> Vec<WireM
         .collect()
 }
 
-fn wire_content(message: &ChatMessage, images: ImageStyle) -> Value {
-    match &message.content {
+fn wire_content(message: &ChatMessage, images: ImageStyle) -> WireContent<'_> {
+    let json = match &message.content {
         // An assistant turn that only calls tools has no content.
         Content::Text(text) if text.is_empty() && !message.tool_calls.is_empty() => Value::Null,
         Content::Text(text) if images == ImageStyle::DashScope => json!([{ "text": text }]),
-        Content::Text(text) => json!(text),
+        Content::Text(text) => return WireContent::Text(text),
         Content::Parts(parts) => Value::Array(
             parts
                 .iter()
@@ -132,7 +141,8 @@ fn wire_content(message: &ChatMessage, images: ImageStyle) -> Value {
                 })
                 .collect(),
         ),
-    }
+    };
+    WireContent::Json(json)
 }
 
 /// A `data:<media type>;base64,<data>` URL's media type and data.

@@ -2,6 +2,8 @@
 //! on any chunk (an extra `choices: []` one when asked), `[DONE]` at the end, an `error`
 //! object or (Spark) a non-zero `code` for a failure after the 200.
 
+use std::{borrow::Cow, ops::Deref};
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,11 +13,14 @@ use super::sse::SseEvent;
 use super::stream::{Decoder, Out};
 use super::{UpstreamError, UpstreamResult, xunfei};
 
+/// A chunk is read for a few words: its strings are borrowed from the event's text (see
+/// [`Text`]) instead of each costing an allocation.
 #[derive(Debug, Deserialize)]
-struct Chunk {
-    id: Option<String>,
-    #[serde(default)]
-    choices: Vec<ChunkChoice>,
+struct Chunk<'a> {
+    #[serde(borrow)]
+    id: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    choices: Vec<ChunkChoice<'a>>,
     usage: Option<WireUsage>,
     error: Option<Value>,
     /// Spark: non-zero means an error.
@@ -23,19 +28,36 @@ struct Chunk {
 }
 
 #[derive(Debug, Deserialize)]
-struct ChunkChoice {
+struct ChunkChoice<'a> {
     #[serde(default)]
     index: u32,
-    delta: Option<ChunkDelta>,
-    finish_reason: Option<String>,
+    #[serde(borrow)]
+    delta: Option<ChunkDelta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Text<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ChunkDelta {
-    content: Option<String>,
-    reasoning_content: Option<String>,
+struct ChunkDelta<'a> {
+    #[serde(borrow)]
+    content: Option<Text<'a>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Text<'a>>,
     #[serde(default)]
     tool_calls: Vec<ToolCallChunk>,
+}
+
+/// A string borrowed from the text it was read from unless it holds escapes. serde borrows a
+/// `Cow` only where it is a field itself, not inside an `Option`, hence the newtype.
+#[derive(Debug, Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 pub(super) struct ChunkDecoder {

@@ -10,6 +10,8 @@
 //! - a line whose field name is not an SSE field is surfaced as [`Frame::Stray`] instead of
 //!   being dropped, because Baidu can put a bare JSON error line inside a stream.
 
+use std::borrow::Cow;
+
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SseEvent {
@@ -129,7 +131,7 @@ impl SseParser {
     pub fn finish(&mut self, out: &mut Vec<Frame>) {
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            let text = String::from_utf8_lossy(&line);
+            let text = decode(&line);
             if !text.starts_with(':') && field_name(&text).is_none() {
                 out.push(Frame::Stray(text.into_owned()));
             }
@@ -151,7 +153,7 @@ impl SseParser {
             self.dispatch(out);
             return;
         }
-        let text = String::from_utf8_lossy(line);
+        let text = decode(line);
         if let Some(comment) = text.strip_prefix(':') {
             self.comment = Some(comment.trim_start_matches(' ').to_owned());
             return;
@@ -192,6 +194,15 @@ impl SseParser {
             id: self.last_id.clone(),
             comment: self.comment.take(),
         }));
+    }
+}
+
+/// A line as text, invalid UTF-8 replaced. Valid lines (all but broken ones) are checked by
+/// `from_utf8`, which takes ASCII a word at a time where `from_utf8_lossy` goes byte by byte.
+fn decode(line: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(line) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
     }
 }
 

@@ -436,12 +436,18 @@ async fn forward(
             }),
         }
     };
+    // Made once, not in every turn of the loop: each would register its waker (the idle
+    // timer in the timer wheel) anew for every piece of the answer.
+    let interrupted = task.relay.running.interrupted();
+    let client_gone = events.closed();
+    let idle = idle_for(progress, timeout);
+    tokio::pin!(interrupted, client_gone, idle);
     let ending = loop {
         let next = tokio::select! {
             biased;
-            () = task.relay.running.interrupted() => break Ending::Interrupted,
-            () = events.closed() => break Ending::ClientGone { stalled: None },
-            () = idle_for(progress, timeout) => break Ending::Failed(timeout_error(timeout)),
+            () = &mut interrupted => break Ending::Interrupted,
+            () = &mut client_gone => break Ending::ClientGone { stalled: None },
+            () = &mut idle => break Ending::Failed(timeout_error(timeout)),
             next = upstream.next() => next,
         };
         let event = match next {

@@ -6,10 +6,11 @@ use std::{collections::HashMap, time::Duration};
 
 use futures::StreamExt;
 use poem::web::sse::Event;
-use poem_openapi::{ApiResponse, Object, ResponseContent, payload::EventStream, types::ToJSON};
+use poem_openapi::{ApiResponse, Object, ResponseContent, payload::EventStream};
+use serde::{Serialize, Serializer, ser::SerializeStruct};
 
 use crate::{
-    api::envelope::{Reply, ok},
+    api::envelope::{Direct, Envelope},
     auth::Principal,
     error::AppResult,
     providers::{ChatMessage, Role},
@@ -79,6 +80,21 @@ pub struct CallResult {
     pub duration_ms: i64,
 }
 
+/// Keys in alphabetical order, as poem-openapi's `ToJSON` writes them (see `Direct`).
+impl Serialize for CallResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("CallResult", 7)?;
+        out.serialize_field("call_log_id", &self.call_log_id)?;
+        out.serialize_field("completion_tokens", &self.completion_tokens)?;
+        out.serialize_field("duration_ms", &self.duration_ms)?;
+        out.serialize_field("model", &self.model)?;
+        out.serialize_field("prompt_tokens", &self.prompt_tokens)?;
+        out.serialize_field("response", &self.response)?;
+        out.serialize_field("tokens_used", &self.tokens_used)?;
+        out.end()
+    }
+}
+
 /// One server-sent event. `type` is `chunk`, `done` or `error` (for `/call-stream` it is
 /// the SSE event name and is not repeated in `data`).
 #[derive(Debug, Clone, Object)]
@@ -104,11 +120,42 @@ pub struct StreamMessage {
     pub message: Option<String>,
 }
 
+/// Written straight to text, once per event: poem-openapi's `ToJSON` would build a
+/// `serde_json::Value` map of it first. The keys come in that map's alphabetical order, so the
+/// bytes sent are the same.
+impl Serialize for StreamMessage {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("StreamMessage", 9)?;
+        present(&mut out, "call_log_id", &self.call_log_id)?;
+        present(&mut out, "code", &self.code)?;
+        present(&mut out, "completion_tokens", &self.completion_tokens)?;
+        present(&mut out, "content", &self.content)?;
+        present(&mut out, "message", &self.message)?;
+        present(&mut out, "prompt_tokens", &self.prompt_tokens)?;
+        present(&mut out, "tokens_estimated", &self.tokens_estimated)?;
+        present(&mut out, "tokens_used", &self.tokens_used)?;
+        present(&mut out, "type", &self.kind)?;
+        out.end()
+    }
+}
+
+/// A field that is left out when `None` (the schema's `skip_serializing_if_is_none`).
+fn present<S: SerializeStruct, T: Serialize>(
+    out: &mut S,
+    key: &'static str,
+    value: &Option<T>,
+) -> Result<(), S::Error> {
+    match value {
+        Some(value) => out.serialize_field(key, value),
+        None => out.skip_field(key),
+    }
+}
+
 type Messages = futures::stream::BoxStream<'static, StreamMessage>;
 
 #[derive(ResponseContent)]
 pub enum CallBody {
-    Json(Reply<CallResult>),
+    Json(Direct<CallResult>),
     Stream(EventStream<Messages>),
 }
 
@@ -208,25 +255,28 @@ pub async fn answer(
     let Some(format) = stream else {
         let result = state.relay.complete(input, caller(principal)).await?;
         return Ok(CallReply::Ok(
-            CallBody::Json(ok(CallResult {
-                response: result.response,
-                model: result.model,
-                tokens_used: result.usage.total_tokens,
-                prompt_tokens: result.usage.prompt_tokens,
-                completion_tokens: result.usage.completion_tokens,
-                call_log_id: result.call_log_id,
-                duration_ms: result.duration_ms,
+            CallBody::Json(Direct(Envelope {
+                success: true,
+                data: CallResult {
+                    response: result.response,
+                    model: result.model,
+                    tokens_used: result.usage.total_tokens,
+                    prompt_tokens: result.usage.prompt_tokens,
+                    completion_tokens: result.usage.completion_tokens,
+                    call_log_id: result.call_log_id,
+                    duration_ms: result.duration_ms,
+                },
             })),
             None,
             None,
         ));
     };
     let session = state.relay.stream(input, caller(principal)).await?;
+    let mut events = session.events;
+    // Polled as it is: `unfold` would build a future (moving the receiver) per event.
     let messages: Messages = Box::pin(
-        futures::stream::unfold(session.events, |mut events| async move {
-            events.recv().await.map(|event| (to_message(event), events))
-        })
-        .filter_map(|message| async move { message }),
+        futures::stream::poll_fn(move |cx| events.poll_recv(cx))
+            .filter_map(|event| futures::future::ready(to_message(event))),
     );
     let stream = EventStream::new(messages)
         .keep_alive(KEEP_ALIVE)
@@ -285,10 +335,60 @@ fn to_message(event: RelayEvent) -> Option<StreamMessage> {
 
 fn to_sse(mut message: StreamMessage, format: StreamFormat) -> Event {
     match format {
-        StreamFormat::Typed => Event::message(message.to_json_string()),
+        StreamFormat::Typed => Event::message(json_text(&message)),
         StreamFormat::Named => {
             let name = message.kind.take().unwrap_or_default();
-            Event::message(message.to_json_string()).event_type(name)
+            Event::message(json_text(&message)).event_type(name)
         }
+    }
+}
+
+fn json_text(message: &StreamMessage) -> String {
+    // Only strings and numbers: writing them to a `String` cannot fail.
+    serde_json::to_string(message).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    /// The direct writers must send the bytes poem-openapi's `Value` did.
+    #[test]
+    fn written_as_poem_openapi_writes_them() {
+        let result = CallResult {
+            response: "答\"案\n".into(),
+            model: "gpt".into(),
+            tokens_used: 3,
+            prompt_tokens: 1,
+            completion_tokens: 2,
+            call_log_id: 42,
+            duration_ms: -1,
+        };
+        let envelope = Envelope {
+            success: true,
+            data: result,
+        };
+        assert_eq!(
+            serde_json::to_string(&envelope).unwrap(),
+            envelope.to_json_string()
+        );
+        let full = StreamMessage {
+            kind: Some("done".into()),
+            content: Some("内容".into()),
+            tokens_used: Some(3),
+            prompt_tokens: Some(1),
+            completion_tokens: Some(2),
+            tokens_estimated: Some(true),
+            call_log_id: Some(7),
+            code: Some("X".into()),
+            message: Some("m".into()),
+        };
+        assert_eq!(json_text(&full), full.to_json_string());
+        let chunk = to_message(RelayEvent::Chunk("a".into())).unwrap();
+        assert_eq!(json_text(&chunk), chunk.to_json_string());
+        assert_eq!(json_text(&chunk), r#"{"content":"a","type":"chunk"}"#);
     }
 }
