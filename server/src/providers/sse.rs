@@ -88,25 +88,23 @@ impl SseParser {
 
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
         let mut start = 0;
-        let mut i = 0;
-        while i < chunk.len() {
-            let b = chunk[i];
-            if b == b'\n' || b == b'\r' {
-                self.line.extend_from_slice(&chunk[start..i]);
-                let line = std::mem::take(&mut self.line);
-                self.process_line(&line, out);
-                self.line = line;
-                self.line.clear();
-                if b == b'\r' {
-                    if i + 1 == chunk.len() {
-                        self.after_cr = true;
-                    } else if chunk[i + 1] == b'\n' {
-                        i += 1;
-                    }
+        // Line ends found a word at a time (a stream call's pieces were ~28k instructions
+        // scanned byte by byte).
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &chunk[start..]) {
+            let end = start + offset;
+            self.line.extend_from_slice(&chunk[start..end]);
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, out);
+            self.line = line;
+            self.line.clear();
+            start = end + 1;
+            if chunk[end] == b'\r' {
+                if start == chunk.len() {
+                    self.after_cr = true;
+                } else if chunk[start] == b'\n' {
+                    start += 1;
                 }
-                start = i + 1;
             }
-            i += 1;
         }
         self.line.extend_from_slice(&chunk[start..]);
         if self.line.len() > MAX_LINE || self.data.len() > MAX_LINE {
