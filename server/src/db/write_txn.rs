@@ -289,21 +289,32 @@ pub(crate) fn script(statements: &[&str]) -> String {
 /// `sql` with every `$N` made `$(N + by)`, and the highest parameter number it then has
 /// (`by` when it has none).
 fn shift_params(sql: &str, by: usize) -> (String, usize) {
-    let mut out = String::with_capacity(sql.len() + 16);
     let mut highest = by;
+    let shifted = rewrite_params(sql, |number| {
+        highest = highest.max(number + by);
+        Some(format!("${}", number + by))
+    });
+    (shifted, highest)
+}
+
+/// `sql` with each `$N` parameter replaced by what `replace` makes of `N` (left as it is
+/// when that is `None`), in order of appearance.
+fn rewrite_params(sql: &str, mut replace: impl FnMut(usize) -> Option<String>) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
     let mut rest = sql;
     while let Some(at) = rest.find('$') {
-        let (before, after) = rest.split_at(at + 1);
+        let (before, after) = rest.split_at(at);
         out.push_str(before);
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        if let Ok(number) = after[..digits].parse::<usize>() {
-            highest = highest.max(number + by);
-            out.push_str(&(number + by).to_string());
+        let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
+        let parameter = &after[..=digits];
+        match parameter[1..].parse().ok().and_then(&mut replace) {
+            Some(replaced) => out.push_str(&replaced),
+            None => out.push_str(parameter),
         }
-        rest = &after[digits..];
+        rest = &after[1 + digits..];
     }
     out.push_str(rest);
-    (out, highest)
+    out
 }
 
 /// An insert's text per database: without `RETURNING` for SQLite, with `RETURNING id` for
@@ -372,23 +383,11 @@ fn anonymous(sql: &'static str) -> &'static Anonymous {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     converted.entry(key).or_insert_with(|| {
-        let mut out = String::with_capacity(sql.len());
         let mut order = Vec::new();
-        let mut rest = sql;
-        while let Some(at) = rest.find('$') {
-            let (before, after) = rest.split_at(at);
-            out.push_str(before);
-            let digits = after[1..].bytes().take_while(u8::is_ascii_digit).count();
-            match after[1..=digits].parse::<usize>() {
-                Ok(number) if number > 0 => {
-                    out.push('?');
-                    order.push(number - 1);
-                }
-                _ => out.push_str(&after[..=digits]),
-            }
-            rest = &after[1 + digits..];
-        }
-        out.push_str(rest);
+        let out = rewrite_params(sql, |number: usize| {
+            order.push(number.checked_sub(1)?);
+            Some("?".into())
+        });
         Box::leak(Box::new(Anonymous {
             sql: Box::leak(out.into_boxed_str()),
             order,
