@@ -232,8 +232,9 @@ impl Db {
     /// waited for (up to `RESTART_WAIT`), and the log file is emptied. Emptied, not only
     /// restarted (RESTART): the file's size is what this watches, and a file left at its
     /// largest had the writer checkpoint, with two fsyncs, after every batch. A read longer
-    /// than that wait postpones the restart by `RESTART_RETRY`; the WAL then grows only for
-    /// as long as that read lasts, and `journal_size_limit` cuts it back after.
+    /// than that wait postpones the restart (`retry_after`: less the fuller the log); the
+    /// WAL then grows only for as long as that read lasts, and `journal_size_limit` cuts it
+    /// back after.
     pub async fn bound_wal(&self, next_try: &mut Instant) {
         // 0 without a log (PostgreSQL).
         let size = self.wal_size();
@@ -257,11 +258,11 @@ impl Db {
                     size,
                     "WAL restart waited for readers in vain; retrying later"
                 );
-                *next_try = Instant::now() + RESTART_RETRY;
+                *next_try = Instant::now() + retry_after(size);
             }
             Err(err) => {
                 tracing::warn!(%err, "WAL checkpoint failed");
-                *next_try = Instant::now() + RESTART_RETRY;
+                *next_try = Instant::now() + retry_after(size);
             }
         }
     }
@@ -344,8 +345,21 @@ pub(crate) const WAL_RESTART_BYTES: u64 = 16 << 20;
 pub(crate) const WAL_SIZE_LIMIT: u64 = 64 << 20;
 /// How long the restart waits for readers still on the log.
 const RESTART_WAIT: Duration = Duration::from_millis(200);
-/// How long after a restart that readers kept waiting the writer tries again.
+/// How long after a restart that readers kept waiting the writer tries again, at most.
 pub(crate) const RESTART_RETRY: Duration = Duration::from_secs(1);
+/// From this size on, the writer tries to restart the log after every batch.
+const WAL_INSIST_BYTES: u64 = WAL_SIZE_LIMIT / 4 * 3;
+
+/// When the writer tries again after readers kept a restart waiting: `RESTART_RETRY` just
+/// past `WAL_RESTART_BYTES`, less the fuller the log, and after every batch from
+/// `WAL_INSIST_BYTES`. Each try waits up to `RESTART_WAIT` with no record written, so on a
+/// busy machine, where readers are slow to finish, they slow the writer down instead of
+/// letting the log outgrow `WAL_SIZE_LIMIT` (a fixed second let it reach 85 MB under CI's
+/// load).
+fn retry_after(size: u64) -> Duration {
+    let room = WAL_INSIST_BYTES.saturating_sub(size);
+    RESTART_RETRY.mul_f64(room as f64 / (WAL_INSIST_BYTES - WAL_RESTART_BYTES) as f64)
+}
 
 /// Which of the two SQLite pools connections are for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -493,4 +507,18 @@ where
         return Err(AppError::NotFound(what));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_readers_refused_are_tried_again_sooner_the_fuller_the_log() {
+        assert_eq!(retry_after(WAL_RESTART_BYTES), RESTART_RETRY);
+        let halfway = (WAL_RESTART_BYTES + WAL_INSIST_BYTES) / 2;
+        assert_eq!(retry_after(halfway), RESTART_RETRY / 2);
+        assert_eq!(retry_after(WAL_INSIST_BYTES), Duration::ZERO);
+        assert_eq!(retry_after(WAL_SIZE_LIMIT * 2), Duration::ZERO);
+    }
 }
