@@ -38,11 +38,11 @@ export LLM_PROXY_JWT_SECRET=bench-jwt-secret-0123456789-abcdefghijkl
 export ENCRYPTION_SECRET_KEY=0123456789abcdef0123456789abcdef
 
 # The text search's migrations, undone so that they run again over the seeded records (000045
-# creates and fills the search, 000049 rebuilds SQLite's index in its present shape, 000051
-# marks it complete). Older binaries have none or some of them (IF EXISTS), and then fewer
-# are pending.
+# creates and fills the search, 000049 and 000057 rebuild SQLite's index in its present shape,
+# 000051 marks it complete). Older binaries have none or some of them (IF EXISTS), and then
+# fewer are pending.
 SEARCH_MIGRATIONS="'m20261130_000045_call_log_search', 'm20261130_000049_call_log_search_without_sizes',
-  'm20261130_000051_call_log_search_in_batches'"
+  'm20261130_000051_call_log_search_in_batches', 'm20261201_000057_call_log_search_without_positions'"
 UNDO_SQLITE="DROP TRIGGER IF EXISTS llm_call_logs_unindex; DROP TRIGGER IF EXISTS llm_call_log_texts_index;
   DROP TABLE IF EXISTS llm_call_log_search_progress;
   DROP TABLE IF EXISTS llm_call_log_search; DROP TABLE IF EXISTS llm_call_log_texts;

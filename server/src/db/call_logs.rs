@@ -12,7 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{
         Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
-        extension::{postgres::PgExpr, sqlite::SqliteExpr},
+        extension::postgres::PgExpr,
     },
 };
 use serde_json::Value;
@@ -37,6 +37,7 @@ enum LlmCallLogTexts {
 #[derive(DeriveIden, Clone, Copy)]
 enum LlmCallLogSearch {
     Table,
+    Body,
 }
 
 /// Trigram indexes (FTS5 `trigram`, `pg_trgm`) find substrings of at least this many
@@ -47,8 +48,15 @@ const TRIGRAM_CHARS: usize = 3;
 const SHORT_SEARCH_RECORDS: i64 = 100_000;
 
 /// Whether a search text is looked up in the trigram index (else its texts are read).
-fn uses_trigrams(text: &str) -> bool {
-    text.chars().count() >= TRIGRAM_CHARS
+/// SQLite's index is asked with a LIKE pattern in which `%` and `_` are wildcards (see
+/// `TextMatch::new`), so there the text needs a run of 3 characters without them.
+fn uses_trigrams(text: &str, backend: DatabaseBackend) -> bool {
+    match backend {
+        DatabaseBackend::Sqlite => text
+            .split(['%', '_'])
+            .any(|run| run.chars().count() >= TRIGRAM_CHARS),
+        _ => text.chars().count() >= TRIGRAM_CHARS,
+    }
 }
 
 /// How a call ended, as the `status` column says it.
@@ -629,8 +637,9 @@ impl LogFilter {
 }
 
 /// The records whose text (messages and reply, see `log_text::search_text`) contains a
-/// text, case-insensitively. 3+ characters: through the trigram index. Shorter: a
-/// substring scan of the newest `SHORT_SEARCH_RECORDS` records' text only.
+/// text, case-insensitively (SQLite's LIKE: Latin letters only). 3+ characters (see
+/// `uses_trigrams`): through the trigram index. Shorter: a substring scan of the newest
+/// `SHORT_SEARCH_RECORDS` records' text only.
 struct TextMatch {
     /// `SELECT <record id> FROM <index or texts> WHERE <the text matches>`.
     ids: SelectStatement,
@@ -643,16 +652,18 @@ impl TextMatch {
         let body = || Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::Body));
         let log_id = Expr::col((LlmCallLogTexts::Table, LlmCallLogTexts::LogId));
         let mut ids = Query::select();
-        if uses_trigrams(text) {
+        if uses_trigrams(text, backend) {
             if backend == DatabaseBackend::Sqlite {
                 let rowid = Expr::cust("llm_call_log_search.rowid");
+                let indexed = || Expr::col((LlmCallLogSearch::Table, LlmCallLogSearch::Body));
                 ids.expr(rowid.clone())
                     .from(LlmCallLogSearch::Table)
-                    // A phrase: the text as one literal substring, `"` doubled.
-                    .and_where(SqliteExpr::matches(
-                        Expr::col(LlmCallLogSearch::Table),
-                        format!("\"{}\"", text.replace('"', "\"\"")),
-                    ));
+                    // FTS5 takes only a LIKE without ESCAPE (the text's `%` and `_` then
+                    // wildcards): its index (`detail=none`, migration 000053) yields the
+                    // records holding every trigram of the text, which SQLite reads and
+                    // keeps if they hold the text itself, by this LIKE and the next one.
+                    .and_where(indexed().like(LikeExpr::new(format!("%{text}%"))))
+                    .and_where(indexed().like(contains(text)));
                 return Self { ids, id: rowid };
             }
             ids.expr(log_id.clone())
@@ -734,7 +745,11 @@ const WALK_BATCH: u64 = 2_000;
 /// texts it does not hold yet (it takes them in batches, see `search_index`). Searches of
 /// 1–2 characters read the texts themselves.
 async fn catch_up_for(db: &Db, filter: &LogFilter) -> Result<(), DbErr> {
-    if filter.text.as_deref().is_some_and(uses_trigrams) {
+    if filter
+        .text
+        .as_deref()
+        .is_some_and(|text| uses_trigrams(text, db.backend()))
+    {
         search_index::catch_up(db).await?;
     }
     Ok(())
@@ -818,7 +833,7 @@ async fn in_page_order(db: &Db, ids: Vec<i64>) -> Result<Vec<Model>, DbErr> {
 /// How many records match `filter`, counting no further than `limit`.
 async fn count_up_to(db: &Db, filter: &LogFilter, limit: u64) -> Result<u64, DbErr> {
     let mut matching = match &filter.text {
-        Some(text) if !uses_trigrams(text) => {
+        Some(text) if !uses_trigrams(text, db.backend()) => {
             // A short search reads the newest records' texts only (see `TextMatch`): said of
             // the records too, so that the planners know it. Else PostgreSQL merge-joined the
             // window's texts with every record from the oldest (0.5 s on a million records)
@@ -884,7 +899,7 @@ async fn broad_text_page(
     let mut found: Vec<i64> = Vec::new();
     let mut after: Option<(DateTime<Utc>, i64)> = None;
     let text_match = TextMatch::new(text, db.backend());
-    let by_range = db.backend() == DatabaseBackend::Sqlite && uses_trigrams(text);
+    let by_range = db.backend() == DatabaseBackend::Sqlite && uses_trigrams(text, db.backend());
     while found.len() < wanted {
         let mut condition = filter.condition_without_text();
         if let Some((time, id)) = after {
@@ -1117,7 +1132,7 @@ mod tests {
     use serde_json::json;
 
     use super::{
-        CallStatus, Entity, LogFilter, NewCallLog, Period, REPLY_AT, ids_in_page_order,
+        CallStatus, Entity, INSERT_LOG, LogFilter, NewCallLog, Period, REPLY_AT, ids_in_page_order,
         insert_batch, leave_out_reply, put_reply_back, sample, usage,
     };
 

@@ -125,8 +125,7 @@ mod tests {
     /// What the FTS index itself finds, without the texts past the mark.
     async fn in_index(db: &Db, text: &str) -> Vec<i64> {
         let sql = format!(
-            "SELECT rowid FROM llm_call_log_search WHERE llm_call_log_search MATCH '\"{text}\"' \
-             ORDER BY rowid"
+            "SELECT rowid FROM llm_call_log_search WHERE body LIKE '%{text}%' ORDER BY rowid"
         );
         db.read
             .query_all_raw(sea_orm::Statement::from_string(db.backend(), sql))

@@ -143,7 +143,7 @@ async fn log_search_finds_message_and_reply_text_but_not_json() {
         &client,
         config,
         "How do I reset my Password?",
-        "Open settings, then choose Reset.",
+        "Open settings, then choose Reset (100% free_of charge).",
     )
     .await;
     let ids = found(&server, &admin, "").await;
@@ -167,9 +167,12 @@ async fn log_search_finds_message_and_reply_text_but_not_json() {
         ("content", vec![], "a JSON key"),
         ("\"user\"", vec![], "a JSON value's quotes"),
         ("user", vec![], "the role is not text either"),
-        ("%", vec![], "% is literal"),
-        ("_", vec![], "_ is literal"),
+        ("%", vec![reset], "% is literal"),
+        ("_", vec![reset], "_ is literal"),
         ("到账%", vec![], "% is literal with 3+ characters"),
+        ("100% free_of", vec![reset], "% and _ found as themselves"),
+        ("10% free", vec![], "% is literal beside 3+ characters"),
+        ("(100_", vec![], "_ is literal beside 3+ characters"),
     ] {
         assert_eq!(
             found(&server, &admin, &q(text)).await,
@@ -227,7 +230,7 @@ async fn log_search_finds_message_and_reply_text_but_not_json() {
             vec![
                 json!(reset),
                 json!(format!(
-                    "{SYSTEM_PROMPT}\nHow do I reset my Password?\nOpen settings, then choose Reset."
+                    "{SYSTEM_PROMPT}\nHow do I reset my Password?\nOpen settings, then choose Reset (100% free_of charge)."
                 ))
             ],
         ]
@@ -304,10 +307,11 @@ async fn retention_takes_purged_records_out_of_the_search_index() {
         "the purged records' text went with them"
     );
     if !is_postgres() {
-        // The FTS index itself, not only its content table, forgot the purged records…
+        // The FTS index itself, not only its content table, forgot the purged records (one
+        // trigram: a MATCH reads the index alone, where a LIKE would check the content)…
         let indexed = rows(
             &server,
-            "SELECT rowid FROM llm_call_log_search WHERE llm_call_log_search MATCH '\"退款问题\"'",
+            "SELECT rowid FROM llm_call_log_search WHERE llm_call_log_search MATCH '\"退款问\"'",
         )
         .await;
         assert_eq!(indexed, vec![vec![json!(kept)]]);

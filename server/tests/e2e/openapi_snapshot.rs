@@ -1,5 +1,6 @@
 //! The committed `server/openapi.json` must match the spec the code serves. After an
-//! intended API change, refresh it with `UPDATE_OPENAPI_SNAPSHOT=1 cargo test --test openapi_snapshot`.
+//! intended API change, refresh it with
+//! `UPDATE_OPENAPI_SNAPSHOT=1 cargo test -p llm-proxy --test e2e -- openapi_snapshot`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
@@ -13,7 +14,7 @@ fn committed_spec_matches_the_code() {
     let committed = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
     assert!(
         committed.trim_end() == current.trim_end(),
-        "server/openapi.json is stale: run UPDATE_OPENAPI_SNAPSHOT=1 cargo test --test openapi_snapshot and commit it"
+        "server/openapi.json is stale: run UPDATE_OPENAPI_SNAPSHOT=1 cargo test -p llm-proxy --test e2e -- openapi_snapshot and commit it"
     );
 }
 

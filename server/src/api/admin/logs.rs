@@ -194,9 +194,10 @@ impl LogsApi {
         /// YYYY-MM-DD (whole local day included) or RFC 3339
         #[oai(validator(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}([Tt].+)?)?$"))]
         end_date: Query<Option<String>>,
-        /// Text in the messages or the reply (not their JSON), case-insensitive. 3+
-        /// characters: every record, through the full-text index. 1–2 characters: the
-        /// newest 100,000 records only.
+        /// Text in the messages or the reply (not their JSON), case-insensitive (on SQLite
+        /// for Latin letters only). 3+ characters: every record, through the full-text
+        /// index. 1–2 characters (on SQLite: no 3 in a row without `%` or `_`): the newest
+        /// 100,000 records only.
         q: Query<Option<String>>,
         /// Default 1. At most 1,000,000: far beyond any real log, and small enough that
         /// `page * page_size` cannot overflow.
