@@ -39,6 +39,7 @@ mod m20261130_000051_call_log_search_in_batches;
 mod m20261130_000052_call_logs_ascending_indexes;
 mod m20261130_000056_webhook_recent_sends;
 mod m20261201_000057_call_log_search_without_positions;
+mod m20261201_000058_call_log_status_check_without_list;
 mod timestamps;
 
 pub struct Migrator;
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000052_call_logs_ascending_indexes::Migration),
             Box::new(m20261130_000056_webhook_recent_sends::Migration),
             Box::new(m20261201_000057_call_log_search_without_positions::Migration),
+            Box::new(m20261201_000058_call_log_status_check_without_list::Migration),
         ]
     }
 }

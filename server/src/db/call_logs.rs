@@ -1136,6 +1136,40 @@ mod tests {
         insert_batch, leave_out_reply, put_reply_back, sample, usage,
     };
 
+    /// SQLite writes a record without building a temporary B-tree for its `status` check
+    /// (migration 000058: a CHECK's `IN` list of three values built one per row), and the
+    /// check still refuses any other status.
+    #[tokio::test]
+    async fn sqlite_checks_a_records_status_without_a_temporary_table() {
+        let (db, _dir) = crate::db::temporary_sqlite().await;
+        let plan = db
+            .read
+            .query_all_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                format!("EXPLAIN {INSERT_LOG}"),
+            ))
+            .await
+            .unwrap();
+        let opcodes: Vec<String> = plan
+            .iter()
+            .map(|row| row.try_get_by_index(1).unwrap())
+            .collect();
+        assert!(opcodes.iter().any(|op| op == "Insert"), "{opcodes:?}");
+        assert!(
+            !opcodes.iter().any(|op| op == "OpenEphemeral"),
+            "{opcodes:?}"
+        );
+        let refused = db
+            .write
+            .execute_unprepared(
+                "INSERT INTO llm_call_logs (config_name, provider, model, request_messages, \
+                 status, call_time) VALUES ('c', 'p', 'm', '[]', 'lost', '2026-12-01')",
+            )
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("CHECK"), "{refused}");
+    }
+
     fn sql(filter: &LogFilter) -> String {
         Entity::find()
             .filter(filter.condition(DatabaseBackend::Sqlite))
