@@ -44,7 +44,7 @@ use sea_orm::{
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
     },
 };
-use tokio::time::Instant;
+use tokio::{sync::Notify, time::Instant};
 
 use crate::error::AppError;
 use cache::TtlCache;
@@ -74,6 +74,10 @@ pub struct Db {
     /// Set while the writer wants the log emptied (`bound_wal`): the background checkpoint
     /// stands aside meanwhile, since one in progress makes the writer's attempt fail.
     emptying_wanted: Arc<AtomicBool>,
+    /// Told by the writers of records and of the search index after they commit: the
+    /// background checkpoint (`checkpoint_often`) runs only after writes, so an idle server
+    /// does not wake up for it.
+    wrote: Arc<Notify>,
 }
 
 /// The hot path's row copies; each repository drops its entry when it writes the row.
@@ -132,6 +136,7 @@ impl Db {
                 cache: Arc::default(),
                 wal,
                 emptying_wanted: Arc::default(),
+                wrote: Arc::default(),
             })
         } else {
             let mut options = ConnectOptions::new(url);
@@ -150,6 +155,7 @@ impl Db {
                 cache: Arc::default(),
                 wal: None,
                 emptying_wanted: Arc::default(),
+                wrote: Arc::default(),
             })
         }
     }
@@ -215,12 +221,21 @@ impl Db {
         }
     }
 
-    /// `checkpoint` every `CHECKPOINT_EVERY`, until the task is aborted.
+    /// Says that a commit added to SQLite's log (see `checkpoint_often`).
+    pub fn wrote(&self) {
+        self.wrote.notify_one();
+    }
+
+    /// `checkpoint` after writes (`wrote`), at most every `CHECKPOINT_EVERY`, until the task
+    /// is aborted. Nothing while no one writes.
     pub async fn checkpoint_often(self) {
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        if !self.is_sqlite() {
+            return;
+        }
         loop {
-            every.tick().await;
+            self.wrote.notified().await;
             self.checkpoint().await;
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
         }
     }
 
@@ -333,10 +348,13 @@ pub(crate) async fn create_test_group(db: &Db) {
     .unwrap();
 }
 
-/// How often the background checkpoint runs: often enough that under load SQLite starts the
-/// log over by itself, before it reaches `WAL_RESTART_BYTES` and the writer stops recording to
-/// empty it (open loop at 500 calls/s: p99 15–16 ms with a second, 7–10 ms with this).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often the background checkpoint runs while records are written. Often, so that each
+/// copies little: its work shares the machine with the calls, and the calls' p99 grew with
+/// what one checkpoint copies (open loop, `bench/run.sh`'s sweep, p99 at 1,000 and 2,000
+/// calls/s: 21–24 ms with a second, 10–13 and 11–18 ms with 250 ms, 6 and 9 ms with this).
+/// Often enough, too, that under load SQLite starts the log over by itself, before it
+/// reaches `WAL_RESTART_BYTES` and the writer stops recording to empty it.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).

@@ -58,6 +58,7 @@ pub async fn catch_up(db: &Db) -> Result<u64, DbErr> {
             txn.execute_raw(statement(MOVE_MARK)).await?;
         }
         txn.commit().await?;
+        db.wrote();
         indexed += batch;
         if batch < u64::from(BATCH) {
             return Ok(indexed);
