@@ -74,9 +74,8 @@ pub struct Db {
     /// Set while the writer wants the log emptied (`bound_wal`): the background checkpoint
     /// stands aside meanwhile, since one in progress makes the writer's attempt fail.
     emptying_wanted: Arc<AtomicBool>,
-    /// Told by the writers of records and of the search index after they commit: the
-    /// background checkpoint (`checkpoint_often`) runs only after writes, so an idle server
-    /// does not wake up for it.
+    /// Told by the writers of records and of the search index after they commit, so that
+    /// the background checkpoint (`checkpoint_often`) follows them.
     wrote: Arc<Notify>,
 }
 
@@ -226,14 +225,15 @@ impl Db {
         self.wrote.notify_one();
     }
 
-    /// `checkpoint` after writes (`wrote`), at most every `CHECKPOINT_EVERY`, until the task
-    /// is aborted. Nothing while no one writes.
+    /// `checkpoint` after the writes of records and texts (`wrote`), at most every
+    /// `CHECKPOINT_EVERY`, and every `CHECKPOINT_IDLE` whatever wrote (the admin's changes,
+    /// the instance's lease), until the task is aborted.
     pub async fn checkpoint_often(self) {
         if !self.is_sqlite() {
             return;
         }
         loop {
-            self.wrote.notified().await;
+            let _ = tokio::time::timeout(CHECKPOINT_IDLE, self.wrote.notified()).await;
             self.checkpoint().await;
             tokio::time::sleep(CHECKPOINT_EVERY).await;
         }
@@ -355,6 +355,9 @@ pub(crate) async fn create_test_group(db: &Db) {
 /// Often enough, too, that under load SQLite starts the log over by itself, before it
 /// reaches `WAL_RESTART_BYTES` and the writer stops recording to empty it.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+/// How often the background checkpoint runs without records written: other writes reach the
+/// log too, and an idle server wakes up for it once a second (four times before).
+const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The WAL size past which the writer makes SQLite start the log over (`Db::bound_wal`).
