@@ -2,6 +2,8 @@
 //! and what the log search (`q`) looks through. JSON syntax (keys such as `"role"`, quotes,
 //! brackets) is never part of it, so a search cannot match it.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// The text a person typed: the last user message, else the last message. Content given as
@@ -17,19 +19,25 @@ pub fn request_text(messages: &Value) -> String {
 }
 
 /// What the log search looks through: the text of every message (system prompt and earlier
-/// turns included), then the reply, one per line. The migration that indexes older records
-/// (`m20261130_000045_call_log_search`) renders the same text in SQL.
-pub fn search_text(messages: &Value, reply: Option<&str>) -> String {
-    let list = messages.as_array().map(Vec::as_slice).unwrap_or_default();
-    let mut lines: Vec<String> = list
-        .iter()
-        .map(message_text)
-        .filter(|text| !text.is_empty())
-        .collect();
-    if let Some(reply) = reply.filter(|reply| !reply.is_empty()) {
-        lines.push(reply.to_string());
+/// turns included; each as `message_text` reads it from the stored record), then the reply,
+/// one per line. The record's maker passes the typed messages' texts. The migration that
+/// indexes older records (`m20261130_000045_call_log_search`) renders the same text in SQL.
+pub fn search_text<'a>(
+    messages: impl IntoIterator<Item = Cow<'a, str>>,
+    reply: Option<&'a str>,
+) -> String {
+    let mut text = String::new();
+    let reply = reply.map(Cow::Borrowed);
+    for line in messages.into_iter().chain(reply) {
+        if line.is_empty() {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&line);
     }
-    lines.join("\n")
+    text
 }
 
 /// One message's text: its content string, or the text of its parts.
@@ -68,16 +76,40 @@ mod tests {
 
     #[test]
     fn search_text_is_every_message_and_the_reply_without_json() {
-        let messages = json!([
-            {"role": "system", "content": "你是助手"},
-            {"role": "user", "content": [
-                {"type": "text", "text": "看图"},
-                {"type": "image_url", "image_url": {"url": "https://img.example/a.png"}}]},
-            {"role": "assistant", "content": null, "tool_calls": []}
-        ]);
-        let text = search_text(&messages, Some("好的"));
+        use crate::providers::{ChatMessage, Content, ImageUrl, Part, Role};
+        let messages = vec![
+            ChatMessage::text(Role::System, "你是助手"),
+            ChatMessage {
+                content: Content::Parts(vec![
+                    Part::Text {
+                        text: "看图".into(),
+                    },
+                    Part::ImageUrl {
+                        image_url: ImageUrl {
+                            url: "https://img.example/a.png".into(),
+                            detail: None,
+                        },
+                    },
+                ]),
+                ..ChatMessage::text(Role::User, "")
+            },
+            ChatMessage::text(Role::Assistant, ""),
+        ];
+        let text = search_text(messages.iter().map(|m| m.content.text()), Some("好的"));
         assert_eq!(text, "你是助手\n看图\n好的");
         assert!(!text.contains("role") && !text.contains("https"));
-        assert_eq!(search_text(&json!({"omitted": "x"}), None), "");
+        // The same lines as a person reads them from the stored record.
+        let stored = json!(messages);
+        let read: Vec<String> = stored
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(message_text)
+            .collect();
+        assert_eq!(
+            search_text(read.into_iter().map(Cow::Owned), Some("好的")),
+            text
+        );
+        assert_eq!(search_text([], None), "");
     }
 }

@@ -26,7 +26,7 @@ use sea_orm::{
         sqlite::{SqliteArguments, SqliteRow},
     },
 };
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 use super::Db;
 
@@ -44,6 +44,8 @@ pub(crate) enum Param<'a> {
     Bool(Option<bool>),
     Text(Option<&'a str>),
     Json(Option<&'a Value>),
+    /// JSON already written out (`call_logs::JsonText`), bound as it is.
+    RawJson(Option<&'a RawValue>),
     Time(Option<DateTime<Utc>>),
 }
 
@@ -71,6 +73,7 @@ param_from!(
     Bool: bool,
     Text: &'a str,
     Json: &'a Value,
+    RawJson: &'a RawValue,
     Time: DateTime<Utc>,
 );
 
@@ -336,6 +339,7 @@ where
     Option<bool>: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
     Option<&'q Value>: Encode<'q, DB> + Type<DB>,
+    Option<&'q RawValue>: Encode<'q, DB> + Type<DB>,
     Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
 {
     params
@@ -347,6 +351,7 @@ where
             Param::Bool(value) => query.bind(value),
             Param::Text(value) => query.bind(value),
             Param::Json(value) => query.bind(value),
+            Param::RawJson(value) => query.bind(value),
             Param::Time(value) => query.bind(value),
         })
 }

@@ -10,10 +10,11 @@ use super::{
 };
 use crate::{
     db::{
-        call_logs::{CallStatus, NewCallLog},
+        call_logs::{CallStatus, JsonText, NewCallLog},
         usage::Reservation,
     },
     error::{AppError, UpstreamFailure},
+    log_text,
     providers::{Assembly, ChatRequest, Completion, FailureKind, UpstreamError},
     quotas::Admission,
 };
@@ -194,8 +195,18 @@ impl Outcome {
             config_name: config.name.clone(),
             provider: config.provider.clone(),
             model: request.model.clone(),
-            request_messages: json!(request.messages),
-            request_params: Some(request_params(request, is_stream)),
+            request_messages: JsonText::of(&request.messages),
+            request_params: Some(JsonText::of(&RequestParams {
+                request,
+                stream: is_stream,
+            })),
+            search_text: log_text::search_text(
+                request
+                    .messages
+                    .iter()
+                    .map(|message| message.content.text()),
+                Some(&answer.text),
+            ),
             response_content: (!answer.text.is_empty() || status == CallStatus::Success)
                 .then(|| answer.text.clone()),
             response_data: self.output.raw.take(),
@@ -223,12 +234,11 @@ impl Outcome {
 }
 
 /// Everything sent beside the messages, as the record shows it.
-fn request_params(request: &ChatRequest, is_stream: bool) -> Value {
-    let mut params = json!(request);
-    if let Some(params) = params.as_object_mut() {
-        params.insert("stream".into(), json!(is_stream));
-    }
-    params
+#[derive(serde::Serialize)]
+struct RequestParams<'a> {
+    #[serde(flatten)]
+    request: &'a ChatRequest,
+    stream: bool,
 }
 
 /// The client-facing error for an upstream failure: 429 when the upstream said so,

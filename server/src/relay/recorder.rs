@@ -23,7 +23,7 @@ use tokio::{
 use crate::{
     db::{
         self, Db,
-        call_logs::{NewCallLog, insert_batch},
+        call_logs::{JsonText, NewCallLog, insert_batch},
         usage::Reservation,
     },
     error::AppError,
@@ -220,8 +220,9 @@ async fn release_now(db: &Db, reservation: Reservation) {
 fn without_bodies(row: &NewCallLog, err: &DbErr) -> NewCallLog {
     let note = format!("record stored without its bodies: {err}");
     let mut stripped = row.clone();
-    stripped.request_messages = json!({ "omitted": note });
+    stripped.request_messages = JsonText::of(&json!({ "omitted": note }));
     stripped.request_params = None;
+    stripped.search_text.clear();
     stripped.response_data = None;
     stripped.response_content = None;
     stripped.error_message = Some(match &row.error_message {
