@@ -90,7 +90,7 @@ impl CallStatus {
 
 /// JSON written out once, where the record is made from typed values (the request's
 /// messages and parameters): the writer binds the text as it is, where a `Value` cost its
-/// building, its writing out at the bind and its drop, ~25k instructions a call.
+/// building, its writing out at the bind and its drop (~10k instructions a call).
 #[derive(Debug, Clone)]
 pub struct JsonText(Box<RawValue>);
 
@@ -693,7 +693,7 @@ impl TextMatch {
                 ids.expr(rowid.clone())
                     .from(LlmCallLogSearch::Table)
                     // FTS5 takes only a LIKE without ESCAPE (the text's `%` and `_` then
-                    // wildcards): its index (`detail=none`, migration 000053) yields the
+                    // wildcards): its index (`detail=none`, migration 000057) yields the
                     // records holding every trigram of the text, which SQLite reads and
                     // keeps if they hold the text itself, by this LIKE and the next one.
                     .and_where(indexed().like(LikeExpr::new(format!("%{text}%"))))

@@ -350,8 +350,8 @@ pub(crate) async fn create_test_group(db: &Db) {
 
 /// How often the background checkpoint runs while records are written. Often, so that each
 /// copies little: its work shares the machine with the calls, and the calls' p99 grew with
-/// what one checkpoint copies (open loop, `bench/run.sh`'s sweep, p99 at 1,000 and 2,000
-/// calls/s: 21–24 ms with a second, 10–13 and 11–18 ms with 250 ms, 6 and 9 ms with this).
+/// what one checkpoint copies (open loop, `bench/run.sh`'s sweep, p99 at 1,000 / 2,000
+/// calls/s: 21–24 ms with a second, 10–14 / 16–19 ms with 250 ms, 6–8 / 8–12 ms with this).
 /// Often enough, too, that under load SQLite starts the log over by itself, before it
 /// reaches `WAL_RESTART_BYTES` and the writer stops recording to empty it.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
