@@ -18,6 +18,8 @@ use poem::{
 /// A pause after a failed accept (out of file descriptors, a failed TLS handshake), so a
 /// persistent failure cannot spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(10);
+/// See `serve`: hyper's read buffer, the limit of a request's line and headers (431 past it).
+const MAX_REQUEST_HEAD: usize = 128 * 1024;
 
 /// How long connections may take to finish once the shutdown trigger left `grace`.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +45,12 @@ where
     E: Endpoint + 'static,
 {
     let endpoint = Arc::new(endpoint);
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's HTTP/1 read buffer, and so the largest request head it takes. It checks the
+    // limit between reads, and a read may fill the buffer's whole spare room (up to twice the
+    // limit): with its default (~400 KB) a 500 KB header was sometimes taken and answered
+    // (under load). With this, a head over 128 KiB is refused, and one over 256 KiB always.
+    builder.http1().max_buf_size(MAX_REQUEST_HEAD);
     let graceful = GracefulShutdown::new();
     for addr in acceptor.local_addr() {
         tracing::info!(%addr, "listening");
