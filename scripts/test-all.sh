@@ -108,6 +108,9 @@ fi
 RELEASE_PID=
 tail -n 12 target/ci-release.log
 
+step "the WAL bound under readers, alone (ignored above: the build beside slowed its checkpoints)"
+with_clippy cargo test -p llm-proxy --lib -- --ignored relay::recorder::tests::the_wal_stays_bounded
+
 step "Windows .exe: smoke test under Wine (the .exe release.sh built)"
 LINUX_BIN=target/debug/llm-proxy bash scripts/windows-smoke.sh
 

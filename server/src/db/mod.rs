@@ -77,6 +77,9 @@ pub struct Db {
     /// Told by the writers of records and of the search index after they commit, so that
     /// the background checkpoint (`checkpoint_often`) follows them.
     wrote: Arc<Notify>,
+    /// Held by every checkpoint of this process: the writer's restart waits for a background
+    /// one still running instead of being refused by it (and writing on meanwhile).
+    checkpointing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The hot path's row copies; each repository drops its entry when it writes the row.
@@ -136,6 +139,7 @@ impl Db {
                 wal,
                 emptying_wanted: Arc::default(),
                 wrote: Arc::default(),
+                checkpointing: Arc::default(),
             })
         } else {
             let mut options = ConnectOptions::new(url);
@@ -155,6 +159,7 @@ impl Db {
                 wal: None,
                 emptying_wanted: Arc::default(),
                 wrote: Arc::default(),
+                checkpointing: Arc::default(),
             })
         }
     }
@@ -211,6 +216,7 @@ impl Db {
         if self.emptying_wanted.load(Ordering::Relaxed) {
             return;
         }
+        let _checkpointing = self.checkpointing.lock().await;
         if let Err(err) = self
             .read
             .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
@@ -292,6 +298,7 @@ impl Db {
 
     /// Whether the TRUNCATE checkpoint completed (no reader kept it waiting too long).
     async fn restart_wal(&self) -> Result<bool, sqlx::Error> {
+        let _checkpointing = self.checkpointing.lock().await;
         let mut conn = self.write.get_sqlite_connection_pool().acquire().await?;
         let wait = format!("PRAGMA busy_timeout = {}", RESTART_WAIT.as_millis());
         sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;

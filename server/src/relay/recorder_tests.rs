@@ -28,7 +28,11 @@ fn large_record() -> NewCallLog {
     }
 }
 
+/// Ignored in the plain test run: `scripts/test-all.sh` runs it on its own once the release
+/// build beside the tests is done, since that build's disk writes (a cold one) slowed
+/// SQLite's checkpoints until this went past the bound (85 and 119 MB in two cold CI runs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by scripts/test-all.sh after the release build beside the tests"]
 async fn the_wal_stays_bounded_under_readers_and_a_long_read() {
     let (db, _dir) = crate::db::temporary_sqlite().await;
     let (recorder, task) = Recorder::start(db.clone(), Arc::new(Metrics::new(false)));
