@@ -20,8 +20,11 @@ PORT=${PORT:-18651}
 WORK=$(mktemp -d /tmp/llm-proxy-logs-bench.XXXXXX)
 PG_DB=llmproxy_bench_$$
 cleanup() {
-  kill "${SERVER:-0}" 2>/dev/null || true
-  wait "${SERVER:-0}" 2>/dev/null || true
+  # Not `kill 0` when no server runs: that signals this script's whole process group.
+  if [ -n "${SERVER:-}" ]; then
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+  fi
   [ -n "${PG_URL:-}" ] && psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
   rm -rf "$WORK"
 }
