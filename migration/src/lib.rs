@@ -1,6 +1,8 @@
-//! Schema migrations. sea-query builders only, so every step runs unchanged on SQLite and
-//! PostgreSQL. Applied automatically at start-up; a database that has a migration this
-//! binary does not know (a newer version wrote it) is refused.
+//! Schema migrations, applied automatically at start-up; a database that has a migration this
+//! binary does not know (a newer version wrote it) is refused. Written with sea-query's
+//! builders, which run unchanged on SQLite and PostgreSQL; what they cannot say (partial
+//! indexes, SQLite's FTS5 index, table rebuilds and schema edits, PostgreSQL's `pg_trgm`) is
+//! raw SQL, one text per backend where the two differ.
 
 pub use sea_orm_migration::prelude::*;
 
