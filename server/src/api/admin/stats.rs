@@ -150,29 +150,40 @@ impl StatsApi {
             config_id: config_id.0,
             group_id: group_id.0,
         };
-        let read = |split| db::stats::totals(&state.db, &filter, split);
-        let total = merged(read(SplitBy::Nothing).await?)
-            .into_values()
-            .next()
-            .unwrap_or_default();
+        // Each split reads the days' hourly rows once: read side by side on the pool's
+        // connections, the page takes about as long as the slowest (90 days of 1M calls on
+        // SQLite: ~190 ms one after the other).
+        let (db, wanted) = (&state.db, &filter);
+        let read = |split| async move {
+            db::stats::totals(db, wanted, split)
+                .await
+                .map_err(AppError::from)
+        };
+        let (total, by_config, by_group, days, hours, configs, groups) = tokio::try_join!(
+            read(SplitBy::Nothing),
+            read(SplitBy::Config),
+            read(SplitBy::Group),
+            read(SplitBy::Day),
+            read(SplitBy::HourOfDay),
+            db::configs::list(db),
+            db::groups::list(db),
+        )?;
+        let total = merged(total).into_values().next().unwrap_or_default();
         // Current names: statistics follow a renamed config.
-        let config_names: HashMap<i32, String> = db::configs::list(&state.db)
-            .await?
+        let config_names: HashMap<i32, String> = configs
             .into_iter()
             .map(|config| (config.id, config.name))
             .collect();
-        let mut by_config: Vec<ConfigStats> = read(SplitBy::Config)
-            .await?
+        let mut by_config: Vec<ConfigStats> = by_config
             .into_iter()
             .map(|line| config_stats(line, &config_names))
             .collect();
         by_config.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls)));
-        let group_names: HashMap<i32, String> = db::groups::list(&state.db)
-            .await?
+        let group_names: HashMap<i32, String> = groups
             .into_iter()
             .map(|group| (group.id, group.name))
             .collect();
-        let mut by_group: Vec<GroupStats> = merged(read(SplitBy::Group).await?)
+        let mut by_group: Vec<GroupStats> = merged(by_group)
             .into_iter()
             .map(|(key, sum)| {
                 let group_id = key.parse().unwrap_or(0);
@@ -192,7 +203,7 @@ impl StatsApi {
             })
             .collect();
         by_group.sort_by(|a, b| b.tokens.cmp(&a.tokens).then(b.calls.cmp(&a.calls)));
-        let mut days = merged(read(SplitBy::Day).await?);
+        let mut days = merged(days);
         let daily = start
             .iter_days()
             .take_while(|d| *d <= end)
@@ -207,7 +218,7 @@ impl StatsApi {
                 }
             })
             .collect();
-        let hours = merged(read(SplitBy::HourOfDay).await?);
+        let hours = merged(hours);
         let hourly = (0..24)
             .map(|hour| HourStats {
                 hour,
