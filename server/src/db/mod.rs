@@ -371,6 +371,7 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(1);
 /// row, its text, four index entries, two group counters, the hourly row, the
 /// `AUTOINCREMENT` sequence), most with a few dozen bytes new: with 4 KiB pages that was
 /// ~44 KB written a call at c=1, with 1 KiB ~16 KB (c=50: 5.1 → 4.0 KB; `bench/writes.sh`).
+/// The price: a page holds fewer rows, so the file is about a fifth larger.
 const SQLITE_PAGE_SIZE: u32 = 1024;
 /// How long a statement waits for a lock before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
