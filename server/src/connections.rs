@@ -49,7 +49,7 @@ where
     // hyper's HTTP/1 read buffer, and so the largest request head it takes. It checks the
     // limit between reads, and a read may fill the buffer's whole spare room (up to twice the
     // limit): with its default (~400 KB) a 500 KB header was sometimes taken and answered
-    // (under load). With this, a head over 128 KiB is refused, and one over 256 KiB always.
+    // (under load). With this, a head over 128 KiB may be refused, one over 256 KiB always is.
     builder.http1().max_buf_size(MAX_REQUEST_HEAD);
     let graceful = GracefulShutdown::new();
     for addr in acceptor.local_addr() {
