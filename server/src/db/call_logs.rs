@@ -180,6 +180,13 @@ impl NewCallLog {
         }
     }
 
+    /// About how much this record adds to SQLite's log, in short records: one, and one
+    /// more per 4 KiB of its text (`Db::wrote`).
+    pub fn log_weight(&self) -> u64 {
+        let text = self.request_messages.as_str().len() + self.search_text.len();
+        1 + (text / 4096) as u64
+    }
+
     /// The row's parameters, in the order of `log_values!`'s.
     fn params(&self) -> [Param<'_>; LOG_PARAMS] {
         [
