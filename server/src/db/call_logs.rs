@@ -182,7 +182,7 @@ impl NewCallLog {
 
     /// About how much this record adds to SQLite's log, in short records: one, and one
     /// more per 4 KiB of its text (`Db::wrote`).
-    pub fn log_weight(&self) -> u64 {
+    fn log_weight(&self) -> u64 {
         let text = self.request_messages.as_str().len() + self.search_text.len();
         1 + (text / 4096) as u64
     }
@@ -416,18 +416,32 @@ static INSERT_TEXTS: LazyLock<Vec<String>> = LazyLock::new(|| {
 ///
 /// The records' searchable text goes in with them: a record is never found by text it no
 /// longer has, nor missing from the search once committed. Deleting a record removes its
-/// text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL).
+/// text (a trigger on SQLite, `ON DELETE CASCADE` on PostgreSQL). Once committed, the
+/// background checkpoint is told what was written (`Db::wrote`).
 pub async fn insert_batch(
     db: &Db,
     rows: &[NewCallLog],
     released: &[Reservation],
 ) -> Result<Vec<i64>, DbErr> {
-    if let [row] = rows
+    let ids = if let [row] = rows
         && db.is_sqlite()
         && released.is_empty()
     {
-        return Ok(vec![insert_alone(db, row).await?]);
-    }
+        vec![insert_alone(db, row).await?]
+    } else {
+        insert_together(db, rows, released).await?
+    };
+    db.wrote(rows.iter().map(NewCallLog::log_weight).sum());
+    Ok(ids)
+}
+
+/// `insert_batch`'s one transaction for several records, or for records with reservations
+/// to give back.
+async fn insert_together(
+    db: &Db,
+    rows: &[NewCallLog],
+    released: &[Reservation],
+) -> Result<Vec<i64>, DbErr> {
     let mut txn = WriteTxn::begin(db).await?;
     let ids = insert_logs(&mut txn, rows).await?;
     insert_texts(&mut txn, &ids, rows).await?;

@@ -129,10 +129,8 @@ async fn write_loop(db: Db, metrics: Arc<Metrics>, mut receiver: mpsc::Receiver<
                 Job::Release(reservation) => released.push(reservation),
             }
         }
-        let weight = rows.iter().map(NewCallLog::log_weight).sum();
         match retrying(|| insert_batch(&db, &rows, &released)).await {
             Ok(ids) => {
-                db.wrote(weight);
                 if metrics.enabled() {
                     let now = Instant::now();
                     let lags: Vec<Duration> = handed_over.iter().map(|at| now - *at).collect();
@@ -145,7 +143,6 @@ async fn write_loop(db: Db, metrics: Arc<Metrics>, mut receiver: mpsc::Receiver<
             Err(err) => {
                 tracing::error!(%err, rows = rows.len(), "batched call-record write failed; writing row by row");
                 write_singly(&db, &metrics, rows, replies, handed_over, released).await;
-                db.wrote(weight);
             }
         }
         // Between batches, so no caller waits for the WAL's upkeep unless it grew too large.
