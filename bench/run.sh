@@ -107,15 +107,21 @@ if [ -n "${BEFORE_BIN:-}" ]; then
     [ -x "$BEFORE_BIN" ] || die "BEFORE_BIN $BEFORE_BIN is not an executable"
     BOTH=$(mktemp -d "${TMPDIR:-/tmp}/llm-proxy-bench-both.XXXXXX")
     trap 'rm -rf "$BOTH"' EXIT
-    BEFORE_BIN="" NO_BUILD=1 PROXY_BIN="$BEFORE_BIN" OUT="${OUT%.md}.before.md" \
+    # Read into its own name first: in `A="" B="$A" cmd` bash has already emptied A when it
+    # expands B, which ran the before pass on the default build.
+    before=$BEFORE_BIN
+    BEFORE_BIN="" NO_BUILD=1 PROXY_BIN="$before" OUT="${OUT%.md}.before.md" \
         SUMMARY="$BOTH/before.json" bash "$0" >/dev/null || log "WARNING: the before pass failed its checks"
     BEFORE_BIN="" NO_BUILD=1 PROXY_BIN="$PROXY_BIN" OUT="$OUT" SUMMARY="$BOTH/after.json" \
         bash "$0" >/dev/null || log "WARNING: the after pass failed its checks"
+    ran() { jq -r '"`\(.binary)` (SHA-256 \(.binary_sha)…)"' "$BOTH/$1.json"; }
+    [ "$(jq -r .binary_sha "$BOTH/before.json")" != "$(jq -r .binary_sha "$BOTH/after.json")" ] ||
+        log "WARNING: the before and after passes ran the same build"
     {
         echo
         echo "### Before / after"
         echo
-        echo "Before: \`$BEFORE_BIN\` (full report in $(basename "${OUT%.md}").before.md); after: \`$PROXY_BIN\`. Same machine, same run, one pass after the other."
+        echo "Before: $(ran before) (full report in $(basename "${OUT%.md}").before.md); after: $(ran after). Same machine, same run, one pass after the other."
         echo
         echo "| figure | goal | before | after | after / before |"
         echo "|---|---|--:|--:|--:|"
@@ -135,6 +141,8 @@ LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
 for bin in "$PROXY_BIN" "$FAKE_BIN" "$LOADGEN_BIN"; do
     [ -x "$bin" ] || die "missing $bin (build failed?)"
 done
+# Names the build in the summary, so a before/after table shows what each pass really ran.
+BINARY_SHA=$(sha256sum "$PROXY_BIN" | cut -c1-12)
 
 # ---------------------------------------------------------------- processes
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/llm-proxy-bench.XXXXXX")
@@ -504,8 +512,9 @@ jq -n --argjson rps "$(num_or_null "$RPS_C50")" --argjson ij "$(num_or_null "$CG
     --argjson p99 "$(num_or_null "$ADD_P99_C1")" --argjson open "$OPEN_BEST" \
     --argjson w1 "$(num_or_null "$WRITTEN_C1")" --argjson w50 "$(num_or_null "$WRITTEN_C50")" \
     --argjson wal "$WAL_MAX" --argjson rs "$START_RSS" --argjson rl "$LOGIN_RSS" \
-    --argjson cpu "$(num_or_null "$CPU_C50")" '{
-    rps_c50: $rps, instructions_json: $ij, instructions_stream: $is, instructions_limited: $il,
+    --argjson cpu "$(num_or_null "$CPU_C50")" --arg binary "$PROXY_BIN" \
+    --arg sha "$BINARY_SHA" '{
+    binary: $binary, binary_sha: $sha, rps_c50: $rps, instructions_json: $ij, instructions_stream: $is, instructions_limited: $il,
     added_p50_c1_ms: (if $p50 == null then null else $p50 / 1000 end),
     added_p99_c1_ms: (if $p99 == null then null else $p99 / 1000 end),
     open_loop_rate: $open, written_bytes_c1: $w1, written_bytes_c50: $w50,
