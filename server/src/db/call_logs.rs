@@ -1427,7 +1427,17 @@ mod tests {
             error_message: Some("超时".into()),
             ..sample("", "")
         };
-        let mut records = [grouped.clone(), failed_without_text, grouped];
+        // A group deleted while its call ran: the record stays, its counters are skipped.
+        let of_a_deleted_group = NewCallLog {
+            group_id: Some(99),
+            ..sample("问题", "答案")
+        };
+        let mut records = [
+            grouped.clone(),
+            failed_without_text,
+            grouped,
+            of_a_deleted_group,
+        ];
         let mut databases = Vec::new();
         for alone in [true, false] {
             let (db, dir) = crate::db::temporary_sqlite().await;
@@ -1444,6 +1454,8 @@ mod tests {
             } else {
                 insert_batch(&db, &records, &[]).await.unwrap();
             }
+            let kept = counters(&db).await;
+            assert!(!kept.contains("group_id: 99"), "{kept}");
             databases.push((stored(&db).await, dir));
         }
         let alone = &databases[0].0;
