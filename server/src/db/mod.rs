@@ -435,8 +435,8 @@ fn sqlite_options(url: &str, connections: u32, role: PoolRole) -> ConnectOptions
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         // A file is not a socket: nothing drops the connection while it idles in the pool,
-        // and the test is a round trip to the connection's thread before every statement
-        // (each record's commit, each read) for nothing.
+        // and the test is a round trip to the connection's thread on every checkout (each
+        // record's commit, each read) for nothing.
         .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
