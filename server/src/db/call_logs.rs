@@ -522,11 +522,10 @@ async fn insert_alone(db: &Db, row: &NewCallLog) -> Result<i64, DbErr> {
     let (id, settling) = match &row.reservation {
         Some(reservation) => {
             params.push(reservation.id.into());
-            let rows = conn.run(&ALONE_RELEASING, &params).await?;
-            let (id, taken) = rows.split_first().ok_or(DbErr::RecordNotInserted)?;
-            usage::add_released(usage::reservations_of(taken)?, &mut settles);
+            let done = conn.run(&ALONE_RELEASING, &params).await?;
+            usage::add_released(usage::reservations_of(&done.rows)?, &mut settles);
             params.clear();
-            (Some(id.get(0)?), &SETTLED)
+            (Some(done.inserted_by(RECORD_INSERT)?), &SETTLED)
         }
         None => (None, &ALONE),
     };
@@ -541,19 +540,21 @@ async fn insert_alone(db: &Db, row: &NewCallLog) -> Result<i64, DbErr> {
     let script = settling
         .get(settles.len())
         .ok_or_else(|| DbErr::Custom(format!("{} counters for one record", settles.len())))?;
-    let rows = conn.run(script, &params).await?;
+    let done = conn.run(script, &params).await?;
     match id {
         Some(id) => Ok(id),
-        None => rows.first().ok_or(DbErr::RecordNotInserted)?.get(0),
+        None => done.inserted_by(RECORD_INSERT),
     }
 }
 
-/// A record alone: it, its id, its search text (none when empty, as in `insert_texts`).
-const RECORD_ALONE: [&str; 3] = [
+/// A record alone: it and its search text (none when empty, as in `insert_texts`).
+const RECORD_ALONE: [&str; 2] = [
     INSERT_LOG,
-    "SELECT last_insert_rowid()",
     "INSERT INTO llm_call_log_texts (log_id, body) SELECT last_insert_rowid(), $1 WHERE $1 <> ''",
 ];
+
+/// Where the record's insert is in the first script `insert_alone` runs (after `BEGIN`).
+const RECORD_INSERT: usize = 1;
 
 /// The end of `insert_alone`'s transaction for `counters` group counters: the counters, the
 /// record's hour's statistics, `COMMIT`.

@@ -213,9 +213,9 @@ async fn reserve_stepwise(
     Ok(Ok(id))
 }
 
-/// SQLite: the same statements as one script (each hold followed by how many rows it changed,
-/// then the reservation's insert), and a second one that commits, or rolls back if a hold
-/// changed nothing: two round trips to the connection's worker thread instead of about eight.
+/// SQLite: the same statements as one script, and a second one that commits, or rolls back
+/// if a hold changed nothing (each statement's changed rows come back with its result): two
+/// round trips to the connection's worker thread instead of about eight.
 async fn reserve_scripted(
     db: &Db,
     instance: &str,
@@ -229,17 +229,19 @@ async fn reserve_scripted(
         .chain(reservation_params(instance, reservation))
         .collect();
     let mut conn = Scripted::acquire(db).await?;
-    let rows = conn
+    let done = conn
         .run(&RESERVE_SCRIPTS[limits_shape(limits)], &params)
         .await?;
-    let refusals = steps.iter().filter_map(|step| step.refuses);
-    for (exhausted, changed) in refusals.zip(&rows) {
-        if changed.get::<i64>(0)? == 0 {
+    // The script is `BEGIN`, the steps, the reservation's insert.
+    for (at, step) in steps.iter().enumerate() {
+        if let Some(exhausted) = step.refuses
+            && done.changed_by(1 + at)? == 0
+        {
             conn.run("ROLLBACK", &[]).await?;
             return Ok(Err(exhausted));
         }
     }
-    let id = rows.last().ok_or(DbErr::RecordNotInserted)?.get(0)?;
+    let id = done.inserted_by(1 + steps.len())?;
     conn.run("COMMIT", &[]).await?;
     Ok(Ok(id))
 }
@@ -279,13 +281,8 @@ static RESERVE_SCRIPTS: LazyLock<Vec<String>> = LazyLock::new(|| {
             debug_assert_eq!(limits_shape(limits), shape);
             let (steps, _) = reserve_steps(0, &period, limits, Demand::default());
             let mut statements = vec!["BEGIN"];
-            for step in &steps {
-                statements.push(step.sql);
-                if step.refuses.is_some() {
-                    statements.push("SELECT changes()");
-                }
-            }
-            statements.extend([INSERT_RESERVATION.sqlite, "SELECT last_insert_rowid()"]);
+            statements.extend(steps.iter().map(|step| step.sql));
+            statements.push(INSERT_RESERVATION.sqlite);
             write_txn::script(&statements)
         })
         .collect()

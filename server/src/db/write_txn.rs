@@ -15,15 +15,15 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use futures::FutureExt;
+use futures::{FutureExt, TryStreamExt};
 use sea_orm::{
     DatabaseBackend, DbErr, RuntimeErr,
     sqlx::{
-        self, Database, Encode, Postgres, Row, Sqlite, Transaction, Type,
+        self, Database, Either, Encode, Executor, Postgres, Row, Sqlite, Transaction, Type,
         pool::PoolConnection,
         postgres::PgRow,
         query::Query,
-        sqlite::{SqliteArguments, SqliteRow},
+        sqlite::{SqliteArguments, SqliteQueryResult, SqliteRow},
     },
 };
 use serde_json::{Value, value::RawValue};
@@ -241,20 +241,62 @@ impl Scripted {
         })
     }
 
-    /// Runs `script` and returns the rows its statements selected. A script that ends with
-    /// `COMMIT` or `ROLLBACK` leaves no transaction open; any other leaves one (or continues it).
+    /// Runs `script`: what each of its statements did, and the rows they returned. A script
+    /// that ends with `COMMIT` or `ROLLBACK` leaves no transaction open; any other leaves one
+    /// (or continues it).
     pub async fn run(
         &mut self,
         script: &'static str,
         params: &[Param<'_>],
-    ) -> Result<Vec<WriteRow>, DbErr> {
+    ) -> Result<ScriptOutput, DbErr> {
         self.in_transaction = true;
-        let rows = bound_sqlite(script, params)
-            .fetch_all(&mut *self.conn)
-            .await
-            .map_err(exec_error)?;
+        let mut out = ScriptOutput::default();
+        let mut results = self.conn.fetch_many(bound_sqlite(script, params));
+        while let Some(result) = results.try_next().await.map_err(exec_error)? {
+            match result {
+                Either::Left(done) => out.done.push(done),
+                Either::Right(row) => out.rows.push(WriteRow::Sqlite(row)),
+            }
+        }
+        drop(results);
         self.in_transaction = !(script.ends_with("COMMIT") || script.ends_with("ROLLBACK"));
-        Ok(rows.into_iter().map(WriteRow::Sqlite).collect())
+        Ok(out)
+    }
+}
+
+/// What a script's statements did. sqlx reports each statement's changed rows and the
+/// connection's last inserted rowid as the statement finishes, so a script asks SQLite for
+/// neither (`SELECT changes()`, `SELECT last_insert_rowid()`): each such statement was one
+/// more result, and one more wake-up of the caller's task, per script.
+#[derive(Default)]
+pub(crate) struct ScriptOutput {
+    /// One per statement, in the script's order.
+    done: Vec<SqliteQueryResult>,
+    /// The rows every statement returned, in order.
+    pub rows: Vec<WriteRow>,
+}
+
+impl ScriptOutput {
+    /// How many rows the script's `statement`-th statement (from 0) changed.
+    pub fn changed_by(&self, statement: usize) -> Result<u64, DbErr> {
+        self.statement(statement)
+            .map(SqliteQueryResult::rows_affected)
+    }
+
+    /// The rowid the script's `statement`-th statement (from 0) inserted last.
+    pub fn inserted_by(&self, statement: usize) -> Result<i64, DbErr> {
+        self.statement(statement)
+            .map(SqliteQueryResult::last_insert_rowid)
+    }
+
+    fn statement(&self, statement: usize) -> Result<&SqliteQueryResult, DbErr> {
+        self.done.get(statement).ok_or_else(|| {
+            DbErr::Custom(format!(
+                "the script ran {} statements, not {}",
+                self.done.len(),
+                statement + 1
+            ))
+        })
     }
 }
 
