@@ -67,10 +67,8 @@ impl Sender {
     async fn send_due(&self) -> Result<(), sea_orm::DbErr> {
         let now = Utc::now();
         for delivery in db::alerts::due(&self.db, now, DUE_AT_ONCE).await? {
-            let Some(webhook) = webhooks::Entity::find_by_id(delivery.webhook_id)
-                .one(&self.db.read)
-                .await?
-            else {
+            let webhook = webhooks::Entity::find_by_id(delivery.webhook_id);
+            let Some(webhook) = db::first_row(webhook, &self.db.read).await? else {
                 // Deleted meanwhile: the cascade removes the delivery too.
                 continue;
             };

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::activation_codes::{ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, changes::Change, delete_row, find_row, write_error_at};
+use super::{Db, changes::Change, delete_row, find_row, first_row, write_error_at};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +58,7 @@ pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
 }
 
 pub async fn find_by_code(db: &Db, code: &str) -> AppResult<Option<Model>> {
-    Ok(Entity::find()
-        .filter(Column::Code.eq(code))
-        .one(&db.read)
-        .await?)
+    Ok(first_row(Entity::find().filter(Column::Code.eq(code)), &db.read).await?)
 }
 
 /// The code a person typed: spaces around it (and inside, as when read out in groups)

@@ -11,7 +11,7 @@ use sea_orm::{
     QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
 
-use super::Db;
+use super::{Db, first_row};
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
@@ -60,13 +60,11 @@ pub async fn insert_once(
         txn.rollback().await?;
         return Ok(None);
     }
-    let Some(stored) = Entity::find()
+    let stored = Entity::find()
         .filter(Column::Kind.eq(alert.kind))
         .filter(Column::Subject.eq(alert.subject))
-        .filter(Column::Period.eq(alert.period))
-        .one(&txn)
-        .await?
-    else {
+        .filter(Column::Period.eq(alert.period));
+    let Some(stored) = first_row(stored, &txn).await? else {
         txn.rollback().await?;
         return Ok(None);
     };
@@ -132,11 +130,14 @@ pub async fn mark_read(db: &Db, last_id: Option<i32>, now: DateTime<Utc>) -> Res
 }
 
 pub async fn get(db: &Db, id: i32) -> Result<Option<Model>, DbErr> {
-    Entity::find_by_id(id).one(&db.read).await
+    first_row(Entity::find_by_id(id), &db.read).await
 }
 
 /// Deliveries whose time has come, oldest first.
 pub async fn due(db: &Db, now: DateTime<Utc>, limit: u64) -> Result<Vec<deliveries::Model>, DbErr> {
+    if !any_due(db, now).await? {
+        return Ok(Vec::new());
+    }
     deliveries::Entity::find()
         .filter(deliveries::Column::Status.eq(PENDING))
         .filter(deliveries::Column::NextAttemptAt.lte(now))
@@ -144,6 +145,22 @@ pub async fn due(db: &Db, now: DateTime<Utc>, limit: u64) -> Result<Vec<deliveri
         .limit(limit)
         .all(&db.read)
         .await
+}
+
+/// Whether some delivery is due, asked without binding the time or a `LIMIT`. SQLite writes
+/// a bound `LIMIT`'s value into the prepared statement, so binding it again, even to the
+/// same value, makes the next run prepare the statement anew (as it does for a value its
+/// statistics planned a range with): `due`'s query, which the sender runs every second, was
+/// prepared again every second (~130k instructions) on a server with nothing to send.
+async fn any_due(db: &Db, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let soonest: Vec<Option<DateTime<Utc>>> = deliveries::Entity::find()
+        .select_only()
+        .column_as(deliveries::Column::NextAttemptAt.min(), "soonest")
+        .filter(deliveries::Column::Status.eq(PENDING))
+        .into_tuple()
+        .all(&db.read)
+        .await?;
+    Ok(soonest.into_iter().flatten().any(|soonest| soonest <= now))
 }
 
 /// Takes a due delivery for one attempt: counts the attempt and moves its next time to

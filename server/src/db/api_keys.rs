@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Db, delete_row, find_row, write_error};
+use super::{Db, delete_row, find_row, first_row, write_error};
 use crate::{
     bootstrap::random_secret,
     error::{AppError, AppResult, AuthFailure},
@@ -118,11 +118,8 @@ pub async fn find_active_by_key(db: &Db, presented: &str) -> AppResult<Model> {
     if !presented.starts_with(PREFIX) {
         return Err(invalid);
     }
-    let key = Entity::find()
-        .filter(Column::KeyHash.eq(hash(presented)))
-        .one(&db.read)
-        .await?
-        .ok_or(invalid)?;
+    let key = Entity::find().filter(Column::KeyHash.eq(hash(presented)));
+    let key = first_row(key, &db.read).await?.ok_or(invalid)?;
     if !key.is_active {
         return Err(AppError::Unauthorized(AuthFailure::ApiKeyDisabled));
     }

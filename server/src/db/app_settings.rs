@@ -4,11 +4,12 @@ use chrono::Utc;
 use entity::app_settings::{ActiveModel, Column, Entity};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
 
+use super::first_row;
+
 pub const ENCRYPTION_KEY_FINGERPRINT: &str = "encryption_key_fingerprint";
 
 pub async fn get(conn: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbErr> {
-    Ok(Entity::find_by_id(key.to_string())
-        .one(conn)
+    Ok(first_row(Entity::find_by_id(key.to_string()), conn)
         .await?
         .map(|row| row.value))
 }

@@ -22,7 +22,7 @@ use serde_json::{
 };
 
 use super::{
-    Db, search_index,
+    Db, first_row, search_index,
     stats::{self, HourKey, Totals},
     usage::{self, DAY, MONTH, Reservation, SettleTotals},
     write_txn::{self, Param, Scripted, WriteTxn},
@@ -1059,7 +1059,9 @@ pub async fn totals(db: &Db, filter: &LogFilter) -> Result<Vec<(String, Totals)>
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Model>, DbErr> {
-    Ok(Entity::find_by_id(id).one(&db.read).await?.map(with_reply))
+    Ok(first_row(Entity::find_by_id(id), &db.read)
+        .await?
+        .map(with_reply))
 }
 
 /// Records matching `filter` with ids below `before`, newest first: the export walks the

@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::llm_configs::{self, ActiveModel, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Db, changes::Change, delete_row, find_row, write_error_at};
+use super::{Db, changes::Change, delete_row, find_row, first_row, write_error_at};
 use crate::error::{AppError, AppResult};
 
 /// Everything an admin sets on a config except its key.
@@ -158,10 +158,10 @@ pub async fn check_access(db: &Db, group_id: Option<i32>, config_id: i32) -> App
 
 /// An enabled config by its name (the `model` of an SDK's call).
 pub async fn active_by_name(db: &Db, name: &str) -> AppResult<Model> {
-    Entity::find()
+    let config = Entity::find()
         .filter(Column::Name.eq(name))
-        .filter(Column::IsActive.eq(true))
-        .one(&db.read)
+        .filter(Column::IsActive.eq(true));
+    first_row(config, &db.read)
         .await?
         .ok_or_else(|| AppError::ModelNotFound(name.to_owned()))
 }

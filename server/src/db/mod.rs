@@ -38,7 +38,7 @@ use std::{
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, PrimaryKeyTrait, RuntimeErr, SqlErr,
+    EntityTrait, PrimaryKeyTrait, RuntimeErr, Select, SqlErr,
     sqlx::{
         self, AssertSqlSafe, Row,
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
@@ -540,10 +540,21 @@ where
     E: EntityTrait,
     i32: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
 {
-    E::find_by_id(id)
-        .one(&db.read)
+    first_row(E::find_by_id(id), &db.read)
         .await?
         .ok_or(AppError::NotFound(what))
+}
+
+/// The row a lookup by a unique key finds, for sea-orm's `one()`, which binds a `LIMIT 1`:
+/// SQLite writes a bound `LIMIT`'s value into the prepared statement, so binding it again,
+/// even to the same value, makes the next run prepare the whole statement anew (~100k
+/// instructions). An API key's and a model name's lookups run on every `/v1` call.
+pub(crate) async fn first_row<E, C>(select: Select<E>, conn: &C) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    Ok(select.all(conn).await?.into_iter().next())
 }
 
 /// Deletes one row by id; `NotFound(what)` when there was none, 409 `conflict` when other

@@ -38,13 +38,16 @@ pub async fn acquire(
     if db.write.query_one(&upsert).await?.is_some() {
         return Ok(Ok(()));
     }
+    // `all`, not `one`: see `first_row`.
     let tat: Option<f64> = Entity::find()
         .select_only()
         .column(Column::Tat)
         .filter(Column::GroupId.eq(group_id))
         .into_tuple()
-        .one(&db.read)
-        .await?;
+        .all(&db.read)
+        .await?
+        .into_iter()
+        .next();
     let wait = tat.map_or(interval, |tat| (tat - now - tolerance).max(0.001));
     Ok(Err(Duration::from_secs_f64(wait)))
 }

@@ -29,8 +29,8 @@ const EVERY: Duration = Duration::from_secs(1);
 /// a search sees either both or neither. The write comes first, so the transaction holds
 /// the write lock from its first statement (two servers sharing the file take turns).
 ///
-/// `BATCH` is written into the texts, not bound: SQLite plans a bound `LIMIT` by its value
-/// (`SQLITE_ENABLE_STAT4`), so every bind made it prepare the statement again, ~130k
+/// `BATCH` is written into the texts, not bound: SQLite writes a bound `LIMIT`'s value into
+/// the prepared statement, so every bind made it prepare the statement again, ~130k
 /// instructions each time.
 static INDEX_NEXT: LazyLock<String> = LazyLock::new(|| {
     format!(

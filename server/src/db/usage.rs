@@ -14,7 +14,7 @@ use entity::group_usage::{Column, Entity};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::ExprTrait};
 
 use super::{
-    Db,
+    Db, first_row,
     write_txn::{self, Insert, Param, Scripted, WriteRow, WriteTxn},
 };
 use crate::clock::Period;
@@ -485,9 +485,8 @@ pub async fn read(
     let row = Entity::find()
         .filter(Column::GroupId.eq(group_id))
         .filter(Column::Period.eq(period))
-        .filter(Column::PeriodKey.eq(key))
-        .one(&db.read)
-        .await?;
+        .filter(Column::PeriodKey.eq(key));
+    let row = first_row(row, &db.read).await?;
     Ok(row.unwrap_or(entity::group_usage::Model {
         group_id,
         period: period.to_string(),

@@ -7,7 +7,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{Db, find_row, write_error, write_error_at};
+use super::{Db, find_row, first_row, write_error, write_error_at};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +52,8 @@ pub async fn get(db: &Db, id: i32) -> AppResult<Model> {
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> AppResult<Option<Model>> {
-    Ok(Entity::find()
-        .filter(Column::Username.eq(username))
-        .one(&db.read)
-        .await?)
+    let user = Entity::find().filter(Column::Username.eq(username));
+    Ok(first_row(user, &db.read).await?)
 }
 
 pub async fn count_active_admins(db: &Db) -> AppResult<u64> {
@@ -87,8 +85,7 @@ pub async fn update(
     password_hash: Option<String>,
 ) -> AppResult<Model> {
     let txn = db.write.begin().await?;
-    let current = Entity::find_by_id(id)
-        .one(&txn)
+    let current = first_row(Entity::find_by_id(id), &txn)
         .await?
         .ok_or(AppError::NotFound("用户"))?;
     let loses_admin = is_active_admin(&current) && (fields.role != "admin" || !fields.is_active);
@@ -116,8 +113,7 @@ pub async fn update(
 /// Deletes an account (its sub-accounts go with it); the last active admin is kept.
 pub async fn delete(db: &Db, id: i32) -> AppResult<()> {
     let txn = db.write.begin().await?;
-    let current = Entity::find_by_id(id)
-        .one(&txn)
+    let current = first_row(Entity::find_by_id(id), &txn)
         .await?
         .ok_or(AppError::NotFound("用户"))?;
     if is_active_admin(&current) {

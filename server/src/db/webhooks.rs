@@ -8,7 +8,7 @@ use sea_orm::{
     Set,
 };
 
-use super::{Db, delete_row, find_row};
+use super::{Db, delete_row, find_row, first_row};
 use crate::error::AppResult;
 
 const WHAT: &str = "Webhook";
@@ -129,7 +129,7 @@ pub async fn take_send_slot(
         .max()
         .unwrap_or_default();
     for _ in 0..5 {
-        let Some(row) = Entity::find_by_id(id).one(&db.read).await? else {
+        let Some(row) = first_row(Entity::find_by_id(id), &db.read).await? else {
             return Ok(false);
         };
         let mut sends: Vec<DateTime<Utc>> =
