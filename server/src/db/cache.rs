@@ -25,7 +25,7 @@ pub struct TtlCache<K, V> {
     generation: AtomicU64,
 }
 
-impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,

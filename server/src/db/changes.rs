@@ -100,7 +100,10 @@ impl Db {
         let cache = &self.cache;
         match change {
             Change::ActivationCode(id) => cache.activation_codes.forget(id),
-            Change::Config(id) => cache.configs.forget(id),
+            Change::Config(id) => {
+                cache.configs.forget(id);
+                cache.configs_by_name.clear();
+            }
             Change::Template(id) => cache.templates.forget(id),
             Change::AllTemplates => cache.templates.clear(),
             Change::Group(id) => cache.groups.forget(id),

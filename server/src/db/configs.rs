@@ -156,14 +156,20 @@ pub async fn check_access(db: &Db, group_id: Option<i32>, config_id: i32) -> App
     }
 }
 
-/// An enabled config by its name (the `model` of an SDK's call).
+/// An enabled config by its name (the `model` of an SDK's call), as the hot path reads it
+/// (at most `cache::TTL` old): reading it cost every `/v1` call ~140k instructions.
 pub async fn active_by_name(db: &Db, name: &str) -> AppResult<Model> {
-    let config = Entity::find()
-        .filter(Column::Name.eq(name))
-        .filter(Column::IsActive.eq(true));
-    first_row(config, &db.read)
-        .await?
-        .ok_or_else(|| AppError::ModelNotFound(name.to_owned()))
+    db.cache
+        .configs_by_name
+        .get_or_load(name.to_owned(), async || {
+            let config = Entity::find()
+                .filter(Column::Name.eq(name))
+                .filter(Column::IsActive.eq(true));
+            first_row(config, &db.read)
+                .await?
+                .ok_or_else(|| AppError::ModelNotFound(name.to_owned()))
+        })
+        .await
 }
 
 /// The row as the hot path reads it: a copy at most `cache::TTL` old.

@@ -93,6 +93,9 @@ struct Written {
 pub struct Caches {
     pub activation_codes: TtlCache<i32, entity::activation_codes::Model>,
     pub configs: TtlCache<i32, entity::llm_configs::Model>,
+    /// The enabled config of each name an SDK's call named (`/v1`'s `model`); dropped whole
+    /// on any config's change, as a rename moves a name.
+    pub configs_by_name: TtlCache<String, entity::llm_configs::Model>,
     pub templates: TtlCache<i32, entity::llm_prompt_templates::Model>,
     pub groups: TtlCache<i32, entity::groups::Model>,
     /// Per config: the keys set aside.
@@ -107,6 +110,7 @@ impl Default for Caches {
         Self {
             activation_codes: TtlCache::new(cache::TTL),
             configs: TtlCache::new(cache::TTL),
+            configs_by_name: TtlCache::new(cache::TTL),
             templates: TtlCache::new(cache::TTL),
             groups: TtlCache::new(cache::TTL),
             key_states: TtlCache::new(cache::TTL),

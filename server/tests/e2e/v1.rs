@@ -535,3 +535,39 @@ async fn an_api_key_calls_as_its_group_until_it_is_revoked() {
     assert_openai_error(&refused, 401, "API_KEY_INVALID");
     assert_eq!(refused.body["error"]["type"], "authentication_error");
 }
+
+/// The config an SDK's `model` names is read from a short-lived copy; a rename or a disable
+/// through the admin API is seen by the very next call.
+#[tokio::test]
+async fn a_model_name_follows_its_config_at_once() {
+    let s = setup().await;
+    let model = s.config(ProviderKind::Openai, json!({})).await;
+    let configs = s.server.get("/api/admin/llm/configs", Some(&s.admin)).await;
+    let id = configs.body["data"][0]["id"].as_i64().unwrap();
+    let ask =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "你好"}]});
+    let change = async |fields: Value| {
+        let path = format!("/api/admin/llm/configs/{id}");
+        let changed = s.server.put(&path, Some(&s.admin), fields).await;
+        assert_eq!(changed.status, 200, "{}", changed.text);
+    };
+
+    s.fake.push(Reply::new("好的"));
+    let answered = s.post("/v1/chat/completions", ask(&model)).await;
+    assert_eq!(answered.status, 200, "{}", answered.text);
+
+    change(json!({"name": "renamed-model"})).await;
+    let old_name = s.post("/v1/chat/completions", ask(&model)).await;
+    assert_openai_error(&old_name, 404, "MODEL_NOT_FOUND");
+    s.fake.push(Reply::new("好的"));
+    let new_name = s.post("/v1/chat/completions", ask("renamed-model")).await;
+    assert_eq!(new_name.status, 200, "{}", new_name.text);
+
+    change(json!({"is_active": false})).await;
+    let disabled = s.post("/v1/chat/completions", ask("renamed-model")).await;
+    assert_openai_error(&disabled, 404, "MODEL_NOT_FOUND");
+    change(json!({"is_active": true})).await;
+    s.fake.push(Reply::new("好的"));
+    let enabled = s.post("/v1/chat/completions", ask("renamed-model")).await;
+    assert_eq!(enabled.status, 200, "{}", enabled.text);
+}
