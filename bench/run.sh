@@ -235,6 +235,11 @@ client_of() { # group json -> a client token of a new group
     code=$(api POST /api/admin/activation-codes "$ADMIN" "{\"group_id\":$group}" | jq -r .code)
     api POST /api/auth/activate "" "{\"activation_code\":\"$code\"}" | jq -r .token
 }
+api_key_of() { # group json -> an API key of a new group (the OpenAI-compatible API's caller)
+    local group
+    group=$(api POST /api/admin/groups "$ADMIN" "$1" | jq -r .id)
+    api POST /api/admin/api-keys "$ADMIN" "{\"name\":\"bench\",\"group_id\":$group}" | jq -r .key
+}
 set_up() { # configs, groups and client tokens on the proxy at BASE
     FAST_CONFIG=$(config bench-instant "$FAST_URL")
     SLOW_CONFIG=$(config bench-50ms "$SLOW_URL")
@@ -243,6 +248,7 @@ set_up() { # configs, groups and client tokens on the proxy at BASE
     # a business that caps its groups.
     LIMITED_CLIENT=$(client_of '{"name":"bench-limited", "daily_token_limit":1000000000,
         "monthly_token_limit":10000000000, "daily_cost_limit":1000000}')
+    SDK_KEY=$(api_key_of '{"name":"bench-sdk"}')
 }
 login
 # Argon2 has just verified the admin's password: what that leaves behind counts here.
@@ -262,6 +268,7 @@ FAST_CONFIG=$FAST_CONFIG
 SLOW_CONFIG=$SLOW_CONFIG
 CLIENT=$CLIENT
 LIMITED_CLIENT=$LIMITED_CLIENT
+SDK_KEY=$SDK_KEY
 DB=$DB
 LOADGEN=$LOADGEN_BIN
 ENV
@@ -431,7 +438,7 @@ STREAM_RECORDS=$(records "is_stream = 1")
 # A second proxy (fresh data folder) under callgrind. Each `callgrind_control --dump` writes
 # the counts since the previous dump and zeroes them, so a dump after N calls holds those
 # calls (plus whatever the idle server did meanwhile); two call counts cancel fixed costs.
-CG_JSON="" CG_STREAM="" CG_LIMITED=""
+CG_JSON="" CG_STREAM="" CG_LIMITED="" CG_V1=""
 if [ "$CALLGRIND" = 1 ]; then
     read -r CG_N1 CG_N2 <<<"$CALLGRIND_CALLS"
     CG_OUT=$TMP/callgrind.out
@@ -443,9 +450,17 @@ if [ "$CALLGRIND" = 1 ]; then
         CG_LAST=$(awk '/^(summary|totals):/ { print $2; exit }' "$CG_OUT.$CG_DUMPS")
         [ -n "$CG_LAST" ] || die "no callgrind dump $CG_OUT.$CG_DUMPS"
     }
-    cg_calls() { # stream count [client token]
-        "$LOADGEN_BIN" --url "$BASE/api/llm/call" --token "${3:-$CLIENT}" \
-            --body "$(body_proxy "$1" "$FAST_CONFIG")" --expect "$(expect_proxy "$1")" \
+    cg_calls() { # pass count
+        local url=$BASE/api/llm/call token=$CLIENT body expect
+        body=$(body_proxy false "$FAST_CONFIG") expect=$(expect_proxy false)
+        case $1 in
+        stream) body=$(body_proxy true "$FAST_CONFIG") expect=$(expect_proxy true) ;;
+        limited) token=$LIMITED_CLIENT ;;
+        v1) # an SDK's call: the OpenAI-compatible API with an API key, the config by name
+            url=$BASE/v1/chat/completions token=$SDK_KEY expect=$(expect_direct false)
+            body=$(jq -nc --arg p "$PROMPT" '{model:"bench-instant", messages:[{role:"user", content:$p}]}') ;;
+        esac
+        "$LOADGEN_BIN" --url "$url" --token "$token" --body "$body" --expect "$expect" \
             --requests "$2" >"$TMP/cg.json" 2>"$TMP/loadgen.err" ||
             die "loadgen failed: $(cat "$TMP/loadgen.err")"
     }
@@ -456,16 +471,13 @@ if [ "$CALLGRIND" = 1 ]; then
     # Past the planner-statistics pass the server makes 5 s after start (retention task), so
     # that it falls into no counted window.
     sleep 8
-    for pass in json stream limited; do
-        stream=false client=$CLIENT
-        [ "$pass" = stream ] && stream=true
-        [ "$pass" = limited ] && client=$LIMITED_CLIENT
-        cg_calls "$stream" 20 "$client" # warm: connections, caches, first-use allocations
+    for pass in json stream limited v1; do
+        cg_calls "$pass" 20 # warm: connections, caches, first-use allocations
         cg_dump
-        cg_calls "$stream" "$CG_N1" "$client"
+        cg_calls "$pass" "$CG_N1"
         cg_dump
         i1=$CG_LAST
-        cg_calls "$stream" "$CG_N2" "$client"
+        cg_calls "$pass" "$CG_N2"
         cg_dump
         i2=$CG_LAST
         per=$(((i2 - i1) / (CG_N2 - CG_N1)))
@@ -473,6 +485,7 @@ if [ "$CALLGRIND" = 1 ]; then
         json) CG_JSON=$per ;;
         stream) CG_STREAM=$per ;;
         limited) CG_LIMITED=$per ;;
+        v1) CG_V1=$per ;;
         esac
         log "callgrind $pass: $i1 instructions for $CG_N1 calls, $i2 for $CG_N2: $per per call"
     done
@@ -508,6 +521,7 @@ thousands() { if [ -z "$1" ]; then echo "–"; else awk -v n="$1" 'BEGIN { print
 num_or_null() { if [ -z "$1" ]; then echo null; else echo "$1"; fi; }
 jq -n --argjson rps "$(num_or_null "$RPS_C50")" --argjson ij "$(num_or_null "$CG_JSON")" \
     --argjson is "$(num_or_null "$CG_STREAM")" --argjson il "$(num_or_null "$CG_LIMITED")" \
+    --argjson iv "$(num_or_null "$CG_V1")" \
     --argjson p50 "$(num_or_null "$ADD_P50_C1")" \
     --argjson p99 "$(num_or_null "$ADD_P99_C1")" --argjson open "$OPEN_BEST" \
     --argjson w1 "$(num_or_null "$WRITTEN_C1")" --argjson w50 "$(num_or_null "$WRITTEN_C50")" \
@@ -515,6 +529,7 @@ jq -n --argjson rps "$(num_or_null "$RPS_C50")" --argjson ij "$(num_or_null "$CG
     --argjson cpu "$(num_or_null "$CPU_C50")" --arg binary "$PROXY_BIN" \
     --arg sha "$BINARY_SHA" '{
     binary: $binary, binary_sha: $sha, rps_c50: $rps, instructions_json: $ij, instructions_stream: $is, instructions_limited: $il,
+    instructions_v1: $iv,
     added_p50_c1_ms: (if $p50 == null then null else $p50 / 1000 end),
     added_p99_c1_ms: (if $p99 == null then null else $p99 / 1000 end),
     open_loop_rate: $open, written_bytes_c1: $w1, written_bytes_c50: $w50,
@@ -525,6 +540,7 @@ jq -n --argjson rps "$(num_or_null "$RPS_C50")" --argjson ij "$(num_or_null "$CG
       {key:"instructions_json", name:"instructions per JSON call", goal:"≤ 300k"},
       {key:"instructions_stream", name:"instructions per stream call", goal:"–"},
       {key:"instructions_limited", name:"instructions per JSON call, group with limits", goal:"–"},
+      {key:"instructions_v1", name:"instructions per `/v1` call (API key)", goal:"–"},
       {key:"added_p50_c1_ms", name:"added p50 ms, c=1 JSON", goal:"≤ 0.3"},
       {key:"added_p99_c1_ms", name:"added p99 ms, c=1 JSON", goal:"≤ 1"},
       {key:"open_loop_rate", name:"open-loop rate with p99 ≤ 10 ms, /s", goal:"≥ 3,000"},
@@ -586,7 +602,7 @@ jq -n --argjson rps "$(num_or_null "$RPS_C50")" --argjson ij "$(num_or_null "$CG
     echo "| RSS ≤ 30 MiB after the first admin login | $(mib "$LOGIN_RSS") MiB | $(verdict "$(le "$LOGIN_RSS" 30720)") |"
     echo "| instant upstream, c=50, JSON: ≥ 12,000 calls/s | $RPS_C50 /s | $(verdict "$(le 12000 "$RPS_C50")") |"
     echo "| open loop: ≥ 3,000 requests/s with p99 ≤ 10 ms | $OPEN_BEST /s | $(verdict "$(le 3000 "$OPEN_BEST")") |"
-    [ -n "$CG_JSON" ] && echo "| instructions per call ≤ 300k (callgrind, sequential) | $(thousands "$CG_JSON") JSON, $(thousands "$CG_STREAM") stream, $(thousands "$CG_LIMITED") JSON of a group with limits | $(verdict "$(le "$CG_JSON" 300000)") / $(verdict "$(le "$CG_STREAM" 300000)") / $(verdict "$(le "$CG_LIMITED" 300000)") |"
+    [ -n "$CG_JSON" ] && echo "| instructions per call ≤ 300k (callgrind, sequential) | $(thousands "$CG_JSON") JSON, $(thousands "$CG_STREAM") stream, $(thousands "$CG_LIMITED") JSON of a group with limits, $(thousands "$CG_V1") \`/v1\` with an API key | $(verdict "$(le "$CG_JSON" 300000)") / $(verdict "$(le "$CG_STREAM" 300000)") / $(verdict "$(le "$CG_LIMITED" 300000)") / $(verdict "$(le "$CG_V1" 300000)") |"
     echo "| bytes written per call ≤ 4 KB | $(kb "$WRITTEN_C1") at c=1, $(kb "$WRITTEN_C50") at c=50 | $(verdict "$(le "${WRITTEN_C1:-0}" 4096)") / $(verdict "$(le "${WRITTEN_C50:-0}" 4096)") |"
     echo "| WAL ≤ 64 MB | $(kb "$WAL_MAX") largest during the closed-loop cells, $(kb "$WAL_AFTER") after them | $(verdict "$(le "$WAL_MAX" 64000000)") |"
     echo "| RSS ≤ 80 MiB under load | $(mib "$PEAK_RSS") MiB peak | $(verdict "$(le "$PEAK_RSS" 81920)") |"
