@@ -546,6 +546,8 @@ async fn api_key_is_created_shown_once_disabled_and_revoked_in_the_ui() {
         ui.click("nav-api-keys").await;
         ui.wait_text("page-title", &["API Key"]).await;
         ui.find("apikey-table").await;
+        // 新建 waits for the page's groups: a click before they load does nothing.
+        ui.wait_enabled("btn-add-apikey").await;
         ui.click("btn-add-apikey").await;
         ui.find("apikey-dialog").await;
         ui.fill("apikey-name", "报表工具").await;
