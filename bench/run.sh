@@ -57,6 +57,7 @@ SUMMARY=${SUMMARY:-${OUT%.md}.summary.json}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 ADMIN_PASSWORD='Bench-Admin-Passw0rd!'
 PROMPT='你好，请用一句话介绍一下你自己。'
+FAST_NAME=bench-instant # the instant upstream's config: what an SDK's call names as `model`
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -241,7 +242,7 @@ api_key_of() { # group json -> an API key of a new group (the OpenAI-compatible 
     api POST /api/admin/api-keys "$ADMIN" "{\"name\":\"bench\",\"group_id\":$group}" | jq -r .key
 }
 set_up() { # configs, groups and client tokens on the proxy at BASE
-    FAST_CONFIG=$(config bench-instant "$FAST_URL")
+    FAST_CONFIG=$(config "$FAST_NAME" "$FAST_URL")
     SLOW_CONFIG=$(config bench-50ms "$SLOW_URL")
     CLIENT=$(client_of '{"name":"bench"}')
     # Limits far above what the bench uses: admission reserves and records release, as for
@@ -309,6 +310,7 @@ body_direct() { jq -nc --arg p "$PROMPT" --argjson s "$1" \
     '{model:"gpt-4o-mini", messages:[{role:"user", content:$p}], max_completion_tokens:256, stream:$s}'; }
 body_proxy() { jq -nc --arg p "$PROMPT" --argjson s "$1" --argjson c "$2" \
     '{config_id:$c, messages:[{role:"user", content:$p}], stream:$s}'; }
+body_v1() { jq -nc --arg p "$PROMPT" --arg m "$FAST_NAME" '{model:$m, messages:[{role:"user", content:$p}]}'; }
 expect_direct() { if [ "$1" = true ]; then echo '[DONE]'; else echo '"chat.completion"'; fi; }
 expect_proxy() { if [ "$1" = true ]; then echo '"type":"done"'; else echo '"success":true'; fi; }
 
@@ -458,7 +460,7 @@ if [ "$CALLGRIND" = 1 ]; then
         limited) token=$LIMITED_CLIENT ;;
         v1) # an SDK's call: the OpenAI-compatible API with an API key, the config by name
             url=$BASE/v1/chat/completions token=$SDK_KEY expect=$(expect_direct false)
-            body=$(jq -nc --arg p "$PROMPT" '{model:"bench-instant", messages:[{role:"user", content:$p}]}') ;;
+            body=$(body_v1) ;;
         esac
         "$LOADGEN_BIN" --url "$url" --token "$token" --body "$body" --expect "$expect" \
             --requests "$2" >"$TMP/cg.json" 2>"$TMP/loadgen.err" ||
