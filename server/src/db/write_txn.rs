@@ -258,7 +258,6 @@ impl Scripted {
                 Either::Right(row) => out.rows.push(WriteRow::Sqlite(row)),
             }
         }
-        drop(results);
         self.in_transaction = !(script.ends_with("COMMIT") || script.ends_with("ROLLBACK"));
         Ok(out)
     }
