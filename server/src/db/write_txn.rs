@@ -216,6 +216,33 @@ impl WriteTxn {
     }
 }
 
+/// Runs a fixed text that returns rows on the read connections, outside any transaction:
+/// for a lookup made on every request, where sea-orm's building of the statement and
+/// decoding of the row by column names cost more than the query itself.
+pub(crate) async fn read_all(
+    db: &Db,
+    sql: &'static str,
+    params: &[Param<'_>],
+) -> Result<Vec<WriteRow>, DbErr> {
+    let rows = match db.backend() {
+        DatabaseBackend::Sqlite => bound_sqlite(sql, params)
+            .fetch_all(db.read.get_sqlite_connection_pool())
+            .await
+            .map(|rows| rows.into_iter().map(WriteRow::Sqlite).collect()),
+        DatabaseBackend::Postgres => bound(sql, params.iter().copied())
+            .fetch_all(db.read.get_postgres_connection_pool())
+            .await
+            .map(|rows| rows.into_iter().map(WriteRow::Postgres).collect()),
+        other => {
+            return Err(DbErr::BackendNotSupported {
+                db: other.as_str(),
+                ctx: "read_all",
+            });
+        }
+    };
+    rows.map_err(query_error)
+}
+
 /// SQLite: a pooled connection that runs scripts, each one round trip to its worker thread.
 /// A transaction may span two scripts, for work that must see what the first part did before
 /// deciding how to end (admission's conditional updates; a record's released reservation):
