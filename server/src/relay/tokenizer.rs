@@ -6,10 +6,16 @@
 //! loaded the first time a call to one of its models is counted, never at start-up: a proxy
 //! that serves only Qwen or GLM never pays for it.
 
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{LazyLock, Mutex},
+};
+
 use tiktoken_rs::{CoreBPE, cl100k_base_singleton, o200k_base_singleton, tokenizer as openai};
 
 /// How a model's text is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenCounter {
     /// `o200k_base`: GPT-4o and everything after it.
     O200k,
@@ -42,7 +48,52 @@ impl TokenCounter {
             Self::Estimate => estimate(text),
         }
     }
+
+    /// `count` for a prompt's parts, which come again from call to call (a template's system
+    /// prompt, the conversation so far, the tools' definitions): a vocabulary counts about
+    /// 80 ns a byte of Chinese text (~240 µs for 1,000 characters), so its counts are kept,
+    /// by a keyed hash of the vocabulary and the text.
+    pub fn count_prompt(self, text: &str) -> u32 {
+        if self == Self::Estimate || text.is_empty() {
+            return self.count(text);
+        }
+        let key = PROMPT_COUNTS.hasher.hash_one((self, text));
+        if let Some(&count) = PROMPT_COUNTS.lock().get(&key) {
+            return count;
+        }
+        let count = self.count(text);
+        let mut counts = PROMPT_COUNTS.lock();
+        // Bounded: started over when full (~100 KB at most).
+        if counts.len() >= PROMPT_COUNTS_KEPT {
+            counts.clear();
+        }
+        counts.insert(key, count);
+        count
+    }
 }
+
+/// How many prompt parts' counts are kept.
+const PROMPT_COUNTS_KEPT: usize = 4096;
+
+/// Counts of prompt parts, by a hash keyed at random per process, so that no one can
+/// choose texts whose hashes meet.
+struct PromptCounts {
+    hasher: RandomState,
+    counts: Mutex<HashMap<u64, u32>>,
+}
+
+impl PromptCounts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, u32>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+static PROMPT_COUNTS: LazyLock<PromptCounts> = LazyLock::new(|| PromptCounts {
+    hasher: RandomState::new(),
+    counts: Mutex::default(),
+});
 
 fn bpe_count(bpe: &CoreBPE, text: &str) -> u32 {
     u32::try_from(bpe.encode_ordinary(text).len()).unwrap_or(u32::MAX)
@@ -93,6 +144,36 @@ mod tests {
         let chinese = "请帮我总结一下今天的会议内容";
         let counted = TokenCounter::O200k.count(chinese);
         assert!(counted > 0 && counted < TokenCounter::Estimate.count(chinese));
+    }
+
+    #[test]
+    fn a_prompt_part_counts_alike_again_and_per_vocabulary() {
+        let chinese = "请帮我把这段客户留言整理成三条要点，并用礼貌的语气回复。";
+        let per_vocabulary = [TokenCounter::O200k, TokenCounter::Cl100k].map(|counter| {
+            let first = counter.count_prompt(chinese);
+            assert_eq!(first, counter.count(chinese));
+            assert_eq!(counter.count_prompt(chinese), first, "counted again");
+            first
+        });
+        // The vocabularies count this text differently: a count kept for one is not the
+        // other's.
+        assert_ne!(per_vocabulary[0], per_vocabulary[1]);
+        assert_eq!(
+            TokenCounter::Estimate.count_prompt(chinese),
+            TokenCounter::Estimate.count(chinese)
+        );
+    }
+
+    #[test]
+    fn prompt_counts_kept_stay_bounded() {
+        for n in 0..PROMPT_COUNTS_KEPT + 10 {
+            let text = format!("part {n}");
+            assert_eq!(
+                TokenCounter::Cl100k.count_prompt(&text),
+                TokenCounter::Cl100k.count(&text)
+            );
+        }
+        assert!(PROMPT_COUNTS.lock().len() <= PROMPT_COUNTS_KEPT);
     }
 
     #[test]

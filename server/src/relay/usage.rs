@@ -83,7 +83,7 @@ pub fn prompt_estimate(request: &ChatRequest) -> u32 {
         .iter()
         .map(|m| {
             let images = m.content.images().count() as u32;
-            counter.count(&m.content.text())
+            counter.count_prompt(&m.content.text())
                 + images * IMAGE_TOKENS
                 + tool_calls_estimate(counter, &m.tool_calls)
                 + 4
@@ -91,7 +91,7 @@ pub fn prompt_estimate(request: &ChatRequest) -> u32 {
         .sum();
     let tools = match request.tools.is_empty() {
         true => 0,
-        false => counter.count(&serde_json::to_string(&request.tools).unwrap_or_default()),
+        false => counter.count_prompt(&serde_json::to_string(&request.tools).unwrap_or_default()),
     };
     messages + tools
 }
@@ -99,7 +99,7 @@ pub fn prompt_estimate(request: &ChatRequest) -> u32 {
 fn tool_calls_estimate(counter: TokenCounter, calls: &[ToolCall]) -> u32 {
     calls
         .iter()
-        .map(|call| counter.count(&call.name) + counter.count(&call.arguments) + 4)
+        .map(|call| counter.count_prompt(&call.name) + counter.count_prompt(&call.arguments) + 4)
         .sum()
 }
 
