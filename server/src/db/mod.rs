@@ -552,7 +552,7 @@ where
 /// The row a lookup by a unique key finds, in place of sea-orm's `one()`, which binds a
 /// `LIMIT 1`: SQLite writes a bound `LIMIT`'s value into the prepared statement, so binding
 /// it again, even to the same value, makes the next run prepare the whole statement anew
-/// (~100k instructions). An API key's lookup runs on every `/v1` call.
+/// (~100k instructions).
 pub(crate) async fn first_row<E, C>(select: Select<E>, conn: &C) -> Result<Option<E::Model>, DbErr>
 where
     E: EntityTrait,
